@@ -1,0 +1,24 @@
+"""The one decorator policy for every Numba kernel in skngd.
+
+* ``cache=True``: compiled code is written next to the module, so only the very
+  first process after installation pays compilation.
+* ``error_model="numpy"``: division by zero gives inf/nan as NumPy does
+  instead of raising (no Python exception machinery in the loops).
+* ``nogil=True``: kernels release the GIL, so joblib threads can overlap.
+* Signatures are left lazy: compiling float32 and float64, read-only and
+  writable variants eagerly at import would cost seconds for every user.
+
+Use :data:`jit` for serial kernels and :data:`pjit` for kernels whose outer
+loop is a ``numba.prange`` over rows, each iteration writing its own slice.
+Call kernels inside :func:`skngd.utils.numba_threads` so ``n_jobs`` is honoured.
+"""
+
+import numba
+
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+
+jit = numba.njit(**_OPTIONS)
+pjit = numba.njit(parallel=True, **_OPTIONS)
+prange = numba.prange
+
+__all__ = ["jit", "pjit", "prange"]

@@ -1,0 +1,198 @@
+r"""Distribution families: one object per distribution.
+
+A family knows its variance function, unit deviance, support of ``y``,
+log-likelihood and canonical link. Together with a link it gives the
+per-sample quantities every solver needs, as a function of the linear
+predictor :math:`\eta`:
+
+.. math::
+
+    \ell_i(\eta_i) = \tfrac12 w_i\, d(y_i, g^{-1}(\eta_i)), \qquad
+    \ell_i'(\eta_i) = w_i \frac{\mu_i - y_i}{V(\mu_i)} \frac{d\mu_i}{d\eta_i}, \qquad
+    F_i = w_i \frac{(d\mu_i/d\eta_i)^2}{V(\mu_i)}
+
+(:meth:`Family.loss_gradient_fisher`). :math:`F_i` is the Fisher weight; for a
+canonical link it equals the Hessian of :math:`\ell_i`, so Fisher scoring is
+Newton's method and natural-gradient descent with step 1 is the Newton step.
+
+:class:`Binomial` and :class:`Multinomial` override the generic NumPy path with
+fused Numba kernels for the logit / softmax link.
+"""
+
+import numpy as np
+from scipy import special
+
+from skngd._loss import link as _link
+
+# integer codes for Numba kernels (keep in sync with _kernels)
+NORMAL, BINOMIAL, POISSON, GAMMA, INVERSE_GAUSSIAN, TWEEDIE, NEGATIVE_BINOMIAL = range(7)
+MULTINOMIAL = 100
+
+
+class Family:
+    """Base class of a distribution family (an exponential dispersion model).
+
+    Subclasses define ``name``, ``code``, ``canonical_link``, ``y_low``,
+    ``y_high`` (with inclusivity flags), ``variance``, ``unit_deviance`` and
+    ``loglike``. ``fixed_scale`` is True where the dispersion is known to be 1.
+    """
+
+    name = "family"
+    code = -1
+    canonical_link = "identity"
+    fixed_scale = False
+    #: support of y: (low, high, low_inclusive, high_inclusive)
+    y_support = (-np.inf, np.inf, False, False)
+    power = 0.0
+
+    # -- distribution -----------------------------------------------------
+    def variance(self, mu):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def unit_deviance(self, y, mu):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def loglike(self, y, mu, sample_weight=None, scale=1.0):  # pragma: no cover
+        raise NotImplementedError
+
+    def deviance(self, y, mu, sample_weight=None):
+        """Weighted sum of unit deviances."""
+        d = self.unit_deviance(y, mu)
+        if sample_weight is None:
+            return float(np.sum(d))
+        return float(np.dot(sample_weight, d))
+
+    def in_y_range(self, y):
+        low, high, lo_inc, hi_inc = self.y_support
+        y = np.asarray(y)
+        ok_low = (y >= low) if lo_inc else (y > low)
+        ok_high = (y <= high) if hi_inc else (y < high)
+        return bool(np.all(ok_low & ok_high))
+
+    def support_message(self):
+        low, high, lo_inc, hi_inc = self.y_support
+        return (
+            f"{'[' if lo_inc else '('}{low}, {high}{']' if hi_inc else ')'}"
+        )
+
+    def starting_mu(self, y, sample_weight=None):
+        """Starting mean for IRLS (as statsmodels: pull y towards its mean)."""
+        ybar = np.average(y, weights=sample_weight)
+        return (y + ybar) / 2.0
+
+    def default_link(self):
+        return _link.LINKS[self.canonical_link]()
+
+    # -- per-sample quantities as functions of eta -------------------------
+    def loss_gradient_fisher(self, y, raw, sample_weight, link):
+        """Per-sample half deviance, its eta-derivative and Fisher weight.
+
+        Plain NumPy; works for every family and link. Returns three arrays of
+        the shape of ``raw``.
+        """
+        mu = link.inverse(raw)
+        dmu = link.inverse_derivative(raw)
+        v = self.variance(mu)
+        loss = 0.5 * self.unit_deviance(y, mu)
+        grad = (mu - y) / v * dmu
+        fisher = dmu * dmu / v
+        if sample_weight is not None:
+            loss = loss * sample_weight
+            grad = grad * sample_weight
+            fisher = fisher * sample_weight
+        return loss, grad, fisher
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _xlogy_ratio(y, mu):
+    """y * log(y / mu) with 0 log 0 = 0."""
+    return special.xlogy(y, y) - special.xlogy(y, mu)
+
+
+class Binomial(Family):
+    r"""Binomial (Bernoulli) family for :math:`y \in [0, 1]` (proportions allowed).
+
+    Unit deviance :math:`2[y\log(y/\mu) + (1-y)\log((1-y)/(1-\mu))]`,
+    variance :math:`\mu(1-\mu)`, canonical link logit, scale fixed to 1.
+    """
+
+    name, code = "binomial", BINOMIAL
+    canonical_link = "logit"
+    fixed_scale = True
+    y_support = (0.0, 1.0, True, True)
+
+    def variance(self, mu):
+        return mu * (1.0 - mu)
+
+    def unit_deviance(self, y, mu):
+        return 2.0 * (_xlogy_ratio(y, mu) + _xlogy_ratio(1.0 - y, 1.0 - mu))
+
+    def loglike(self, y, mu, sample_weight=None, scale=1.0):
+        ll = special.xlogy(y, mu) + special.xlog1py(1.0 - y, -mu)
+        return float(np.sum(ll) if sample_weight is None else np.dot(sample_weight, ll))
+
+    def loss_gradient_fisher(self, y, raw, sample_weight, link):
+        if link.code != _link.LOGIT:
+            return super().loss_gradient_fisher(y, raw, sample_weight, link)
+        from skngd._kernels.logistic import binomial_loss_grad_fisher
+
+        n = raw.shape[0]
+        loss = np.empty(n, dtype=raw.dtype)
+        grad = np.empty(n, dtype=raw.dtype)
+        fisher = np.empty(n, dtype=raw.dtype)
+        sw = _ones_if_none(sample_weight, n, raw.dtype)
+        binomial_loss_grad_fisher(
+            np.ascontiguousarray(y, dtype=raw.dtype), raw, sw, loss, grad, fisher
+        )
+        return loss, grad, fisher
+
+
+class Multinomial(Family):
+    r"""Multinomial family with the softmax link and the symmetric
+    parametrisation (one coefficient vector per class).
+
+    ``y`` is an integer class index in ``[0, K)``; the linear predictor has
+    shape ``(n, K)``. Per-sample loss :math:`\log\sum_k e^{\eta_k} - \eta_{y}`,
+    gradient :math:`p - e_y`, Fisher matrix :math:`\mathrm{diag}(p) - pp^T`
+    (which Böhning's bound majorises by :math:`\tfrac12(I - 11^T/K)`).
+    """
+
+    name, code = "multinomial", MULTINOMIAL
+    canonical_link = "softmax"
+    fixed_scale = True
+
+    def __init__(self, n_classes=2):
+        self.n_classes = int(n_classes)
+
+    def __repr__(self):
+        return f"Multinomial(n_classes={self.n_classes})"
+
+    def default_link(self):
+        return None
+
+    def loss_gradient_fisher(self, y, raw, sample_weight, link=None):
+        """Per-sample loss (n,), gradient (n, K) and probabilities (n, K).
+
+        The Fisher block of sample i is ``w_i (diag(p_i) - p_i p_i^T)``; it is
+        returned through the probabilities rather than as an (n, K, K) array.
+        """
+        from skngd._kernels.logistic import multinomial_loss_grad_proba
+
+        n, k = raw.shape
+        loss = np.empty(n, dtype=raw.dtype)
+        grad = np.empty((n, k), dtype=raw.dtype)
+        proba = np.empty((n, k), dtype=raw.dtype)
+        sw = _ones_if_none(sample_weight, n, raw.dtype)
+        multinomial_loss_grad_proba(
+            np.ascontiguousarray(y, dtype=np.int64), np.ascontiguousarray(raw), sw,
+            loss, grad, proba,
+        )
+        return loss, grad, proba
+
+
+def _ones_if_none(sample_weight, n, dtype):
+    if sample_weight is None:
+        return np.ones(n, dtype=dtype)
+    return np.ascontiguousarray(sample_weight, dtype=dtype)

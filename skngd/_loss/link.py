@@ -1,0 +1,207 @@
+r"""Link functions :math:`g` with :math:`\eta = g(\mu)`.
+
+Each link is a small object with the NumPy twin of what the Numba kernels do
+(``skngd._kernels`` switch on :attr:`Link.code`):
+
+* ``link(mu)`` -> eta, ``inverse(eta)`` -> mu,
+* ``inverse_derivative(eta)`` = :math:`d\mu/d\eta`,
+* ``derivative(mu)`` = :math:`d\eta/d\mu`,
+* ``valid_mu``: the open interval where the link is defined.
+
+Resolve names with :func:`skngd._loss.get_link`.
+"""
+
+import numpy as np
+from scipy import special
+
+# integer codes used by the Numba kernels (keep in sync with _kernels/glm.py)
+IDENTITY, LOG, LOGIT, PROBIT, CLOGLOG, INVERSE, INVERSE_SQUARED, POWER = range(8)
+
+
+class Link:
+    """Base class. Subclasses set ``name``, ``code`` and the four maps."""
+
+    name = "link"
+    code = -1
+    #: (low, high) of the mean where the link is finite
+    valid_mu = (-np.inf, np.inf)
+    #: exponent, only meaningful for :class:`PowerLink`
+    power = 0.0
+
+    def link(self, mu):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def inverse(self, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def inverse_derivative(self, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def derivative(self, mu):
+        return 1.0 / self.inverse_derivative(self.link(mu))
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.power == other.power
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.power))
+
+
+class IdentityLink(Link):
+    name, code = "identity", IDENTITY
+
+    def link(self, mu):
+        return np.asarray(mu, dtype=float).copy()
+
+    def inverse(self, eta):
+        return np.asarray(eta, dtype=float).copy()
+
+    def inverse_derivative(self, eta):
+        return np.ones_like(np.asarray(eta, dtype=float))
+
+    def derivative(self, mu):
+        return np.ones_like(np.asarray(mu, dtype=float))
+
+
+class LogLink(Link):
+    name, code = "log", LOG
+    valid_mu = (0.0, np.inf)
+
+    def link(self, mu):
+        return np.log(mu)
+
+    def inverse(self, eta):
+        return np.exp(eta)
+
+    def inverse_derivative(self, eta):
+        return np.exp(eta)
+
+    def derivative(self, mu):
+        return 1.0 / np.asarray(mu, dtype=float)
+
+
+class LogitLink(Link):
+    name, code = "logit", LOGIT
+    valid_mu = (0.0, 1.0)
+
+    def link(self, mu):
+        return special.logit(mu)
+
+    def inverse(self, eta):
+        return special.expit(eta)
+
+    def inverse_derivative(self, eta):
+        p = special.expit(eta)
+        return p * (1.0 - p)
+
+    def derivative(self, mu):
+        mu = np.asarray(mu, dtype=float)
+        return 1.0 / (mu * (1.0 - mu))
+
+
+class ProbitLink(Link):
+    name, code = "probit", PROBIT
+    valid_mu = (0.0, 1.0)
+
+    def link(self, mu):
+        return special.ndtri(mu)
+
+    def inverse(self, eta):
+        return special.ndtr(eta)
+
+    def inverse_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return np.exp(-0.5 * eta * eta) / np.sqrt(2.0 * np.pi)
+
+
+class CLogLogLink(Link):
+    name, code = "cloglog", CLOGLOG
+    valid_mu = (0.0, 1.0)
+
+    def link(self, mu):
+        return np.log(-np.log1p(-np.asarray(mu, dtype=float)))
+
+    def inverse(self, eta):
+        return -np.expm1(-np.exp(eta))
+
+    def inverse_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return np.exp(eta - np.exp(eta))
+
+
+class InverseLink(Link):
+    """:math:`\\eta = 1/\\mu` (canonical for the gamma family)."""
+
+    name, code = "inverse", INVERSE
+    valid_mu = (0.0, np.inf)
+
+    def link(self, mu):
+        return 1.0 / np.asarray(mu, dtype=float)
+
+    def inverse(self, eta):
+        return 1.0 / np.asarray(eta, dtype=float)
+
+    def inverse_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return -1.0 / (eta * eta)
+
+
+class InverseSquaredLink(Link):
+    """:math:`\\eta = 1/\\mu^2` (canonical for the inverse Gaussian family)."""
+
+    name, code = "inverse_squared", INVERSE_SQUARED
+    valid_mu = (0.0, np.inf)
+
+    def link(self, mu):
+        mu = np.asarray(mu, dtype=float)
+        return 1.0 / (mu * mu)
+
+    def inverse(self, eta):
+        return 1.0 / np.sqrt(np.asarray(eta, dtype=float))
+
+    def inverse_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return -0.5 * eta ** (-1.5)
+
+
+class PowerLink(Link):
+    """:math:`\\eta = \\mu^p`; ``p = 0`` is the log link."""
+
+    name, code = "power", POWER
+    valid_mu = (0.0, np.inf)
+
+    def __init__(self, power=1.0):
+        self.power = float(power)
+
+    def __repr__(self):
+        return f"PowerLink(power={self.power!r})"
+
+    def link(self, mu):
+        mu = np.asarray(mu, dtype=float)
+        return np.log(mu) if self.power == 0 else mu**self.power
+
+    def inverse(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return np.exp(eta) if self.power == 0 else eta ** (1.0 / self.power)
+
+    def inverse_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        if self.power == 0:
+            return np.exp(eta)
+        p = self.power
+        return eta ** (1.0 / p - 1.0) / p
+
+
+LINKS = {
+    "identity": IdentityLink,
+    "log": LogLink,
+    "logit": LogitLink,
+    "probit": ProbitLink,
+    "cloglog": CLogLogLink,
+    "inverse": InverseLink,
+    "inverse_squared": InverseSquaredLink,
+    "power": PowerLink,
+}

@@ -1,0 +1,17 @@
+"""Shared helpers: validation, thread control. The only place that touches
+scikit-learn private API (see :mod:`skngd.utils._sklearn_compat`)."""
+
+from skngd.utils._threads import effective_n_threads, numba_threads
+from skngd.utils.validation import (
+    check_finite_param,
+    check_sample_weight,
+    resolve_from_registry,
+)
+
+__all__ = [
+    "check_finite_param",
+    "check_sample_weight",
+    "effective_n_threads",
+    "numba_threads",
+    "resolve_from_registry",
+]
