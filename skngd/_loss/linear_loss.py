@@ -1,0 +1,251 @@
+r"""The loss of a linear model as a function of its coefficients.
+
+:class:`LinearModelLoss` binds a family (per-sample loss, gradient and Fisher
+weights as functions of the linear predictor) to a design matrix ``X`` (dense
+or CSR), targets ``y`` and sample weights ``s``, and gives what every solver
+needs as functions of the coefficients :math:`W`:
+
+.. math::
+
+    f(W) = \sum_i s_i\, \ell(y_i, \eta_i) + \frac{\lambda}{2}\|W_{1:d}\|^2,
+    \qquad \eta_i = W^T \tilde x_i, \quad \tilde x_i = (x_i, 1),
+
+its gradient :math:`\tilde X^T G + \lambda P W`, Fisher-vector products
+:math:`F V = \tilde X^T [\,H \circ (\tilde X V)\,] + \lambda P V` and the
+Fisher matrix itself (``P`` masks the unpenalised intercept row).
+
+Coefficient layout: a 2-D array of shape ``(n_dof, n_out)`` with
+``n_dof = n_features + fit_intercept`` (intercept in the last row) and
+``n_out = 1`` for binary/GLM families, ``K`` for the multinomial
+(scikit-learn's symmetric parametrisation, one column per class). Flattened
+vectors use C order, so entry ``(j, k)`` sits at ``j * n_out + k``.
+
+``fisher='exact'`` uses the model's Fisher information (for canonical links the
+Hessian); ``fisher='empirical'`` uses :math:`\sum_i s_i \nabla\ell_i\nabla\ell_i^T`,
+which vanishes where the residuals do and is kept only for comparison.
+
+Every product with ``X`` or ``X^T`` increments :attr:`LinearModelLoss.n_passes`;
+rows used to form Gram matrices are counted in :attr:`LinearModelLoss.gram_rows`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.linalg import blas
+
+from skngd._kernels.sparse import csr_matmul, csr_rmatmul
+from skngd._loss.family import Multinomial
+
+_GRAM_BLOCK = 4096
+
+
+@dataclass
+class PointState:
+    """Everything known at one coefficient value (avoids repeated passes)."""
+
+    coef: np.ndarray
+    raw: np.ndarray  # (n, n_out) linear predictor
+    loss: np.ndarray  # (n,) weighted per-sample losses
+    grad_raw: np.ndarray  # (n, n_out) d loss / d eta (weighted)
+    curv: np.ndarray  # binary: Fisher weights (n, 1); multinomial: proba (n, K)
+    value: float
+    grad: np.ndarray  # (n_dof, n_out)
+
+
+class LinearModelLoss:
+    """Penalised weighted loss of a linear model, bound to its data.
+
+    Parameters
+    ----------
+    family : Family
+        :class:`~skngd._loss.family.Binomial`, :class:`Multinomial` or a GLM family.
+    X : ndarray or CSR matrix of shape (n_samples, n_features), float32/float64
+    y : ndarray of shape (n_samples,)
+        Targets (class indices ``0..K-1`` for the multinomial).
+    sample_weight : ndarray of shape (n_samples,) or None
+    fit_intercept : bool
+    l2_reg_strength : float >= 0
+        :math:`\\lambda` (``1 / C``), not applied to the intercept.
+    link : Link or None
+        Defaults to the family's canonical link.
+    """
+
+    def __init__(self, family, X, y, sample_weight=None, *, fit_intercept=True,
+                 l2_reg_strength=0.0, link=None):
+        self.family = family
+        self.link = family.default_link() if link is None else link
+        self.X = X
+        self.sparse = sparse.issparse(X)
+        self.dtype = X.dtype
+        n, d = X.shape
+        self.multinomial = isinstance(family, Multinomial)
+        self.n_out = family.n_classes if self.multinomial else 1
+        self.y = (np.ascontiguousarray(y, dtype=np.int64) if self.multinomial
+                  else np.ascontiguousarray(y, dtype=self.dtype))
+        sw = np.ones(n) if sample_weight is None else sample_weight
+        self.sw = np.ascontiguousarray(sw, dtype=self.dtype)
+        self.fit_intercept = bool(fit_intercept)
+        self.n_features = d
+        self.n_dof = d + int(self.fit_intercept)
+        self.l2 = float(l2_reg_strength)
+        self.n_passes = 0
+        self.gram_rows = 0
+        self.penalty_mask = np.ones(self.n_dof)
+        if self.fit_intercept:
+            self.penalty_mask[-1] = 0.0
+
+    # -- shapes -------------------------------------------------------------
+    @property
+    def shape(self):
+        return (self.n_dof, self.n_out)
+
+    def zeros(self):
+        return np.zeros(self.shape)
+
+    # -- products with the augmented design matrix ---------------------------
+    def matmul(self, V):
+        """:math:`\\tilde X V` for ``V`` of shape (n_dof, k); returns (n, k)."""
+        V = np.asarray(V).reshape(self.n_dof, -1)
+        W = V[: self.n_features].astype(self.dtype, copy=False)
+        self.n_passes += 1
+        out = csr_matmul(self.X, W) if self.sparse else self.X @ W
+        if self.fit_intercept:
+            out += V[-1].astype(self.dtype)
+        return out
+
+    def rmatmul(self, R):
+        """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
+        R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
+        self.n_passes += 1
+        top = csr_rmatmul(self.X, R) if self.sparse else self.X.T @ R
+        out = np.empty((self.n_dof, R.shape[1]))
+        out[: self.n_features] = top
+        if self.fit_intercept:
+            out[-1] = R.sum(axis=0, dtype=np.float64)
+        return out
+
+    def gram(self, weights, rows=None):
+        """:math:`\\tilde X_S^T \\mathrm{diag}(w_S) \\tilde X_S` (n_dof, n_dof) float64.
+
+        ``rows`` optionally restricts to a row subset ``S``; dense input uses a
+        blocked BLAS ``syrk`` on :math:`\\sqrt{w}\\,X` (half the flops of
+        forming ``W X`` then ``X^T (W X)``).
+        """
+        X = self.X if rows is None else self.X[rows]
+        w = np.asarray(weights, dtype=np.float64)
+        self.gram_rows += X.shape[0]
+        if self.fit_intercept:
+            X = (sparse.hstack([X, np.ones((X.shape[0], 1), X.dtype)], format="csr")
+                 if self.sparse else np.hstack([X, np.ones((X.shape[0], 1), X.dtype)]))
+        if self.sparse:
+            G = (X.T @ X.multiply(w[:, None]).tocsr()).toarray()
+            return np.asarray(G, dtype=np.float64)
+        k = X.shape[1]
+        G = np.zeros((k, k), dtype=np.float64, order="F")
+        syrk = blas.dsyrk
+        for start in range(0, X.shape[0], _GRAM_BLOCK):
+            stop = start + _GRAM_BLOCK
+            Z = np.sqrt(w[start:stop])[:, None] * X[start:stop]
+            G = syrk(1.0, Z, beta=1.0, c=G, trans=1, overwrite_c=1)
+        return np.triu(G) + np.triu(G, 1).T
+
+    # -- penalty ----------------------------------------------------------------
+    def penalty(self, coef):
+        c = np.asarray(coef).reshape(self.shape)
+        return 0.5 * self.l2 * float(np.sum(self.penalty_mask[:, None] * c * c))
+
+    def penalty_matvec(self, V):
+        return self.l2 * self.penalty_mask[:, None] * np.asarray(V).reshape(self.shape)
+
+    # -- per-sample layer ------------------------------------------------------
+    def per_sample(self, raw):
+        """(loss (n,), grad_raw (n, n_out), curv (n, n_out)) from the family."""
+        if self.multinomial:
+            return self.family.loss_gradient_fisher(self.y, raw, self.sw)
+        lo, g, fi = self.family.loss_gradient_fisher(
+            self.y, np.ascontiguousarray(raw[:, 0]), self.sw, self.link)
+        return lo, g[:, None], fi[:, None]
+
+    def state(self, coef, raw=None):
+        """Loss, gradient and curvature at ``coef`` (two passes, one if ``raw`` is given)."""
+        coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
+        if raw is None:
+            raw = self.matmul(coef)
+        loss, graw, curv = self.per_sample(raw)
+        value = float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
+        grad = self.rmatmul(graw) + self.penalty_matvec(coef)
+        return PointState(coef, raw, loss, graw, curv, value, grad)
+
+    # -- functions of the coefficients -------------------------------------------
+    def value(self, coef):
+        raw = self.matmul(coef)
+        loss, _, _ = self.per_sample(raw)
+        return float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
+
+    def loss_gradient(self, coef):
+        """Objective value and gradient (n_dof, n_out)."""
+        st = self.state(coef)
+        return st.value, st.grad
+
+    def fisher_weights(self, st, kind="exact"):
+        """Binary only: per-sample weights ``H`` with ``F = X^T diag(H) X``."""
+        if kind == "exact":
+            return st.curv[:, 0]
+        g = st.grad_raw[:, 0]
+        return np.divide(g * g, self.sw, out=np.zeros_like(g), where=self.sw > 0)
+
+    def raw_fisher(self, st, U, kind="exact"):
+        """Apply the per-sample Fisher blocks to ``U = X V`` (n, n_out)."""
+        if not self.multinomial:
+            return self.fisher_weights(st, kind)[:, None] * U
+        if kind == "exact":
+            PU = st.curv * U
+            return self.sw[:, None] * (PU - st.curv * PU.sum(axis=1, keepdims=True))
+        G = st.grad_raw
+        inv = np.divide(1.0, self.sw, out=np.zeros_like(self.sw), where=self.sw > 0)
+        return G * ((G * U).sum(axis=1) * inv)[:, None]
+
+    def fisher_matvec(self, st, V, kind="exact", U=None):
+        """:math:`F V` (+ penalty) at state ``st``; two passes (one if ``U = X V`` given)."""
+        V = np.asarray(V, dtype=np.float64).reshape(self.shape)
+        if U is None:
+            U = self.matmul(V)
+        return self.rmatmul(self.raw_fisher(st, U, kind)) + self.penalty_matvec(V)
+
+    def fisher_matrix(self, st, kind="exact", rows=None, scale=1.0):
+        """Dense Fisher matrix (p, p), ``p = n_dof * n_out``, C-order layout.
+
+        ``rows`` restricts the data term to a subset (scaled by ``scale``), the
+        penalty is always added in full.
+        """
+        p = self.n_dof * self.n_out
+        pen = np.repeat(self.l2 * self.penalty_mask, self.n_out)
+        if not self.multinomial:
+            w = self.fisher_weights(st, kind)
+            w = w if rows is None else w[rows]
+            return scale * self.gram(w, rows) + np.diag(pen)
+        X = self.X if rows is None else self.X[rows]
+        X = X.toarray() if self.sparse else np.asarray(X)
+        if self.fit_intercept:
+            X = np.hstack([X, np.ones((X.shape[0], 1), X.dtype)])
+        X = X.astype(np.float64)
+        sel = slice(None) if rows is None else rows
+        sw = self.sw[sel].astype(np.float64)
+        self.gram_rows += X.shape[0] * self.n_out
+        if kind == "exact":
+            P = st.curv[sel].astype(np.float64)
+            Z = (X[:, :, None] * (np.sqrt(sw)[:, None] * P)[:, None, :]).reshape(len(sw), p)
+            F = -(Z.T @ Z)
+            F4 = F.reshape(self.n_dof, self.n_out, self.n_dof, self.n_out)
+            for k in range(self.n_out):
+                F4[:, k, :, k] += (X * (sw * P[:, k])[:, None]).T @ X
+        else:
+            G = st.grad_raw[sel].astype(np.float64)
+            inv = np.divide(1.0, np.sqrt(sw), out=np.zeros_like(sw), where=sw > 0)
+            Z = (X[:, :, None] * (G * inv[:, None])[:, None, :]).reshape(len(sw), p)
+            F = Z.T @ Z
+        return scale * F + np.diag(pen)
+
+
+__all__ = ["LinearModelLoss", "PointState"]
