@@ -1,0 +1,39 @@
+"""The result object returned by every solver in :mod:`skngd.ot`."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class OTResult:
+    """Outcome of an optimal-transport solve.
+
+    Attributes
+    ----------
+    plan : ndarray of shape (n, m) or None
+        The transport plan (coupling). ``None`` for :func:`sinkhorn_online`,
+        which never forms an n x m array.
+    f, g : ndarray of shape (n,) and (m,)
+        Dual potentials. For entropic solvers the plan is
+        ``exp((f_i + g_j - M_ij) / reg)``.
+    cost : float
+        Transport cost ``<plan, M>`` (without the entropy term).
+    n_iter : int
+        Iterations performed (one iteration updates both potentials).
+    converged : bool
+        Whether the marginal violation fell below ``tol`` within ``max_iter``.
+    marginal_error : float
+        ``||plan 1 - a||_1 + ||plan^T 1 - b||_1`` at the returned plan.
+    extra : dict
+        Solver-specific by-products (e.g. objective history).
+    """
+
+    plan: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    cost: float
+    n_iter: int
+    converged: bool
+    marginal_error: float
+    extra: dict = field(default_factory=dict)
