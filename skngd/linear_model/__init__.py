@@ -1,0 +1,3 @@
+from skngd.linear_model._student_t import StudentTRegressor  # noqa: F401
+from skngd.linear_model._logistic import LogisticRegression  # noqa: F401
+from skngd.linear_model._glm import GeneralizedLinearRegressor  # noqa: F401

@@ -1,0 +1,115 @@
+"""GLM families against scipy.stats densities and statsmodels' families."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from skngd._loss import FAMILIES, Binomial, get_family, get_link
+from skngd._loss.glm_family import (
+    Gamma, InverseGaussian, NegativeBinomial, Normal, Poisson, Tweedie, check_link_for_family)
+
+rng = np.random.default_rng(0)
+Y_POS = rng.gamma(2.0, 1.5, 50)
+MU_POS = rng.gamma(3.0, 1.0, 50)
+COUNTS = rng.poisson(2.0, 50).astype(float)
+SW = rng.uniform(0.5, 2.0, 50)
+
+
+def test_registry_has_every_family_and_keeps_binomial():
+    assert set(FAMILIES) == {"normal", "binomial", "poisson", "gamma", "inverse_gaussian",
+                             "tweedie", "negative_binomial"}
+    assert isinstance(get_family("binomial"), Binomial)
+    assert get_family("tweedie", power=1.3).power == 1.3
+    assert get_family("negative_binomial", alpha=0.4).alpha == 0.4
+    with pytest.raises(ValueError, match="'gamma'"):
+        get_family("gama")
+
+
+@pytest.mark.parametrize("fam,y,mu", [
+    (Normal(), Y_POS - 2, MU_POS - 2), (Poisson(), COUNTS, MU_POS), (Gamma(), Y_POS, MU_POS),
+    (InverseGaussian(), Y_POS, MU_POS), (Tweedie(1.5), Y_POS, MU_POS),
+    (Tweedie(3.0), Y_POS, MU_POS), (NegativeBinomial(0.5), COUNTS, MU_POS)])
+def test_unit_deviance_is_twice_loglik_ratio_and_zero_at_y(fam, y, mu):
+    """d(y, mu) = 2 phi [l(y; y) - l(mu; y)] and d(y, y) = 0."""
+    scale = 1.0 if fam.fixed_scale else 0.7
+    sat = np.array([fam.loglike(y[i:i + 1], y[i:i + 1], scale=scale) for i in range(len(y))])
+    fit = np.array([fam.loglike(y[i:i + 1], mu[i:i + 1], scale=scale) for i in range(len(y))])
+    np.testing.assert_allclose(fam.unit_deviance(y, mu), 2 * scale * (sat - fit), rtol=1e-8, atol=1e-10)
+    ypos = y[y > 0]
+    np.testing.assert_allclose(fam.unit_deviance(ypos, ypos), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("fam,dist", [
+    (Normal(), lambda y, mu, s: stats.norm(mu, np.sqrt(s)).logpdf(y)),
+    (Poisson(), lambda y, mu, s: stats.poisson(mu).logpmf(y)),
+    (Gamma(), lambda y, mu, s: stats.gamma(1 / s, scale=mu * s).logpdf(y)),
+    (InverseGaussian(), lambda y, mu, s: stats.invgauss(mu * s, scale=1 / s).logpdf(y)),
+    (NegativeBinomial(0.5), lambda y, mu, s: stats.nbinom(2.0, 1 / (1 + 0.5 * mu)).logpmf(y)),
+])
+def test_loglike_matches_scipy_density(fam, dist):
+    y = COUNTS if fam.name in ("poisson", "negative_binomial") else Y_POS
+    s = 1.0 if fam.fixed_scale else 0.6
+    want = float(np.dot(SW, dist(y, MU_POS, s)))
+    assert fam.loglike(y, MU_POS, SW, scale=s) == pytest.approx(want, rel=1e-10)
+
+
+def test_tweedie_loglike_matches_statsmodels_and_integrates_to_one():
+    sm_family = pytest.importorskip("statsmodels.genmod.families.family")
+    fam = Tweedie(1.4)
+    y = np.r_[0.0, 0.0, Y_POS[:20]]
+    mu = MU_POS[: y.shape[0]]
+    ref = sm_family.Tweedie(var_power=1.4).loglike(y, mu, scale=0.8)
+    assert fam.loglike(y, mu, scale=0.8) == pytest.approx(ref, rel=1e-9)
+    # density (point mass at 0 plus continuous part) integrates to one
+    grid = np.linspace(1e-6, 60, 200001)
+    dens = np.exp([fam.loglike(np.array([g]), np.array([2.0]), scale=0.8) for g in grid[::50]])
+    p0 = np.exp(fam.loglike(np.array([0.0]), np.array([2.0]), scale=0.8))
+    assert p0 + np.trapezoid(dens, grid[::50]) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_tweedie_special_powers_delegate():
+    for p, fam in [(0.0, Normal()), (1.0, Poisson()), (2.0, Gamma()), (3.0, InverseGaussian())]:
+        y = COUNTS if p == 1.0 else Y_POS
+        np.testing.assert_allclose(Tweedie(p).unit_deviance(y, MU_POS), fam.unit_deviance(y, MU_POS))
+        assert Tweedie(p).loglike(y, MU_POS, scale=1.0) == pytest.approx(fam.loglike(y, MU_POS))
+
+
+@pytest.mark.parametrize("bad", [0.5, np.nan, np.inf])
+def test_tweedie_rejects_invalid_power(bad):
+    with pytest.raises(ValueError, match="power"):
+        Tweedie(bad)
+
+
+def test_negative_binomial_rejects_bad_alpha():
+    with pytest.raises(ValueError, match="alpha"):
+        NegativeBinomial(0.0)
+
+
+@pytest.mark.parametrize("fam,ok,bad", [
+    (Poisson(), [0.0, 3.0], [-1.0]), (Gamma(), [0.1], [0.0]), (InverseGaussian(), [2.0], [-2.0]),
+    (Tweedie(1.5), [0.0], [-0.1]), (Tweedie(2.5), [0.5], [0.0]), (Tweedie(0.0), [-5.0], [np.inf]),
+    (Normal(), [-3.0], [np.inf]), (NegativeBinomial(1.0), [0.0], [-1.0])])
+def test_support(fam, ok, bad):
+    assert fam.in_y_range(np.array(ok))
+    assert not fam.in_y_range(np.array(bad))
+
+
+@pytest.mark.parametrize("fam", [Normal(), Poisson(), Gamma(), InverseGaussian(), Tweedie(1.5),
+                                 NegativeBinomial(0.3)])
+def test_gradient_and_fisher_against_finite_differences(fam):
+    link = fam.default_link()
+    y = COUNTS + 0.5 if fam.name in ("gamma", "inverse_gaussian") else COUNTS
+    raw = link.link(MU_POS) if fam.name != "normal" else MU_POS
+    loss, grad, fisher = fam.loss_gradient_fisher(y, raw, SW, link)
+    h = 1e-6
+    lp = fam.loss_gradient_fisher(y, raw + h, SW, link)[0]
+    lm = fam.loss_gradient_fisher(y, raw - h, SW, link)[0]
+    np.testing.assert_allclose(grad, (lp - lm) / (2 * h), rtol=1e-5, atol=1e-8)
+    # Fisher weight = expected Hessian: E[d2 loss] with E[y] = mu
+    np.testing.assert_allclose(fisher, SW * link.inverse_derivative(raw) ** 2 / fam.variance(link.inverse(raw)))
+
+
+def test_invalid_link_for_family():
+    with pytest.raises(ValueError, match="not valid for the poisson family"):
+        check_link_for_family(Poisson(), get_link("logit"))
+    check_link_for_family(Poisson(), get_link("identity"))
