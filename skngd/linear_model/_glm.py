@@ -271,6 +271,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X, offset=None):
         """Predicted mean :math:`g^{-1}(X w + b + o)`."""
+        check_is_fitted(self)
         return self._link_.inverse(self._linear_predictor(X, offset))
 
     def score(self, X, y, sample_weight=None, offset=None):

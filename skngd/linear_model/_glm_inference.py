@@ -77,7 +77,7 @@ def check_rank(rank_deficient, k):
             "covariance uses the pseudo-inverse; standard errors of aliased coefficients "
             "are not meaningful. Remove redundant columns or set alpha > 0.",
             CollinearityWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
