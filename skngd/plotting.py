@@ -108,16 +108,19 @@ def plot_convergence(search_cv, *, labels=None, metric=None, show_evaluations=Fa
     --------
     >>> from scipy.stats import loguniform
     >>> from sklearn.datasets import load_breast_cancer
-    >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.model_selection import RandomizedSearchCV
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skngd import BayesSearchCV, LogisticRegression
     >>> from skngd.plotting import plot_convergence
     >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> search = RandomizedSearchCV(LogisticRegression(max_iter=5000),
-    ...                             {"C": loguniform(1e-3, 1e2)}, n_iter=4,
-    ...                             cv=3, random_state=0).fit(X[:200], y[:200])
-    >>> ax = plot_convergence(search)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> space = {"C": loguniform(1e-3, 1e2)}
+    >>> clf = LogisticRegression(solver="newton")
+    >>> bayes = BayesSearchCV(clf, space, n_iter=8, cv=3, random_state=0).fit(X, y)
+    >>> rand = RandomizedSearchCV(clf, space, n_iter=8, cv=3, random_state=0).fit(X, y)
+    >>> ax = plot_convergence({"Bayesian": bayes, "random": rand})
     >>> len(ax.get_lines())
-    1
+    2
     """
     ax = _get_axes(ax)
     max_n = 0
@@ -197,13 +200,16 @@ def plot_objective_history(estimator, *, labels=None, gap=False, ax=None):
 
     Examples
     --------
-    >>> import numpy as np
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skngd import LogisticRegression
     >>> from skngd.plotting import plot_objective_history
-    >>> class Fitted:  # any estimator with a recorded history
-    ...     objective_history_ = np.array([3.0, 2.0, 1.5, 1.4])
-    >>> ax = plot_objective_history(Fitted())
-    >>> ax.get_lines()[0].get_ydata().tolist()
-    [3.0, 2.0, 1.5, 1.4]
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> fits = {s: LogisticRegression(solver=s).fit(X, y) for s in ("ngd", "newton")}
+    >>> ax = plot_objective_history(fits, gap=True)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['ngd', 'newton']
     """
     ax = _get_axes(ax)
     items = []
@@ -270,13 +276,15 @@ def plot_coefficients(glm, alpha=0.05, *, include_intercept=False, feature_names
     Examples
     --------
     >>> import numpy as np
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skngd import GeneralizedLinearRegressor
     >>> from skngd.plotting import plot_coefficients
-    >>> class Fitted:  # the attributes a fitted GLM exposes
-    ...     coef_ = np.array([0.5, -1.0])
-    ...     coef_stderr_ = np.array([0.1, 0.2])
-    >>> ax = plot_coefficients(Fitted())
+    >>> X, y = load_diabetes(return_X_y=True, as_frame=True)
+    >>> glm = GeneralizedLinearRegressor(family="gamma", link="log")
+    >>> glm = glm.fit(X[["age", "bmi", "bp"]], y)
+    >>> ax = plot_coefficients(glm, alpha=0.05)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['x0', 'x1']
+    ['age', 'bmi', 'bp']
     """
     from scipy.stats import norm
 
@@ -314,7 +322,10 @@ def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=No
     Source rows (``sample_domain >= 0``) are drawn as circles, target rows
     (``< 0``) as crosses, the source rows moved by ``adapter.transform`` as
     triangles, and the ``n_lines`` largest entries of ``adapter.coupling_``
-    as segments from source to target points, darker for more mass.
+    as segments from source to target points, darker for more mass. An
+    adapter without a coupling (``method='gaussian'``, whose ``coupling_`` is
+    None) gets segments from the first ``n_lines`` source points to their
+    images instead.
 
     Parameters
     ----------
@@ -340,15 +351,16 @@ def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=No
     Examples
     --------
     >>> import numpy as np
+    >>> from skngd import OTDomainAdapter
     >>> from skngd.plotting import plot_transport
-    >>> class Fitted:  # an adapter's fitted coupling and its transform
-    ...     coupling_ = np.array([[0.5, 0.0], [0.0, 0.5]])
-    ...     def transform(self, X, sample_domain=None):
-    ...         return X + 1.0
-    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]])
-    >>> ax = plot_transport(Fitted(), X, [1, 1, -1, -1], n_lines=2)
-    >>> len(ax.collections)
-    4
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + [3.0, 1.0]])
+    >>> sample_domain = np.r_[np.zeros(40, dtype=int), -np.ones(40, dtype=int)]
+    >>> adapter = OTDomainAdapter(method="sinkhorn", reg=0.1)
+    >>> adapter = adapter.fit(X, sample_domain=sample_domain)
+    >>> ax = plot_transport(adapter, X, sample_domain, n_lines=30)
+    >>> len(ax.collections[0].get_segments())
+    30
     """
     from matplotlib.collections import LineCollection
 
@@ -366,26 +378,30 @@ def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=No
     if not (0 <= i < X.shape[1] and 0 <= j < X.shape[1]):
         raise ValueError(f"dims={dims!r} is out of range for {X.shape[1]} features.")
     src, tgt = sd >= 0, sd < 0
-    P = np.asarray(adapter.coupling_, dtype=float)
-    if P.shape != (src.sum(), tgt.sum()):
-        raise ValueError(
-            f"adapter.coupling_ has shape {P.shape} but X has {src.sum()} source and "
-            f"{tgt.sum()} target rows: pass the X and sample_domain used at fit."
-        )
     Xs, Xt = X[src], X[tgt]
     mapped = np.asarray(adapter.transform(X, sample_domain=sd), dtype=float)[src]
+    if adapter.coupling_ is None:  # a map without a coupling: draw displacements
+        n = min(n_lines, Xs.shape[0])
+        starts, ends, mass, label = Xs[:n], mapped[:n], np.ones(n), "displacement"
+    else:
+        P = np.asarray(adapter.coupling_, dtype=float)
+        if P.shape != (Xs.shape[0], Xt.shape[0]):
+            raise ValueError(
+                f"adapter.coupling_ has shape {P.shape} but X has {Xs.shape[0]} source "
+                f"and {Xt.shape[0]} target rows: pass the X and sample_domain used at fit."
+            )
+        n = min(n_lines, int(np.count_nonzero(P)))
+        flat = np.argpartition(P.ravel(), P.size - n)[P.size - n:]
+        rows, cols = np.unravel_index(flat, P.shape)
+        starts, ends, label = Xs[rows], Xt[cols], "strongest couplings"
+        mass = P[rows, cols] / P[rows, cols].max() if n else np.ones(0)
 
     ax = _get_axes(ax)
-    n_lines = min(n_lines, int(np.count_nonzero(P)))
-    if n_lines:
-        flat = np.argpartition(P.ravel(), P.size - n_lines)[P.size - n_lines:]
-        rows, cols = np.unravel_index(flat, P.shape)
-        mass = P[rows, cols] / P[rows, cols].max()
-        segments = np.stack([Xs[rows][:, [i, j]], Xt[cols][:, [i, j]]], axis=1)
-        colors = np.zeros((n_lines, 4))
+    if n:
+        segments = np.stack([starts[:, [i, j]], ends[:, [i, j]]], axis=1)
+        colors = np.zeros((n, 4))
         colors[:, 3] = 0.1 + 0.6 * mass
-        ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.8,
-                                         label="strongest couplings"))
+        ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.8, label=label))
     ax.scatter(Xs[:, i], Xs[:, j], marker="o", s=20, alpha=0.7, label="source")
     ax.scatter(Xt[:, i], Xt[:, j], marker="x", s=20, alpha=0.7, label="target")
     ax.scatter(mapped[:, i], mapped[:, j], marker="^", s=20, alpha=0.7, label="mapped source")
