@@ -48,18 +48,28 @@ class _Dense:
         self.u, self.w = np.empty(n), np.empty(m)
         self.work = np.empty((max(1, min(n_threads, n)), m))
 
-    def log_step(self, f, g, eps):
-        """Exact log-domain g then f update; K <- plan of the new (f, g).
+    def log_step(self, f, g, eps, with_cols):
+        """Exact log-domain (g then) f update; K <- plan of the new (f, g).
 
-        Returns the column violation of the plan (f_old, g_old), whose rows
-        are exact after the previous step.
+        The row update alone is an absorption (K is rebuilt from the
+        potentials, rows exact). With ``with_cols`` the column update runs
+        first; it then returns the column violation of the plan before the
+        step (whose rows were exact), else inf.
         """
-        lse_cols(self.M, f, eps, self.Lc)
-        col_err = np.abs(np.exp(g / eps + self.Lc) - self.b).sum()
-        g = eps * (self.log_b - self.Lc)
+        col_err = np.inf
+        if with_cols:
+            lse_cols(self.M, f, eps, self.Lc)
+            col_err = np.abs(np.exp(g / eps + self.Lc) - self.b).sum()
+            g = eps * (self.log_b - self.Lc)
         lse_rows(self.M, g, eps, self.a, self.Lr, self.K, True)
         f = eps * (self.log_a - self.Lr)
         return f, g, col_err
+
+    def plan_from_scalings(self):
+        """diag(u) K diag(v) in place of K (after a converged scaling loop)."""
+        self.K *= self.u[:, None]
+        self.K *= self.v[None, :]
+        return self.K
 
     def scaling_loop(self, f, g, eps, tol, budget):
         """Sinkhorn in the scaling domain on K = exp((f + g - M)/eps).
@@ -79,6 +89,7 @@ class _Dense:
                 return f, g, err, it, "unstable"
             err = np.abs(v * w - self.b).sum()
             if err < tol:
+                self.v = v
                 return f + eps * np.log(u), g + eps * np.log(v), err, it, "converged"
             if it == budget:
                 break
@@ -176,24 +187,29 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
         for k, eps in enumerate(stages):
             last = k == len(stages) - 1
             stage_tol = tol if last else max(tol, _STAGE_TOL)
-            fresh = True  # potentials not yet updated at this epsilon
+            with_cols, status = False, ""
             while n_iter < max_iter:
-                f, g, col_err = state.log_step(f, g, eps)
-                n_iter += 1
-                if not fresh and col_err < stage_tol:  # previous plan converged
-                    converged = last
+                f, g, col_err = state.log_step(f, g, eps, with_cols)
+                n_iter += int(with_cols)
+                if col_err < stage_tol:  # the plan before this step converged
+                    status = "log-converged"
                     break
                 f, g, err, used, status = state.scaling_loop(
                     f, g, eps, stage_tol, max_iter - n_iter
                 )
                 n_iter += used
-                fresh = False
-                if status == "converged":
-                    converged = last
+                # a zero column sum: next time update the columns in log domain
+                with_cols = status == "unstable"
+                if status in ("converged", "budget"):
                     break
-                if status == "budget":
-                    break
-        plan = _plan(M, f, g, reg)
+        converged = status in ("converged", "log-converged")
+        if status == "converged":
+            plan = state.plan_from_scalings()
+        elif converged:
+            plan = _plan(M, f, g, reg)
+        else:  # finish with an exact row update at reg: every row keeps its mass
+            f, g, _ = state.log_step(f, g, reg, False)
+            plan = state.K
     err = _marginal_error(plan, a, b)
     if not converged:
         warn_not_converged("sinkhorn", max_iter, detail=f"Marginal error {err:.3g}.")
@@ -201,7 +217,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
         plan=plan,
         f=f,
         g=g,
-        cost=float(np.sum(plan * M)),
+        cost=float(np.vdot(plan, M)),
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
