@@ -150,6 +150,15 @@ class LinearModelLoss:
             G = syrk(1.0, Z, beta=1.0, c=G, trans=1, overwrite_c=1)
         return np.triu(G) + np.triu(G, 1).T
 
+    def center_null_space(self, coef):
+        """Multinomial: centre over classes the rows along which ``f`` is flat
+        (the intercept; every row without penalty), as scikit-learn reports them."""
+        coef = np.array(coef, dtype=np.float64).reshape(self.shape)
+        if self.multinomial:
+            rows = (self.penalty_mask == 0) if self.l2 > 0 else slice(None)
+            coef[rows] -= coef[rows].mean(axis=1, keepdims=True)
+        return coef
+
     # -- penalty ----------------------------------------------------------------
     def penalty(self, coef):
         c = np.asarray(coef).reshape(self.shape)

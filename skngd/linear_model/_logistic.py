@@ -1,0 +1,340 @@
+r"""L2-penalised logistic regression (binary and multinomial) fitted by natural
+gradient, Böhning MM or Newton."""
+
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse, special
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from skngd._loss.family import Binomial, Multinomial
+from skngd._loss.linear_loss import LinearModelLoss
+from skngd._solvers._result import warn_not_converged
+from skngd._solvers.mm import mm
+from skngd._solvers.newton import newton
+from skngd._solvers.ngd import ngd
+from skngd.linear_model._logistic_online import online_ngd_step
+from skngd.utils import numba_threads
+from skngd.utils.validation import check_sample_weight
+
+_SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
+
+#: 'auto' uses Newton when the Fisher matrix is cheap to form every iteration
+_AUTO_NEWTON_MAX_P = 200
+_AUTO_NEWTON_MAX_NP2 = 2e8
+
+
+def auto_solver(n_samples, n_coef, is_sparse):
+    """The rule behind ``solver='auto'``.
+
+    ``'newton'`` when ``X`` is dense and forming the ``p x p`` Fisher matrix
+    (``p`` coefficients) is cheap: ``p <= 200`` and ``n * p^2 <= 2e8``;
+    ``'ngd'`` otherwise (subsampled-Fisher preconditioned NGD for dense ``X``,
+    Jacobi-preconditioned truncated CG for sparse or wide ``X``). Measured in
+    ``benchmarks/bench_logistic.py``.
+    """
+    if not is_sparse and n_coef <= _AUTO_NEWTON_MAX_P and n_samples * n_coef**2 <= _AUTO_NEWTON_MAX_NP2:
+        return "newton"
+    return "ngd"
+
+
+class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+    r"""Logistic regression (binary or multinomial) with an L2 penalty.
+
+    Minimises the scikit-learn objective
+
+    .. math::
+
+        f(W) = \sum_{i=1}^n s_i\,\ell(y_i, W^T x_i + b) + \frac{1}{2C}\|W\|_F^2,
+
+    with :math:`\ell` the binary log-loss (one coefficient row) or the softmax
+    cross-entropy (one coefficient vector per class, scikit-learn's symmetric
+    parametrisation), :math:`s_i` the sample weight times the class weight,
+    and the intercept :math:`b` unpenalised. Coefficients are therefore those
+    of :class:`sklearn.linear_model.LogisticRegression`.
+
+    Parameters
+    ----------
+    penalty : {'l2', None}, default='l2'
+        Kept for older code; ``None`` is the same as ``C=np.inf``.
+    C : float in (0, inf], default=1.0
+        Inverse penalty strength; ``np.inf`` means no penalty.
+    fit_intercept : bool, default=True
+    tol : float >= 0, default=1e-4
+        Stop when the estimated suboptimality :math:`\tfrac12 g^T M^{-1} g`
+        falls below ``tol**2 * |f|`` (``M`` the solver's curvature), i.e. about
+        ``tol**2`` relative objective accuracy.
+    max_iter : int >= 1, default=100
+        Maximum outer iterations (Newton / NGD steps, MM steps).
+    solver : {'auto', 'ngd', 'mm', 'newton'}, default='auto'
+        'ngd': natural gradient descent with truncated preconditioned CG on
+        Fisher-vector products (subsampled-Fisher preconditioner for dense
+        ``X``, diagonal for sparse/wide ``X``) and Armijo backtracking.
+        'mm': Böhning's bound, factorised once; monotone objective, two passes
+        per iteration. 'newton': exact Newton with a Cholesky solve (small
+        ``p``). 'auto': see :func:`auto_solver`.
+    fisher : {'exact', 'empirical'}, default='exact'
+        Fisher matrix used by 'ngd' and :meth:`partial_fit`. The empirical
+        Fisher (mean outer product of per-sample gradients) degenerates where
+        residuals vanish and is kept for comparison.
+    class_weight : dict, 'balanced' or None, default=None
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` / ``intercept_`` when shapes match.
+    n_jobs : int or None, default=None
+        Numba threads for the kernels (``None``: 1, ``-1``: all cores).
+    verbose : int, default=0
+    random_state : int, RandomState or None, default=None
+        Row subsample of the 'ngd' preconditioner.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+    objective_history_ : ndarray
+        Penalised objective after each iteration (first entry: the start).
+        For :meth:`partial_fit`, the objective of each mini-batch (per unit weight).
+    n_passes_ : int
+        Passes over ``X`` (products with ``X`` or ``X^T``) in the last fit.
+    solver_ : str
+        The solver actually used.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
+
+    References
+    ----------
+    Amari, S. (1998). Natural gradient works efficiently in learning.
+    Böhning, D. (1992). Multinomial logistic regression algorithm.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skngd import LogisticRegression
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = LogisticRegression(solver="ngd").fit(X, y)
+    >>> round(clf.score(X, y), 3)
+    0.988
+    """
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2"}), None],
+        "C": [Interval(Real, 0, np.inf, closed="right")],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"auto", *_SOLVERS})],
+        "fisher": [StrOptions({"exact", "empirical"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
+                 solver="auto", fisher="exact", class_weight=None, warm_start=False,
+                 n_jobs=None, verbose=0, random_state=None):
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.solver = solver
+        self.fisher = fisher
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # -- shared set-up ----------------------------------------------------------
+    def _l2(self):
+        return 0.0 if self.penalty is None or np.isinf(self.C) else 1.0 / self.C
+
+    def _weights(self, X, y_enc, sample_weight):
+        sw = check_sample_weight(sample_weight, X)
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=self.classes_,
+                                      y=self.classes_[y_enc])
+            sw = sw * cw[y_enc].astype(sw.dtype)
+        return sw
+
+    def _make_loss(self, X, y_enc, sw, l2):
+        K = len(self.classes_)
+        family = Binomial() if K == 2 else Multinomial(K)
+        return LinearModelLoss(family, X, y_enc, sw, fit_intercept=self.fit_intercept,
+                               l2_reg_strength=l2)
+
+    def _coef_matrix(self, loss):
+        """Current coef_/intercept_ as the solver layout, or None."""
+        if not hasattr(self, "coef_") or self.coef_.shape[1] != loss.n_features:
+            return None
+        W = np.zeros(loss.shape)
+        W[: loss.n_features] = self.coef_.T
+        if loss.fit_intercept:
+            W[-1] = self.intercept_
+        return W if W.shape[1] == loss.n_out else None
+
+    def _unpack(self, W, dtype):
+        d = self.n_features_in_
+        self.coef_ = np.ascontiguousarray(W[:d].T, dtype=dtype)
+        b = W[d] if self.fit_intercept else np.zeros(W.shape[1])
+        self.intercept_ = np.asarray(b, dtype=dtype)
+
+    def _validate_y(self, y):
+        check_classification_targets(y)
+        return y
+
+    # -- fit ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model; ``X`` dense or CSR, float32 kept as float32.
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32], order="C")
+        self._validate_y(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {self.classes_[0]!r}.")
+        sw = self._weights(X, y_enc, sample_weight)
+        self.__dict__.pop("_online", None)  # a later partial_fit continues from this fit
+        loss = self._make_loss(X, y_enc, sw, self._l2())
+        coef0 = self._coef_matrix(loss) if self.warm_start else None
+        coef0 = loss.zeros() if coef0 is None else coef0
+        solver = (auto_solver(X.shape[0], loss.n_dof * loss.n_out, sparse.issparse(X))
+                  if self.solver == "auto" else self.solver)
+        kwargs = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
+        if solver == "ngd":
+            kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
+        with _threads(self.n_jobs):
+            res = _SOLVERS[solver](loss, coef0, **kwargs)
+        if not res.converged:
+            warn_not_converged(f"LogisticRegression(solver={solver!r})", self.max_iter)
+        self._unpack(loss.center_null_space(res.coef), X.dtype)
+        self.solver_ = solver
+        self.n_iter_ = np.array([res.n_iter], dtype=np.int32)
+        self.n_passes_ = int(res.n_passes)
+        self.objective_history_ = np.asarray(res.history)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        r"""One online natural-gradient step on a mini-batch.
+
+        Keeps an exponential moving average of the mini-batch Fisher matrices
+        (diagonal when there are many coefficients), damps it, and steps
+        :math:`W \leftarrow W - \eta_t (\bar F + \delta I)^{-1} \bar g` with
+        :math:`\bar g` the per-unit-weight gradient and
+        :math:`\eta_t = (1 + t_0)/(t + t_0)`. The penalty is scaled to the
+        total sample weight seen so far, so one pass over a stream of ``n``
+        samples targets ``fit``'s objective divided by ``n``; several passes
+        over the same data weaken the penalty (use a large ``C`` or ``np.inf``
+        for multi-pass training).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), required on the first call
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "_online")
+        fitted = hasattr(self, "classes_")
+        if first:
+            self._validate_params()
+            if classes is None and not fitted:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            if classes is not None:
+                classes = np.unique(np.asarray(classes))
+                if len(classes) < 2:
+                    raise ValueError("classes must contain at least 2 classes.")
+                if fitted and not np.array_equal(classes, self.classes_):
+                    fitted = False  # new label set: start afresh
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             order="C", reset=first and not fitted)
+        self._validate_y(y)
+        if first and classes is not None:
+            self.classes_ = classes
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError("classes differs from the classes passed on the first call.")
+        if not np.all(np.isin(y, self.classes_)):
+            raise ValueError("y contains labels not in classes.")
+        y_enc = np.searchsorted(self.classes_, y)
+        sw = self._weights(X, y_enc, sample_weight)
+        loss = self._make_loss(X, y_enc, sw, 0.0)
+        if first:
+            # continue from a previous fit() when there is one
+            coef0 = self._coef_matrix(loss) if fitted else None
+            self._online = {"coef": loss.zeros() if coef0 is None else coef0, "t": 0,
+                            "seen": 0.0, "F": None, "history": []}
+        with _threads(self.n_jobs):
+            online_ngd_step(self._online, loss, self._l2(), self.fisher)
+        self._unpack(self._online["coef"], X.dtype)
+        self.solver_ = "online-ngd"
+        self.n_iter_ = np.array([self._online["t"]], dtype=np.int32)
+        self.objective_history_ = np.asarray(self._online["history"])
+        return self
+
+    # -- prediction ------------------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = special.expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return special.softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably."""
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([special.log_expit(-scores), special.log_expit(scores)])
+        return special.log_softmax(scores, axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+@contextmanager
+def _threads(n_jobs):
+    """``n_jobs`` threads for Numba kernels *and* BLAS: the two never run at the
+    same time, and capping BLAS avoids the collapse of multi-threaded OpenBLAS
+    on small products when the cores are shared."""
+    with numba_threads(n_jobs) as n, threadpool_limits(limits=n, user_api="blas"):
+        yield n
+
+
+def _seed(random_state):
+    """An integer seed from ``random_state`` (None -> fixed 0: fits reproducible)."""
+    from sklearn.utils import check_random_state
+
+    if random_state is None:
+        return 0
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+__all__ = ["LogisticRegression", "auto_solver"]
