@@ -167,6 +167,53 @@ def glm_deviance(y, eta, sw, family, fpower, link, lpower):
     return dev
 
 
+@pjit
+def csr_weighted_gram(data, indices, indptr, w, z, intercept, out):
+    """Accumulate ``[X, 1]^T diag(w) [X, 1 | z]`` for CSR ``X`` into ``out``.
+
+    ``out`` has shape (n_chunks, k, k + 1) with ``k = p + intercept``; chunk
+    ``c`` handles a contiguous block of rows and writes only ``out[c]``, so the
+    caller sums over the first axis: columns ``:k`` hold the Gram matrix, the
+    last column the right-hand side ``[X, 1]^T W z``. Cost: sum over rows of
+    (non-zeros per row) squared.
+    """
+    n_chunks = out.shape[0]
+    n = indptr.shape[0] - 1
+    k = out.shape[1]
+    p = k - intercept
+    step = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        G = out[c]
+        G[:, :] = 0.0
+        for i in range(c * step, min(n, (c + 1) * step)):
+            wi = float(w[i])
+            if wi == 0.0:
+                continue
+            wz = wi * z[i]
+            for a in range(indptr[i], indptr[i + 1]):
+                ja = indices[a]
+                va = wi * data[a]
+                for b in range(indptr[i], indptr[i + 1]):
+                    G[ja, indices[b]] += va * data[b]
+                G[ja, k] += data[a] * wz
+                if intercept:
+                    G[ja, p] += va
+                    G[p, ja] += va
+            if intercept:
+                G[p, p] += wi
+                G[p, k] += wz
+
+
+def csr_weighted_gram_ref(X, w, z, intercept):
+    """NumPy/scipy twin of :func:`csr_weighted_gram` (summed over chunks)."""
+    import scipy.sparse as sp
+
+    A = sp.hstack([X, np.ones((X.shape[0], 1))]).tocsr() if intercept else X
+    Aw = A.multiply(w[:, None]).tocsr()
+    G = (A.T @ Aw).toarray()
+    return np.column_stack([G, A.T @ (w * z)])
+
+
 def irls_pass_ref(y, eta, offset, sw, family, link):
     """NumPy twin of :func:`irls_pass` built on family and link objects.
 

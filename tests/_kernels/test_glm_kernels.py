@@ -84,3 +84,23 @@ def test_deviance_is_inf_outside_family_domain(fam_name, link_name, eta):
     dev = irls_pass(y, e, np.zeros(n), np.ones(n), fam.code, fam.power, link.code, link.power, *out)
     assert dev == np.inf
     assert irls_pass_ref(y, e, np.zeros(n), np.ones(n), fam, link)[3] == np.inf
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("intercept", [0, 1])
+@pytest.mark.parametrize("n_chunks", [1, 3])
+def test_csr_weighted_gram_matches_reference(intercept, n_chunks, n_jobs):
+    import scipy.sparse as sp
+
+    from skngd._kernels.glm import csr_weighted_gram, csr_weighted_gram_ref
+
+    rng = np.random.default_rng(1)
+    X = sp.random(257, 9, density=0.3, format="csr", random_state=2)
+    w, z = rng.uniform(0, 2, 257), rng.normal(size=257)
+    w[::7] = 0.0
+    k = 9 + intercept
+    out = np.empty((n_chunks, k, k + 1))
+    with numba_threads(n_jobs):
+        csr_weighted_gram(X.data, X.indices, X.indptr, w, z, intercept, out)
+    np.testing.assert_allclose(out.sum(axis=0), csr_weighted_gram_ref(X, w, z, intercept),
+                               rtol=1e-12, atol=1e-12)

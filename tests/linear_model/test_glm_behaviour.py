@@ -207,3 +207,16 @@ def test_gamma_scale_equivariance(c):
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-6, atol=1e-9)
     assert b.intercept_ == pytest.approx(a.intercept_ + np.log(c), rel=1e-7, abs=1e-9)
     np.testing.assert_allclose(b.coef_stderr_, a.coef_stderr_, rtol=1e-6)
+
+
+def test_subsample_start_gives_the_same_solution(monkeypatch):
+    """Large-n fits start from a subsample fit; the solution must not change."""
+    import skngd._solvers.irls as irls_mod
+
+    X, y, _ = _poisson(n=3000, p=4, seed=8)
+    monkeypatch.setattr(irls_mod, "_SUBSAMPLE_MIN_ROWS", 1000)
+    a = GeneralizedLinearRegressor(family="poisson", tol=1e-12).fit(X, y)
+    monkeypatch.setattr(irls_mod, "_SUBSAMPLE_MIN_ROWS", 10**9)
+    b = GeneralizedLinearRegressor(family="poisson", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-7)
+    np.testing.assert_allclose(a.covariance_, b.covariance_, rtol=1e-7)
