@@ -29,7 +29,63 @@ positive definite).
 import numpy as np
 from scipy import linalg
 
-from skngd._kernels._jit import pjit, prange
+from skngd._kernels._jit import jit, pjit, prange
+
+
+@jit
+def _factor_pattern(P, mi, nm, L, Linv, Cinv):
+    """Cholesky L of P_mm, Linv = L^{-1} and Cinv = P_mm^{-1} (full, symmetric).
+
+    Returns log det P_mm (NaN if P_mm is not positive definite). Inner loops
+    run along rows so they are contiguous.
+    """
+    logdet = 0.0
+    for a in range(nm):
+        for e in range(a + 1):
+            s = P[mi[a], mi[e]]
+            for k in range(e):
+                s -= L[a, k] * L[e, k]
+            if a == e:
+                if not s > 0.0:
+                    logdet = np.nan
+                    s = 1.0
+                L[a, a] = np.sqrt(s)
+            else:
+                L[a, e] = s / L[e, e]
+        logdet += 2.0 * np.log(L[a, a])
+    # Linv row a: Linv[a, :a] = -(1 / L[a, a]) sum_k L[a, k] Linv[k, :a]
+    for a in range(nm):
+        for e in range(a + 1):
+            Linv[a, e] = 0.0
+        for k in range(a):
+            lak = L[a, k]
+            for e in range(k + 1):
+                Linv[a, e] -= lak * Linv[k, e]
+        inv = 1.0 / L[a, a]
+        for e in range(a):
+            Linv[a, e] *= inv
+        Linv[a, a] = inv
+    # Cinv = Linv^T Linv (lower half accumulated row by row, then mirrored)
+    for a in range(nm):
+        for e in range(a + 1):
+            Cinv[a, e] = 0.0
+    for k in range(nm):
+        for a in range(k + 1):
+            lka = Linv[k, a]
+            for e in range(a + 1):
+                Cinv[a, e] += lka * Linv[k, e]
+    for a in range(nm):
+        for e in range(a):
+            Cinv[e, a] = Cinv[a, e]
+    return logdet
+
+
+@jit
+def _flush(out, mi, nm, Cinv, count):
+    for a in range(nm):
+        ra = mi[a]
+        for e in range(nm):
+            out[ra, mi[e]] += count * Cinv[a, e]
 
 
 @pjit
@@ -54,6 +110,7 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
         oi = np.empty(d, np.int64)
         L = np.zeros((d, d), dtype=P.dtype)
         Linv = np.zeros((d, d), dtype=P.dtype)
+        Cinv = np.zeros((d, d), dtype=P.dtype)
         b = np.empty(d, dtype=P.dtype)
         r = np.empty(d, dtype=P.dtype)
         cur = -1
@@ -63,18 +120,8 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
         logdet = 0.0
         for i in range(chunk_bounds[c], chunk_bounds[c + 1]):
             if pattern_id[i] != cur:
-                # flush the conditional covariance of the previous pattern:
-                # count * P_mm^{-1} = count * Linv^T Linv
                 if count > 0 and nm > 0:
-                    for a in range(nm):
-                        for e in range(a + 1):
-                            s = 0.0
-                            for k in range(a, nm):
-                                s += Linv[k, a] * Linv[k, e]
-                            s *= count
-                            out_ccov[c, mi[a], mi[e]] += s
-                            if e != a:
-                                out_ccov[c, mi[e], mi[a]] += s
+                    _flush(out_ccov[c], mi, nm, Cinv, count)
                 cur = pattern_id[i]
                 count = 0
                 nm = 0
@@ -86,28 +133,7 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
                     else:
                         oi[no] = j
                         no += 1
-                # Cholesky of P_mm (lower), and its triangular inverse
-                logdet = 0.0
-                for a in range(nm):
-                    for e in range(a + 1):
-                        s = P[mi[a], mi[e]]
-                        for k in range(e):
-                            s -= L[a, k] * L[e, k]
-                        if a == e:
-                            if not s > 0.0:
-                                logdet = np.nan
-                                s = 1.0
-                            L[a, a] = np.sqrt(s)
-                        else:
-                            L[a, e] = s / L[e, e]
-                    logdet += 2.0 * np.log(L[a, a])
-                for a in range(nm):
-                    Linv[a, a] = 1.0 / L[a, a]
-                    for e in range(a):
-                        s = 0.0
-                        for k in range(e, a):
-                            s -= L[a, k] * Linv[k, e]
-                        Linv[a, e] = s / L[a, a]
+                logdet = _factor_pattern(P, mi, nm, L, Linv, Cinv)
             count += 1
             out_logdet[i] = logdet
             for k in range(no):
@@ -116,38 +142,28 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
                 out_xhat[i, j] = X[i, j]
             if nm == 0:
                 continue
-            # b = -P_mo r_o
+            # b = -P_mo r_o ; z = P_mm^{-1} b
             for a in range(nm):
                 s = 0.0
                 ra = mi[a]
                 for k in range(no):
                     s += P[ra, oi[k]] * r[k]
                 b[a] = -s
-            # z = P_mm^{-1} b = Linv^T (Linv b)
             for a in range(nm):
                 s = 0.0
-                for k in range(a + 1):
-                    s += Linv[a, k] * b[k]
+                for e in range(nm):
+                    s += Cinv[a, e] * b[e]
                 r[a] = s
+            if sample:
+                # Linv^T eps has covariance Linv^T Linv = P_mm^{-1}
+                for k in range(nm):
+                    eps = noise[i, mi[k]]
+                    for a in range(k + 1):
+                        r[a] += Linv[k, a] * eps
             for a in range(nm):
-                s = 0.0
-                for k in range(a, nm):
-                    s += Linv[k, a] * r[k]
-                if sample:
-                    # Linv^T eps has covariance Linv^T Linv = P_mm^{-1}
-                    for k in range(a, nm):
-                        s += Linv[k, a] * noise[i, mi[k]]
-                out_xhat[i, mi[a]] = mu[mi[a]] + s
+                out_xhat[i, mi[a]] = mu[mi[a]] + r[a]
         if count > 0 and nm > 0:
-            for a in range(nm):
-                for e in range(a + 1):
-                    s = 0.0
-                    for k in range(a, nm):
-                        s += Linv[k, a] * Linv[k, e]
-                    s *= count
-                    out_ccov[c, mi[a], mi[e]] += s
-                    if e != a:
-                        out_ccov[c, mi[e], mi[a]] += s
+            _flush(out_ccov[c], mi, nm, Cinv, count)
 
 
 def estep_ref(X, mu, Sigma):

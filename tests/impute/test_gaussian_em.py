@@ -252,3 +252,15 @@ def test_set_output_pandas_and_feature_names():
     np.testing.assert_array_equal(out[["missingindicator_a", "missingindicator_b"]],
                                   np.isnan(X[:, :2]))
     assert_monotone(imp)
+
+
+@pytest.mark.parametrize("init", ["complete_rows", "mean", "pairwise"])
+def test_every_init_reaches_the_same_maximum(init):
+    rng = np.random.default_rng(10)
+    mu, S = random_gaussian(6, rng)
+    X = mcar(rng.multivariate_normal(mu, S, size=400), 0.3, rng)
+    imp = GaussianEMImputer(init=init, tol=1e-12, max_iter=1000).fit(X)
+    ref = GaussianEMImputer(init="mean", tol=1e-12, max_iter=1000).fit(X)
+    assert_monotone(imp)
+    np.testing.assert_allclose(imp.covariance_, ref.covariance_, rtol=1e-4, atol=1e-5)
+    assert imp.loglik_history_[-1] == pytest.approx(ref.loglik_history_[-1], rel=1e-9)

@@ -13,6 +13,7 @@ from skngd.impute import GaussianEMImputer
     [
         GaussianEMImputer(),
         GaussianEMImputer(init="mean", add_indicator=True),
+        GaussianEMImputer(init="pairwise", n_jobs=2),
         GaussianEMImputer(sample_posterior=True, random_state=0, reg_covar=1e-3),
     ]
 )

@@ -36,7 +36,7 @@ def incomplete_data(draw):
     return X
 
 
-@given(X=incomplete_data(), init=st.sampled_from(["complete_rows", "mean"]))
+@given(X=incomplete_data(), init=st.sampled_from(["complete_rows", "mean", "pairwise"]))
 def test_properties(X, init):
     imp = GaussianEMImputer(init=init, max_iter=50, reg_covar=1e-6)
     with warnings.catch_warnings():
