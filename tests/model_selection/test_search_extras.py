@@ -17,7 +17,7 @@ from sklearn.metrics import get_scorer, make_scorer, mean_squared_error
 from sklearn.model_selection import GroupKFold, cross_validate
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skngd.linear_model import GeneralizedLinearRegressor
+from skngd.linear_model import GeneralizedLinearRegressor, LogisticRegression
 from skngd.model_selection import BayesSearchCV, CheckpointError, CMAESSearchCV, Real
 
 SEARCHES = [BayesSearchCV, CMAESSearchCV]
@@ -273,8 +273,8 @@ SPACE = {"alpha": Real(1e-3, 1.0, prior="log-uniform")}
 @parametrize_with_checks([
     BayesSearchCV(GeneralizedLinearRegressor(), SPACE, n_iter=3, cv=2,
                   n_initial_points=2, random_state=0, scoring="r2"),
-    CMAESSearchCV(GeneralizedLinearRegressor(), SPACE, n_iter=3, cv=2,
-                  n_initial_points=1, popsize=2, random_state=0, scoring="r2"),
+    CMAESSearchCV(LogisticRegression(), {"C": Real(1e-2, 10.0, prior="log-uniform")},
+                  n_iter=3, cv=2, n_initial_points=1, popsize=2, random_state=0),
 ])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
