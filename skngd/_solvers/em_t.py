@@ -34,6 +34,13 @@ Each iteration (an ECM cycle with a shared E-step):
 5. ECME step (``estimate_nu``): bounded 1-D maximisation of :math:`L` over
    :math:`\\log\\nu`, accepted only if it increases :math:`L`.
 
+Accelerations, each accepted only if it increases :math:`L` (otherwise the
+plain step above is taken): the Gram matrix of step 3 is reused while steps
+with it keep increasing :math:`L`; the EM step is over-relaxed adaptively
+(Salakhutdinov & Roweis 2003); and once the fitted values move by less than
+1% of :math:`\sigma` per iteration, Newton steps on :math:`(\beta, b,
+\log\sigma)` finish the convergence quadratically.
+
 So :math:`L` never decreases; the history records it after every iteration.
 
 References
@@ -42,6 +49,8 @@ Lange, K. L., Little, R. J. A. and Taylor, J. M. G. (1989). Robust statistical
 modeling using the t distribution. JASA 84, 881-896.
 Liu, C. and Rubin, D. B. (1995). ML estimation of the t distribution using EM
 and its extensions, ECM and ECME. Statistica Sinica 5, 19-39.
+Salakhutdinov, R. and Roweis, S. (2003). Adaptive overrelaxed bound
+optimization methods. ICML.
 Liu, C., Rubin, D. B. and Wu, Y. N. (1998). Parameter expansion to accelerate
 EM: the PX-EM algorithm. Biometrika 85, 755-770.
 """
@@ -55,8 +64,10 @@ from skngd._kernels.student_t import t_row_pass
 from skngd._solvers._result import SolverResult
 from skngd.utils import numba_threads
 
-NU_BOUNDS = (0.5, 1000.0)  # range searched by the ECME step when estimating nu
-_L1_MAX_ITER = 3
+NU_BOUNDS = (1.0, 1000.0)  # range searched by the ECME step when estimating nu
+_L1_MAX_ITER = 10
+_NEWTON_START, _NEWTON_RETRY = 1e-2, 3  # Newton polish once steps < 1e-2 sigma
+_L1_SUBSAMPLE = 2000  # rows used by the L1 starting fit on large data
 _OMEGA_GROWTH, _OMEGA_MAX = 1.5, 8.0  # adaptive over-relaxation of the EM step
 
 
@@ -129,24 +140,34 @@ def robust_start(X, y, sw, alpha, fit_intercept, floor):
     """Least absolute deviations by IRLS, then a MAD scale.
 
     Returns ``(beta, b, scale)``. L1 regression has a 50% breakdown point for
-    outliers in ``y``, so heavily contaminated data start near the bulk.
+    outliers in ``y``, so heavily contaminated data start near the bulk. On
+    large data the L1 fit uses an evenly spaced subsample of
+    ``_L1_SUBSAMPLE`` rows (a starting point needs no more); the MAD scale
+    uses every row.
     """
-    beta, b = weighted_lstsq(X, y, sw, alpha, fit_intercept)
-    r = y - X @ beta - b
-    mean_abs = float(sw @ np.abs(r)) / sw.sum()
-    if mean_abs <= floor:  # least squares already fits exactly
-        return beta, b, 0.0
-    eps = max(1e-6 * mean_abs, floor)
-    for _ in range(_L1_MAX_ITER):
-        beta_new, b_new = weighted_lstsq(
-            X, y, sw / np.maximum(np.abs(r), eps), alpha, fit_intercept
-        )
-        r_new = y - X @ beta_new - b_new
-        step = np.max(np.abs(r_new - r)[sw > 0])
-        beta, b, r = beta_new, b_new, r_new
-        if step <= 1e-3 * float(sw @ np.abs(r)) / sw.sum():
-            break
-    return beta, b, 1.4826 * weighted_median(np.abs(r), sw)
+    rows = np.flatnonzero(sw > 0)
+    if rows.size > _L1_SUBSAMPLE:
+        rows = rows[np.linspace(0, rows.size - 1, _L1_SUBSAMPLE).astype(np.intp)]
+    Xs, ys, ws = X[rows], y[rows], sw[rows]
+    beta, b = weighted_lstsq(Xs, ys, ws, alpha, fit_intercept)
+    r = ys - Xs @ beta - b
+    mean_abs = float(ws @ np.abs(r)) / ws.sum()
+    if mean_abs > floor:  # otherwise least squares already fits exactly
+        eps = max(1e-6 * mean_abs, floor)
+        for _ in range(_L1_MAX_ITER):
+            beta_new, b_new = weighted_lstsq(
+                Xs, ys, ws / np.maximum(np.abs(r), eps), alpha, fit_intercept
+            )
+            r_new = ys - Xs @ beta_new - b_new
+            step = np.max(np.abs(r_new - r))
+            beta, b, r = beta_new, b_new, r_new
+            if step <= 1e-3 * float(ws @ np.abs(r)) / ws.sum():
+                break
+    r = np.abs(y - X @ beta - b)
+    scale = 1.4826 * weighted_median(r, sw)
+    if scale <= floor:  # more than half the rows fitted exactly, but not all
+        scale = float(sw @ r) / sw.sum()
+    return beta, b, scale
 
 
 def ols_start(X, y, sw, alpha, fit_intercept, floor):
@@ -186,12 +207,53 @@ def _maximise_nu(d, sw, nu):
         v = np.exp(log_nu)
         return -(total * t_log_const(v) - 0.5 * (v + 1.0) * (sw @ np.log1p(d / v)))
 
-    lo, hi = np.log(NU_BOUNDS[0]), np.log(NU_BOUNDS[1])
+    # bounded search within a factor e of the current nu (and NU_BOUNDS)
+    lo = max(np.log(NU_BOUNDS[0]), np.log(nu) - 1.0)
+    hi = min(np.log(NU_BOUNDS[1]), np.log(nu) + 1.0)
     res = minimize_scalar(negll, bounds=(lo, hi), method="bounded",
                           options={"xatol": 1e-10})
     if res.fun < negll(np.log(nu)):  # keep ECME monotone
         return float(np.exp(res.x))
     return nu
+
+
+def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept):
+    """Newton step on the observed objective in ``(beta, b, log sigma)``.
+
+    Returns ``(d_beta, d_b, d_log_scale)``, or ``None`` where the Hessian is
+    not negative definite (then the caller takes an EM step).
+    """
+    p = X.shape[1]
+    s2 = scale * scale
+    q = nu * s2 + r * r
+    q2 = q * q
+    curv = sw * (nu + 1.0) * (nu * s2 - r * r) / q2  # -d2l/d(eta)^2
+    u = sw * (nu + 1.0) * r / q  # dl/d(eta)
+    cross = sw * 2.0 * nu * s2 * (nu + 1.0) * r / q2  # -d2l/d(eta)d(log sigma)
+    k = p + int(fit_intercept)
+    H = np.empty((k + 1, k + 1))  # minus the Hessian
+    H[:p, :p] = X.T @ (X * curv[:, None])
+    H[:k, k] = weighted_rhs(X, cross, fit_intercept)
+    if fit_intercept:
+        H[:p, p] = H[p, :p] = X.T @ curv
+        H[p, p] = curv.sum()
+    H[np.arange(p), np.arange(p)] += alpha / s2
+    H[:p, k] -= 2.0 * alpha * beta / s2
+    H[k, :k] = H[:k, k]
+    pen = alpha * (beta @ beta) / s2
+    H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * s2 * r * r / q2)) + 2.0 * pen
+    g = np.empty(k + 1)
+    g[:k] = weighted_rhs(X, u, fit_intercept)
+    g[:p] -= alpha * beta / s2
+    g[k] = float(sw @ ((nu + 1.0) * r * r / q - 1.0)) + pen
+    try:
+        d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), g,
+                             check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(d)):
+        return None
+    return d[:p], (d[p] if fit_intercept else 0.0), d[k]
 
 
 def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
@@ -233,48 +295,61 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
         history.append(obj)
         converged, it = False, 0
         omega, solve = 1.0, None
+        newton_wait = -1  # -1: not yet close enough; 0: try Newton; > 0: wait
         p = X.shape[1]
         for it in range(1, max_iter + 1):
             v = sw * lam
             pen = alpha * (beta @ beta)
             wr2 = v @ (r * r)
             r_old, scale_old, nu_old = r.copy(), scale, nu
-            # score of the complete-data objective in (beta, b), times sigma^2
-            grad = weighted_rhs(X, v * r, fit_intercept)
-            grad[:p] -= alpha * beta
-            fresh = solve is None
-            if fresh:
-                solve = weighted_gram_solver(X, v, alpha, fit_intercept)
-            while True:
-                step_t = solve(grad)  # exact EM step when the Gram is fresh
-                d_beta, d_b = step_t[:p], (step_t[p] if fit_intercept else 0.0)
-                scale_em = float(np.sqrt((wr2 + pen) / v.sum()))  # PX-EM scale
-                accepted = False
-                if omega > 1.0 and scale_em > floor:  # over-relaxed step
-                    beta_new, b_new = beta + omega * d_beta, b + omega * d_b
-                    scale_new = scale * (scale_em / scale) ** omega
+            accepted = False
+            if newton_wait == 0:  # Newton polish near the optimum, checked against L
+                d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept)
+                if d is not None and abs(d[2]) < 1.0:
+                    beta_new, b_new = beta + d[0], b + d[1]
+                    scale_new = scale * np.exp(d[2])
                     if scale_new > floor:
                         t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
                         obj_new = objective(beta_new, scale_new, nu)
                         accepted = obj_new >= obj
-                omega = min(omega * _OMEGA_GROWTH, _OMEGA_MAX) if accepted else _OMEGA_GROWTH
-                if accepted:
-                    break
-                beta_new, b_new = beta + d_beta, b + d_b
-                # PX-EM scale first; the plain EM scale always increases L
-                for denom in ((v.sum(), total) if fresh else (v.sum(),)):
-                    scale_new = float(np.sqrt((wr2 + pen) / denom))
-                    if scale_new <= floor:
-                        break
-                    t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
-                    obj_new = objective(beta_new, scale_new, nu)
-                    accepted = obj_new >= obj - 1e-12 * abs(obj)
+                newton_wait = -1 if accepted else _NEWTON_RETRY
+            if not accepted:
+                # score of the complete-data objective in (beta, b), times sigma^2
+                grad = weighted_rhs(X, v * r_old, fit_intercept)
+                grad[:p] -= alpha * beta
+                fresh = solve is None
+                if fresh:
+                    solve = weighted_gram_solver(X, v, alpha, fit_intercept)
+                while True:
+                    step_t = solve(grad)  # exact EM step when the Gram is fresh
+                    d_beta, d_b = step_t[:p], (step_t[p] if fit_intercept else 0.0)
+                    scale_em = float(np.sqrt((wr2 + pen) / v.sum()))  # PX-EM scale
+                    accepted = False
+                    if omega > 1.0 and scale_em > floor:  # over-relaxed step
+                        beta_new, b_new = beta + omega * d_beta, b + omega * d_b
+                        scale_new = scale * (scale_em / scale) ** omega
+                        if scale_new > floor:
+                            t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
+                            obj_new = objective(beta_new, scale_new, nu)
+                            accepted = obj_new >= obj
+                    omega = min(omega * _OMEGA_GROWTH, _OMEGA_MAX) if accepted else _OMEGA_GROWTH
                     if accepted:
                         break
-                if fresh or accepted or scale_new <= floor:
-                    break
-                # a step with the cached (stale) Gram failed: refresh it and retry
-                solve, fresh = weighted_gram_solver(X, v, alpha, fit_intercept), True
+                    beta_new, b_new = beta + d_beta, b + d_b
+                    # PX-EM scale first; the plain EM scale always increases L
+                    for denom in ((v.sum(), total) if fresh else (v.sum(),)):
+                        scale_new = float(np.sqrt((wr2 + pen) / denom))
+                        if scale_new <= floor:
+                            break
+                        t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
+                        obj_new = objective(beta_new, scale_new, nu)
+                        accepted = obj_new >= obj - 1e-12 * abs(obj)
+                        if accepted:
+                            break
+                    if fresh or accepted or scale_new <= floor:
+                        break
+                    # a step with the cached (stale) Gram failed: refresh it and retry
+                    solve, fresh = weighted_gram_solver(X, v, alpha, fit_intercept), True
             beta, b, scale = beta_new, b_new, scale_new
             if scale <= floor:
                 t_row_pass(X, y, beta, b, 0.0, nu, r, lam, ll)
@@ -292,6 +367,10 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                 print(f"[StudentT EM] iter {it:4d}  loglik {obj: .10g}  "
                       f"scale {scale:.6g}  nu {nu:.6g}")
             step = np.max(np.abs(r - r_old)[pos])
+            if newton_wait > 0:
+                newton_wait -= 1
+            elif newton_wait < 0 and step <= _NEWTON_START * scale:
+                newton_wait = 0
             if (step <= tol * scale + noise and abs(scale - scale_old) <= tol * scale + noise
                     and abs(nu - nu_old) <= tol * nu):
                 converged = True

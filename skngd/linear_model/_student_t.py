@@ -32,12 +32,12 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
 
     :math:`c(\\nu) = \\log\\Gamma(\\frac{\\nu+1}{2}) - \\log\\Gamma(\\frac{\\nu}{2})
     - \\frac12\\log(\\nu\\pi)`, by EM on the Gaussian scale-mixture
-    representation (with adaptive over-relaxation of the EM step, checked
-    against the objective): each iteration reweights the rows by
+    representation: each iteration reweights the rows by
     :math:`\\lambda_i = (\\nu+1)/(\\nu+\\delta_i)`,
     :math:`\\delta_i = r_i^2/\\sigma^2`, and solves a weighted ridge least-squares
-    problem. With ``nu='auto'`` an ECME step maximises the observed
-    log-likelihood over :math:`\\nu \\in [0.5, 1000]` each iteration. The
+    problem (accelerated by over-relaxation and, near the optimum, Newton
+    steps, each accepted only if it increases the objective). With ``nu='auto'`` an ECME step maximises the observed
+    log-likelihood over :math:`\\nu \\in [1, 1000]` each iteration. The
     objective never decreases (``loglik_history_``). Dividing the penalty by
     :math:`\\sigma^2` makes the fit equivariant to rescaling ``y`` and makes it
     tend to :class:`~sklearn.linear_model.Ridge` as :math:`\\nu \\to \\infty`.
