@@ -174,7 +174,7 @@ def test_column_scaling_rescales_coefficients(scale, shift, seed):
     X2 = X.copy()
     X2[:, 1] = X2[:, 1] * scale + shift
     b = GeneralizedLinearRegressor(family="poisson", tol=1e-12).fit(X2, y)
-    assert b.coef_[1] * scale == pytest.approx(a.coef_[1], rel=1e-6, abs=1e-9)
+    assert b.coef_[1] * scale == pytest.approx(a.coef_[1], rel=1e-6, abs=1e-7)
     assert b.coef_stderr_[1] * scale == pytest.approx(a.coef_stderr_[1], rel=1e-6)
     assert b.deviance_ == pytest.approx(a.deviance_, rel=1e-9)
 
