@@ -224,18 +224,51 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+def _import_object(dotted):
+    """The object at a dotted path ``skngd.sub.Name[.attr]``, or None."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
 def _resolve_short_skngd_names(app, env, node, contnode):
-    """Resolve an unqualified reference such as ``:class:`Real``` written in a
-    docstring of another skngd module, when exactly one documented skngd object
-    has that name (Python domain's "refspecific" search). Anything else stays
-    unresolved and, with ``nitpicky``, fails the build."""
+    """Resolve two kinds of references to skngd objects:
+
+    * an unqualified name such as ``:class:`Real``` written in a docstring of
+      another skngd module, when exactly one documented skngd object has that
+      name (the Python domain's "refspecific" search);
+    * a subpackage path such as ``skngd.impute.GaussianEMImputer`` to an object
+      documented under its top-level name, when both paths import the same
+      object.
+
+    Anything else stays unresolved and, with ``nitpicky``, fails the build."""
     if node.get("refdomain") != "py" or node.get("refspecific"):
         return None
     target = node.get("reftarget", "")
     if not target or target.startswith(("sklearn", "numpy", "scipy")):
         return None
     domain = env.get_domain("py")
-    matches = domain.find_obj(env, None, None, target, node.get("reftype"), 1)
+    if target.startswith("skngd."):
+        # a subpackage path (skngd.impute.GaussianEMImputer) of an object the
+        # API reference documents under another public path (skngd.GaussianEMImputer)
+        obj = _import_object(target)
+        if obj is None:
+            return None
+        short = target.rsplit(".", 1)[-1]
+        matches = [m for m in domain.find_obj(env, None, None, short, node.get("reftype"), 1)
+                   if _import_object(m[0]) is obj]
+    else:
+        matches = domain.find_obj(env, None, None, target, node.get("reftype"), 1)
     # autodoc also registers each object under its private canonical path
     # (skngd.x._module.Name, "aliased"): count an object once
     matches = [m for m in matches
