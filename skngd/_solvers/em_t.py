@@ -58,7 +58,7 @@ EM: the PX-EM algorithm. Biometrika 85, 755-770.
 import numpy as np
 from scipy import linalg
 from scipy.optimize import minimize_scalar
-from scipy.special import betaln
+from scipy.special import betaln, digamma, polygamma
 
 from skngd._kernels.student_t import t_row_pass
 from skngd._solvers._result import SolverResult
@@ -217,11 +217,12 @@ def _maximise_nu(d, sw, nu):
     return nu
 
 
-def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept):
-    """Newton step on the observed objective in ``(beta, b, log sigma)``.
+def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False):
+    """Newton step on the observed objective in ``(beta, b, log sigma[, log nu])``.
 
-    Returns ``(d_beta, d_b, d_log_scale)``, or ``None`` where the Hessian is
-    not negative definite (then the caller takes an EM step).
+    Returns ``(d_beta, d_b, d_log_scale, d_log_nu)`` (``d_log_nu = 0`` unless
+    ``with_nu``), or ``None`` where the Hessian is not negative definite (then
+    the caller takes an EM step).
     """
     p = X.shape[1]
     s2 = scale * scale
@@ -231,7 +232,8 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept):
     u = sw * (nu + 1.0) * r / q  # dl/d(eta)
     cross = sw * 2.0 * nu * s2 * (nu + 1.0) * r / q2  # -d2l/d(eta)d(log sigma)
     k = p + int(fit_intercept)
-    H = np.empty((k + 1, k + 1))  # minus the Hessian
+    m = k + 2 if with_nu else k + 1
+    H = np.empty((m, m))  # minus the Hessian
     H[:p, :p] = X.T @ (X * curv[:, None])
     H[:k, k] = weighted_rhs(X, cross, fit_intercept)
     if fit_intercept:
@@ -242,10 +244,24 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept):
     H[k, :k] = H[:k, k]
     pen = alpha * (beta @ beta) / s2
     H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * s2 * r * r / q2)) + 2.0 * pen
-    g = np.empty(k + 1)
+    g = np.empty(m)
     g[:k] = weighted_rhs(X, u, fit_intercept)
     g[:p] -= alpha * beta / s2
     g[k] = float(sw @ ((nu + 1.0) * r * r / q - 1.0)) + pen
+    if with_nu:  # derivatives in t = log nu (dl/dt = nu dl/dnu)
+        d = r * r / s2
+        nd = nu + d
+        total = sw.sum()
+        dc = 0.5 * (digamma(0.5 * (nu + 1)) - digamma(0.5 * nu)) - 0.5 / nu
+        d2c = 0.25 * (polygamma(1, 0.5 * (nu + 1)) - polygamma(1, 0.5 * nu)) + 0.5 / nu**2
+        dl = total * dc + sw @ (-0.5 * np.log1p(d / nu) + (nu + 1) * d / (2 * nu * nd))
+        d2l = total * d2c + sw @ (d / (2 * nu * nd)
+                                  - d * (nu * nu + 2 * nu + d) / (2 * nu * nu * nd * nd))
+        rs = r * (r * r - s2) / q2
+        H[:k, k + 1] = H[k + 1, :k] = -nu * weighted_rhs(X, sw * rs, fit_intercept)
+        H[k, k + 1] = H[k + 1, k] = -nu * float(sw @ (r * rs))
+        H[k + 1, k + 1] = -(nu * nu * d2l + nu * dl)
+        g[k + 1] = nu * dl
     try:
         d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), g,
                              check_finite=False)
@@ -253,7 +269,7 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept):
         return None
     if not np.all(np.isfinite(d)):
         return None
-    return d[:p], (d[p] if fit_intercept else 0.0), d[k]
+    return d[:p], (d[p] if fit_intercept else 0.0), d[k], (d[k + 1] if with_nu else 0.0)
 
 
 def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
@@ -304,15 +320,22 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             r_old, scale_old, nu_old = r.copy(), scale, nu
             accepted = False
             if newton_wait == 0:  # Newton polish near the optimum, checked against L
-                d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept)
-                if d is not None and abs(d[2]) < 1.0:
+                d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept,
+                                 with_nu=estimate_nu)
+                if d is not None and not NU_BOUNDS[0] <= nu * np.exp(d[3]) <= NU_BOUNDS[1]:
+                    # nu at a bound of its range: Newton in the other parameters
+                    d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept)
+                if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
                     beta_new, b_new = beta + d[0], b + d[1]
-                    scale_new = scale * np.exp(d[2])
-                    if scale_new > floor:
-                        t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
-                        obj_new = objective(beta_new, scale_new, nu)
+                    scale_new, nu_new = scale * np.exp(d[2]), nu * np.exp(d[3])
+                    if scale_new > floor and NU_BOUNDS[0] <= nu_new <= NU_BOUNDS[1]:
+                        t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu_new, r, lam, ll)
+                        obj_new = objective(beta_new, scale_new, nu_new)
                         accepted = obj_new >= obj
+                        if accepted:
+                            nu = nu_new
                 newton_wait = -1 if accepted else _NEWTON_RETRY
+            newton_used = accepted
             if not accepted:
                 # score of the complete-data objective in (beta, b), times sigma^2
                 grad = weighted_rhs(X, v * r_old, fit_intercept)
@@ -354,7 +377,7 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             if scale <= floor:
                 t_row_pass(X, y, beta, b, 0.0, nu, r, lam, ll)
                 return exact_result(it, history)
-            if estimate_nu:
+            if estimate_nu and not newton_used:  # ECME step unless Newton moved nu
                 d = (r / scale) ** 2
                 nu = _maximise_nu(d, sw, nu)
                 if nu != nu_old:

@@ -269,3 +269,32 @@ def test_too_few_samples():
     assert np.all(np.isfinite(est.coef_))
     with pytest.raises(ValueError, match="sample_weight"):
         StudentTRegressor().fit(X, y, sample_weight=-np.ones(30))
+
+
+@pytest.mark.parametrize("with_nu", [False, True])
+def test_newton_step_matches_finite_differences(with_nu):
+    from skngd._solvers.em_t import _newton_step, t_loglik
+
+    rng = np.random.default_rng(0)
+    n, p, alpha = 50, 3, 0.7
+    X = rng.normal(size=(n, p))
+    y = X @ [1.0, 2.0, 3.0] + 0.5 + rng.standard_t(3, size=n)
+    sw = rng.uniform(0.5, 2, n)
+    theta = np.array([0.9, 2.1, 2.8, 0.4, 0.1, np.log(3.0)])
+    m = len(theta) if with_nu else len(theta) - 1
+
+    def L(th):
+        th = np.concatenate([th, theta[m:]])
+        beta, b, s, t = th[:p], th[p], th[p + 1], th[p + 2]
+        r = y - X @ beta - b
+        return t_loglik(r, np.exp(s), np.exp(t), sw) - 0.5 * alpha * beta @ beta / np.exp(2 * s)
+
+    eps, E, th = 1e-5, np.eye(m), theta[:m]
+    g = np.array([(L(th + eps * e) - L(th - eps * e)) / (2 * eps) for e in E])
+    H = np.array([[(L(th + eps * (a + c)) - L(th + eps * (a - c)) - L(th - eps * (a - c))
+                    + L(th - eps * (a + c))) / (4 * eps**2) for c in E] for a in E])
+    beta, b, s = theta[:p], theta[p], theta[p + 1]
+    d = _newton_step(X, y - X @ beta - b, sw, beta, np.exp(s), 3.0, alpha, True,
+                     with_nu=with_nu)
+    got = np.concatenate([d[0], [d[1], d[2], d[3]]])[:m]
+    np.testing.assert_allclose(got, np.linalg.solve(-H, g), rtol=1e-4, atol=1e-6)
