@@ -155,7 +155,15 @@ def _start(problem, ws):
     with np.errstate(all="ignore"):
         eta = np.asarray(link.link(fam.starting_mu(problem.y, problem.sample_weight)))
     if not np.all(np.isfinite(eta)):
-        eta = np.full_like(problem.y, link.link(np.average(problem.y, weights=problem.sample_weight)))
+        ybar = np.average(problem.y, weights=problem.sample_weight)
+        with np.errstate(all="ignore"):
+            eta = np.full_like(problem.y, link.link(ybar))
+        if not np.all(np.isfinite(eta)):
+            raise ValueError(
+                f"IRLS cannot start: the weighted mean of y ({ybar:g}) is outside the domain "
+                f"of the {link.name} link, so the maximum-likelihood estimate does not exist "
+                "(e.g. all counts are zero under the log link)."
+            )
     return np.ascontiguousarray(eta, dtype=problem.y.dtype)
 
 
@@ -167,7 +175,7 @@ def _pass(problem, eta, out):
 
 
 def _subsample_start(problem, tol):
-    """Coefficients fitted (loosely) on a random tenth of the rows, or None.
+    r"""Coefficients fitted (loosely) on a random tenth of the rows, or None.
 
     The full-data iterations then start near the solution: from the
     subsample optimum, at statistical distance :math:`O(m^{-1/2})`, one or

@@ -59,7 +59,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     power : float or None, default=None
         The family parameter: Tweedie variance power (``<= 0`` or ``>= 1``,
         default 1.5) or negative-binomial dispersion :math:`\alpha > 0` (default
-        1). For a family without a parameter, the exponent of ``link='power'``.
+        1). For a family without a parameter, the exponent of ``link='power'``
+        (default 1); with the Tweedie family ``link='power'`` is the canonical
+        :math:`\eta = \mu^{1-p}`.
     alpha : float >= 0, default=0.0
         L2 penalty on the coefficients (not on the intercept).
     fit_intercept : bool, default=True
@@ -165,9 +167,15 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             link = self.link
         elif self.link == "auto":
             link = family.default_link()
+        elif self.link == "power" and family.name == "tweedie":
+            link = get_link("power", power=1.0 - family.power)  # canonical
+        elif self.link == "power" and family.name in _FAMILY_PARAM:
+            raise ValueError(
+                f"link='power' needs its exponent, but power={self.power!r} is the "
+                f"{family.name} family's parameter; pass link=PowerLink(exponent) instead."
+            )
         else:
-            uses_power = isinstance(self.family, str) and self.family in _FAMILY_PARAM
-            link = get_link(self.link, power=None if uses_power else self.power)
+            link = get_link(self.link, power=self.power)
         check_link_for_family(family, link)
         return link
 

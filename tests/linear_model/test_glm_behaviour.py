@@ -220,3 +220,23 @@ def test_subsample_start_gives_the_same_solution(monkeypatch):
     b = GeneralizedLinearRegressor(family="poisson", tol=1e-12).fit(X, y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-7)
     np.testing.assert_allclose(a.covariance_, b.covariance_, rtol=1e-7)
+
+
+def test_all_zero_counts_raise_clear_error():
+    X, _, _ = _poisson(n=50)
+    with pytest.raises(ValueError, match="maximum-likelihood estimate does not exist"):
+        GeneralizedLinearRegressor(family="poisson").fit(X, np.zeros(50))
+
+
+def test_power_link_exponent():
+    from skngd._loss.link import PowerLink
+
+    X, y, _ = _poisson(seed=9)
+    tw = GeneralizedLinearRegressor(family="tweedie", power=1.5, link="power").fit(X, y)
+    assert tw._link_.power == pytest.approx(-0.5)
+    sq = GeneralizedLinearRegressor(family="poisson", link="power", power=0.5).fit(X, y)
+    assert sq._link_.power == 0.5
+    with pytest.raises(ValueError, match="PowerLink"):
+        GeneralizedLinearRegressor(family="negative_binomial", power=0.5, link="power").fit(X, y)
+    nb = GeneralizedLinearRegressor(family="negative_binomial", power=0.5, link=PowerLink(0.5)).fit(X, y)
+    assert np.all(np.isfinite(nb.coef_stderr_))
