@@ -22,12 +22,27 @@ _COMMON_DOC = """
     n_iter : int, default=50
         Number of candidates evaluated (>= 1); capped, with a warning, at the size
         of a finite space.
-    scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
-        As in :class:`~sklearn.model_selection.RandomizedSearchCV`. ``verbose > 0``
-        also shows a progress bar (tqdm if installed, else one line per round).
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in RandomizedSearchCV; with several metrics the search optimises the
+        ``refit`` metric (else the first one).
+    n_jobs : int or None, default=None
+        Parallel fits through joblib (any backend, e.g. dask).
+    refit : bool, str or callable, default=True
+        As in RandomizedSearchCV.
+    cv : int, cross-validation generator, iterable or None, default=None
+        As in RandomizedSearchCV (5-fold by default).
+    verbose : int, default=0
+        ``> 0`` also shows a progress bar (tqdm if installed, else one line per
+        batch); larger values print scikit-learn's per-fit messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        As in RandomizedSearchCV.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial design and the proposals: the same integer gives the same
         candidate sequence whatever ``n_jobs`` (for a fixed ``batch_size``).
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit, exactly as in RandomizedSearchCV.
+    return_train_score : bool, default=False
+        As in RandomizedSearchCV.
     n_initial_points : int or None, default=None
         Size of the scrambled-Sobol initial design; default
         ``max(n_params + 1, round(0.1 * n_iter))``.
@@ -65,8 +80,9 @@ _ATTRS_DOC = """
 
 class BayesSearchCV(_SequentialSearchCV):
     __doc__ = (
-        r"""Hyper-parameter search by Bayesian optimisation, a drop-in for
-    RandomizedSearchCV.
+        r"""Hyper-parameter search by Bayesian optimisation (GP surrogate).
+
+    A drop-in replacement for RandomizedSearchCV.
 
     After a scrambled-Sobol initial design, a Gaussian process (Matérn 5/2, one
     length-scale per encoded column, noise and length-scales by marginal likelihood
@@ -122,7 +138,7 @@ class BayesSearchCV(_SequentialSearchCV):
     ...                        random_state=0).fit(X[:, :5], y)
     >>> len(search.cv_results_["params"])
     6
-    >>> search.best_score_ > 0.85
+    >>> bool(search.best_score_ > 0.85)
     True
     """
     )

@@ -12,14 +12,20 @@ from ._search import _SequentialSearchCV
 
 class CMAESSearchCV(_SequentialSearchCV):
     __doc__ = (
-        r"""Hyper-parameter search by CMA-ES, a drop-in for RandomizedSearchCV.
+        r"""Hyper-parameter search by CMA-ES.
 
-    After a scrambled-Sobol initial design, a CMA-ES (rank-one and rank-:math:`\mu`
-    covariance updates, cumulative step-size adaptation) starts at the best initial
-    point of the unit-cube encoding and minimises :math:`-f`, :math:`f` the mean CV
-    score; each generation of ``popsize`` samples
-    :math:`x_k = m + \sigma A y_k,\ y_k \sim N(0, C)` is evaluated in batches of
-    ``batch_size``. Out-of-cube samples are re-drawn, then clipped. Integer
+    A drop-in replacement for RandomizedSearchCV. After a scrambled-Sobol initial
+    design, a CMA-ES (rank-one and rank-:math:`\mu` covariance updates, cumulative
+    step-size adaptation) starts at the best initial point of the unit-cube encoding
+    and minimises :math:`-f`, :math:`f` the mean CV score; each generation
+
+    .. math::
+
+        x_k = m + \sigma A y_k,\quad y_k \sim N(0, C),\quad k = 1..\lambda,
+        \qquad m \leftarrow m + \sigma A \textstyle\sum_{i \le \mu} w_i
+        y_{i:\lambda}
+
+    is evaluated in batches of ``batch_size``. Out-of-cube samples are re-drawn, then clipped. Integer
     coordinates keep a lower bound on their marginal step (CMA-ES with margin) so
     they do not freeze. *Categoricals*: each value has a column of the cube and the
     candidate takes the arg-max column (a one-hot relaxation); the same margin,

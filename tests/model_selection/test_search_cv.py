@@ -175,3 +175,15 @@ def test_all_acquisitions_and_batch_strategies_run(acquisition, strategy, cancer
                       batch_strategy=strategy, batch_size=2,
                       n_initial_points=3).fit(X, y)
     assert len(s.cv_results_["params"]) == 7
+
+
+@pytest.mark.parametrize("cls", SEARCHES)
+def test_every_fit_failing_raises_like_randomized_search(cls, cancer):
+    X, y = cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        with pytest.raises(ValueError, match="All the 6 fits failed"):
+            RandomizedSearchCV(_FailsForLargeC(), {"C": Real(2.0, 5.0)}, n_iter=3,
+                               cv=2).fit(X, y)
+        with pytest.raises(ValueError, match="All the 6 fits failed"):
+            cls(_FailsForLargeC(), {"C": Real(2.0, 5.0)}, n_iter=3, cv=2).fit(X, y)
