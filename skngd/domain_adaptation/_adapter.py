@@ -264,7 +264,7 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         C, scale = self._cost(Xs, Xt)
         res = _COUPLINGS[self.method](self, C / scale, Xs, Xt, ys)
         self.coupling_ = res.plan
-        self.cost_ = float(np.vdot(res.plan, C))
+        self.cost_ = float(np.einsum("ij,ij->", res.plan, C))
         self.n_iter_ = max(1, int(res.n_iter))
         self.converged_ = bool(res.converged)
         self.source_fit_, self.target_fit_ = Xs, Xt

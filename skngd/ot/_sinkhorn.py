@@ -22,6 +22,8 @@ _ABSORB = 200.0
 _EPS_FACTOR = 10.0
 # ... and stops at this marginal error before moving on (warm start only)
 _STAGE_TOL = 1e-3
+# below this many matrix entries a kernel call is too short to share out
+_MIN_PARALLEL_SIZE = 2**20
 
 
 def eps_schedule(reg, cost_scale):
@@ -182,7 +184,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     f, g = np.zeros(n), np.zeros(m)
     n_iter, err, converged = 0, np.inf, False
     stages = eps_schedule(reg, float(M.max() - M.min()))
-    with numba_threads(n_jobs) as n_threads:
+    with numba_threads(n_jobs if M.size >= _MIN_PARALLEL_SIZE else 1) as n_threads:
         state = _Dense(M, a, b, n_threads)
         for k, eps in enumerate(stages):
             last = k == len(stages) - 1
@@ -217,7 +219,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
         plan=plan,
         f=f,
         g=g,
-        cost=float(np.vdot(plan, M)),
+        cost=float(np.einsum("ij,ij->", plan, M)),
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
