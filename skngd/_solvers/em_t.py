@@ -207,11 +207,18 @@ def _maximise_nu(d, sw, nu):
         v = np.exp(log_nu)
         return -(total * t_log_const(v) - 0.5 * (v + 1.0) * (sw @ np.log1p(d / v)))
 
+    # at a bound of NU_BOUNDS with the slope pointing outwards: nothing to gain
+    at_lo, at_hi = nu <= NU_BOUNDS[0] * (1 + 1e-6), nu >= NU_BOUNDS[1] * (1 - 1e-6)
+    if at_lo or at_hi:
+        slope = total * (0.5 * (digamma(0.5 * (nu + 1)) - digamma(0.5 * nu)) - 0.5 / nu) + sw @ (
+            -0.5 * np.log1p(d / nu) + (nu + 1) * d / (2 * nu * (nu + d)))
+        if (at_lo and slope <= 0) or (at_hi and slope >= 0):
+            return nu
     # bounded search within a factor e of the current nu (and NU_BOUNDS)
     lo = max(np.log(NU_BOUNDS[0]), np.log(nu) - 1.0)
     hi = min(np.log(NU_BOUNDS[1]), np.log(nu) + 1.0)
     res = minimize_scalar(negll, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-10})
+                          options={"xatol": 1e-9})
     if res.fun < negll(np.log(nu)):  # keep ECME monotone
         return float(np.exp(res.x))
     return nu
