@@ -19,6 +19,7 @@ Usage::
 """
 
 import argparse
+import functools
 import itertools
 import time
 import warnings
@@ -36,6 +37,8 @@ from sklearn.svm import SVC
 from skngd.model_selection import (
     BayesSearchCV, Categorical, CMAESSearchCV, Integer, Real, SearchSpace,
 )
+
+print = functools.partial(print, flush=True)  # noqa: A001 - progress when piped
 
 
 class Synthetic10D(RegressorMixin, BaseEstimator):

@@ -47,8 +47,11 @@ _COMMON_DOC = """
         Size of the scrambled-Sobol initial design; default
         ``max(n_params + 1, round(0.1 * n_iter))``.
     batch_size : int or None, default=None
-        Candidates per call to ``evaluate_candidates`` (one checkpoint write each);
-        default the effective ``n_jobs``.
+        Candidates per call to ``evaluate_candidates`` (their folds run in parallel;
+        one checkpoint write each); default the effective ``n_jobs``. For
+        BayesSearchCV it is also the number of proposals per round; CMAESSearchCV
+        samples a whole generation at once and evaluates it in calls of
+        ``batch_size`` (``batch_size=popsize`` makes each generation one call).
     callbacks : list of callables or scikit-learn FitCallback, default=None
         A callable receives the ``cv_results_``-style dict of the results so far
         after each batch and returns True to stop the search. A
