@@ -52,7 +52,7 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb",
+exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip"]
 root_doc = "index"
 default_role = "literal"
@@ -61,7 +61,8 @@ pygments_style = "sphinx"
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skngd {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skngd.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
