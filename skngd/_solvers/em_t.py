@@ -38,8 +38,8 @@ Accelerations, each accepted only if it increases :math:`L` (otherwise the
 plain step above is taken): the Gram matrix of step 3 is reused while steps
 with it keep increasing :math:`L`; the EM step is over-relaxed adaptively
 (Salakhutdinov & Roweis 2003); and once the fitted values move by less than
-1% of :math:`\sigma` per iteration, Newton steps on :math:`(\beta, b,
-\log\sigma)` finish the convergence quadratically.
+1% of :math:`\\sigma` per iteration, Newton steps on :math:`(\\beta, b,
+\\log\\sigma)` finish the convergence quadratically.
 
 So :math:`L` never decreases; the history records it after every iteration.
 
@@ -87,7 +87,7 @@ def t_loglik(resid, scale, nu, sw):
 
 
 def weighted_gram_solver(X, v, alpha, fit_intercept):
-    """Factor :math:`G = X_a^\top V X_a + \alpha I_\beta` and return ``solve(rhs)``.
+    """Factor :math:`G = X_a^\\top V X_a + \\alpha I_\\beta` and return ``solve(rhs)``.
 
     ``X_a`` is ``X`` with a column of ones when ``fit_intercept`` (the
     intercept is not penalised). Cholesky of the (p+1)-dimensional normal
@@ -115,7 +115,7 @@ def weighted_gram_solver(X, v, alpha, fit_intercept):
 
 
 def weighted_rhs(X, u, fit_intercept):
-    """:math:`X_a^\top u` (with the intercept entry when ``fit_intercept``)."""
+    """:math:`X_a^\\top u` (with the intercept entry when ``fit_intercept``)."""
     g = X.T @ u
     return np.append(g, u.sum()) if fit_intercept else g
 

@@ -96,8 +96,8 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     The joint maximum-likelihood fit of location and scale with fixed
-    :math:`\nu` tolerates a fraction of gross outliers up to about
-    :math:`1/(\nu+1)` (20% for the default :math:`\nu=4`): beyond it the scale
+    :math:`\\nu` tolerates a fraction of gross outliers up to about
+    :math:`1/(\\nu+1)` (20% for the default :math:`\\nu=4`): beyond it the scale
     grows to cover the outliers. For heavier contamination use a smaller
     ``nu`` or ``nu='auto'``, which picks a heavy tail when the data need it.
 
@@ -161,13 +161,16 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training data (finite values).
         y : array-like of shape (n_samples,)
+            Target values (finite).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; integer weights act like repeated rows.
 
         Returns
         -------
         self : StudentTRegressor
+            The fitted estimator.
         """
         estimate_nu = self.nu == "auto"
         if not estimate_nu:
@@ -220,7 +223,18 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Predicted mean (and median) :math:`x^\\top\\beta + b`."""
+        """Predict the location (mean and median) :math:`x^\\top\\beta + b`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_ + self.intercept_
@@ -236,7 +250,9 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
         alpha : float in (0, 1), default=0.05
+            Miscoverage level: the interval covers ``1 - alpha``.
 
         Returns
         -------
