@@ -120,6 +120,7 @@ def test_objective_in_history_matches_loglik():
     r = y - est.predict(X)
     ll = stats.t.logpdf(r / est.scale_, 2.5).sum() - len(y) * np.log(est.scale_)
     np.testing.assert_allclose(est.loglik_history_[-1], ll, rtol=1e-10)
+    _assert_monotone(est)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 3.0])
@@ -149,6 +150,8 @@ def test_auto_nu_is_the_profile_maximum():
         assert StudentTRegressor(nu=nu).fit(X, y).loglik_history_[-1] < best
     fixed = StudentTRegressor(nu=auto.nu_).fit(X, y)
     np.testing.assert_allclose(fixed.coef_, auto.coef_, rtol=1e-5, atol=1e-6)
+    _assert_monotone(auto)
+    _assert_monotone(fixed)
 
 
 @pytest.mark.parametrize("nu", [1.5, "auto"])
@@ -173,6 +176,8 @@ def test_sample_weight_ones_and_integer_duplicates():
     np.testing.assert_allclose(weighted.coef_, dup.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(weighted.intercept_, dup.intercept_, rtol=1e-6)
     np.testing.assert_allclose(weighted.scale_, dup.scale_, rtol=1e-6)
+    for est in (base, weighted, dup):
+        _assert_monotone(est)
 
 
 def test_predict_interval_coverage():
@@ -181,6 +186,7 @@ def test_predict_interval_coverage():
     lo, hi = est.predict_interval(X[2000:], alpha=0.1).T
     cover = np.mean((y[2000:] >= lo) & (y[2000:] <= hi))
     assert 0.87 < cover < 0.93
+    _assert_monotone(est)
     with pytest.raises(ValueError, match="alpha"):
         est.predict_interval(X, alpha=1.5)
 
@@ -191,6 +197,7 @@ def test_warm_start_and_verbose(capsys):
     first = est.n_iter_
     est.fit(X, y)
     assert est.n_iter_ < first
+    _assert_monotone(est)
     assert "loglik" in capsys.readouterr().out
 
 
@@ -206,6 +213,8 @@ def test_threads_do_not_change_the_result():
     a = StudentTRegressor(n_jobs=1).fit(X, y)
     b = StudentTRegressor(n_jobs=2).fit(X, y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+    np.testing.assert_allclose(a.loglik_history_, b.loglik_history_, rtol=1e-10)
+    _assert_monotone(a)
 
 
 def test_constant_y_is_an_exact_fit_without_warnings():
