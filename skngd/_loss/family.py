@@ -24,6 +24,11 @@ from scipy import special
 
 from skngd._loss import link as _link
 
+#: below this many linear-predictor entries the fused paths use NumPy instead of
+#: Numba: loading Numba (even from its cache) costs more in a fresh process than
+#: a small fit. Same formulas as the kernels' ``*_ref`` twins.
+NUMBA_MIN_SIZE = 10_000
+
 # integer codes for Numba kernels (keep in sync with _kernels)
 NORMAL, BINOMIAL, POISSON, GAMMA, INVERSE_GAUSSIAN, TWEEDIE, NEGATIVE_BINOMIAL = range(7)
 MULTINOMIAL = 100
@@ -136,9 +141,11 @@ class Binomial(Family):
     def loss_gradient_fisher(self, y, raw, sample_weight, link):
         if link.code != _link.LOGIT:
             return super().loss_gradient_fisher(y, raw, sample_weight, link)
+        n = raw.shape[0]
+        if n < NUMBA_MIN_SIZE:
+            return _binomial_numpy(y, raw, _ones_if_none(sample_weight, n, raw.dtype))
         from skngd._kernels.logistic import binomial_loss_grad_fisher
 
-        n = raw.shape[0]
         loss = np.empty(n, dtype=raw.dtype)
         grad = np.empty(n, dtype=raw.dtype)
         fisher = np.empty(n, dtype=raw.dtype)
@@ -178,9 +185,11 @@ class Multinomial(Family):
         The Fisher block of sample i is ``w_i (diag(p_i) - p_i p_i^T)``; it is
         returned through the probabilities rather than as an (n, K, K) array.
         """
+        n, k = raw.shape
+        if n * k < NUMBA_MIN_SIZE:
+            return _multinomial_numpy(y, raw, _ones_if_none(sample_weight, n, raw.dtype))
         from skngd._kernels.logistic import multinomial_loss_grad_proba
 
-        n, k = raw.shape
         loss = np.empty(n, dtype=raw.dtype)
         grad = np.empty((n, k), dtype=raw.dtype)
         proba = np.empty((n, k), dtype=raw.dtype)
@@ -190,6 +199,22 @@ class Multinomial(Family):
             loss, grad, proba,
         )
         return loss, grad, proba
+
+
+def _binomial_numpy(y, raw, sw):
+    p = special.expit(raw)
+    loss = sw * (np.logaddexp(0.0, raw) - y * raw)
+    return loss, sw * (p - y), sw * p * (1.0 - p)
+
+
+def _multinomial_numpy(y, raw, sw):
+    lse = special.logsumexp(raw, axis=1)
+    proba = np.exp(raw - lse[:, None])
+    rows = np.arange(raw.shape[0])
+    loss = sw * (lse - raw[rows, y])
+    grad = proba.copy()
+    grad[rows, y] -= 1.0
+    return loss, grad * sw[:, None], proba
 
 
 def _ones_if_none(sample_weight, n, dtype):

@@ -32,10 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.linalg import blas
 
-from skngd._kernels.sparse import csr_matmul, csr_rmatmul
-from skngd._loss.family import Multinomial
+from skngd._loss.family import NUMBA_MIN_SIZE, Multinomial
 
 _GRAM_BLOCK = 4096
 
@@ -109,7 +107,12 @@ class LinearModelLoss:
         V = np.asarray(V).reshape(self.n_dof, -1)
         W = V[: self.n_features].astype(self.dtype, copy=False)
         self.n_passes += 1
-        out = csr_matmul(self.X, W) if self.sparse else self.X @ W
+        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
+            from skngd._kernels.sparse import csr_matmul
+
+            out = csr_matmul(self.X, W)
+        else:
+            out = np.asarray(self.X @ W)
         if self.fit_intercept:
             out += V[-1].astype(self.dtype)
         return out
@@ -118,7 +121,16 @@ class LinearModelLoss:
         """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
         R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
         self.n_passes += 1
-        top = csr_rmatmul(self.X, R) if self.sparse else self.X.T @ R
+        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
+            from skngd._kernels.sparse import csr_rmatmul
+
+            top = csr_rmatmul(self.X, R)
+        elif self.sparse:
+            top = np.asarray(self.X.T @ R)
+        elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
+            top = (R[:, 0] @ self.X)[:, None]
+        else:
+            top = (R.T @ self.X).T
         out = np.empty((self.n_dof, R.shape[1]))
         out[: self.n_features] = top
         if self.fit_intercept:
@@ -129,8 +141,8 @@ class LinearModelLoss:
         """:math:`\\tilde X_S^T \\mathrm{diag}(w_S) \\tilde X_S` (n_dof, n_dof) float64.
 
         ``rows`` optionally restricts to a row subset ``S``; dense input uses a
-        blocked BLAS ``syrk`` on :math:`\\sqrt{w}\\,X` (half the flops of
-        forming ``W X`` then ``X^T (W X)``).
+        blocked BLAS product on :math:`\\sqrt{w}\\,X` (half the flops of
+        forming ``W X`` then ``X^T (W X)``), blocked to stay in cache.
         """
         X = self.X if rows is None else self.X[rows]
         w = np.asarray(weights, dtype=np.float64)
@@ -142,13 +154,12 @@ class LinearModelLoss:
             G = (X.T @ X.multiply(w[:, None]).tocsr()).toarray()
             return np.asarray(G, dtype=np.float64)
         k = X.shape[1]
-        G = np.zeros((k, k), dtype=np.float64, order="F")
-        syrk = blas.dsyrk
+        G = np.zeros((k, k), dtype=np.float64)
         for start in range(0, X.shape[0], _GRAM_BLOCK):
             stop = start + _GRAM_BLOCK
             Z = np.sqrt(w[start:stop])[:, None] * X[start:stop]
-            G = syrk(1.0, Z, beta=1.0, c=G, trans=1, overwrite_c=1)
-        return np.triu(G) + np.triu(G, 1).T
+            G += Z.T @ Z  # numpy dispatches Z^T Z to a symmetric BLAS product
+        return G
 
     def center_null_space(self, coef):
         """Multinomial: centre over classes the rows along which ``f`` is flat

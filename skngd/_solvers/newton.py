@@ -23,6 +23,7 @@ reaches about 1e-8 relative).
 import numpy as np
 from scipy import linalg
 
+from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._solvers._result import SolverResult
 
 _ARMIJO_C = 1e-4
@@ -84,7 +85,7 @@ def null_space_fill(loss, M):
 def line_value(loss, st, D, U, t):
     """Objective at ``coef + t D`` given ``U = X D`` (no pass over X)."""
     coef = st.coef + t * D
-    if not loss.multinomial:
+    if not loss.multinomial and loss.X.shape[0] >= NUMBA_MIN_SIZE:
         from skngd._kernels.logistic import binomial_line_terms
 
         f, _, _ = binomial_line_terms(loss.y, st.raw[:, 0], np.ascontiguousarray(U[:, 0]),
@@ -112,14 +113,14 @@ def is_converged(st, decrement, tol):
     """The shared stopping rule (see module docstring); ``tol**2`` is floored
     at a few epsilons of the data dtype, below which gradients are noise."""
     rel = max(tol * tol, 4 * np.finfo(st.raw.dtype).eps)
-    return decrement <= rel * max(abs(st.value), 1e-12)
+    return decrement <= rel * abs(st.value)
 
 
 def stalled_at_optimum(st, decrement):
     """A failed line search counts as convergence when the predicted decrease
     is at rounding level of the data dtype."""
     rel = max(1e-10, 100 * np.finfo(st.raw.dtype).eps)
-    return decrement <= rel * max(abs(st.value), 1e-12)
+    return decrement <= rel * abs(st.value)
 
 
 def take_step(loss, st, D, U, t):

@@ -14,6 +14,8 @@ Preconditioner ``M`` (what makes few passes enough):
   :math:`m p^2` instead of :math:`n p^2`. It is affine-equivariant, so badly
   scaled columns cost nothing extra. With ``m = n`` (small data) ``M = F`` and
   the step is the exact Fisher-scoring (Newton) step.
+* dense multinomial with ``p > 200``: the per-class diagonal blocks of that
+  subsampled Fisher (:class:`_BlockFisher`), cost :math:`K m d^2`.
 * otherwise (CSR, wide): the diagonal of ``F`` (Jacobi).
 
 The search direction starts at :math:`D_0 = -M^{-1}g` and is refined by at
@@ -26,7 +28,9 @@ Cost per outer iteration: ``2 + 2 * (CG iterations)`` passes.
 it is singular where residuals vanish (near a perfect fit) and is kept for
 comparison only.
 
-Stopping rule: as :mod:`skngd._solvers.newton`, with ``M`` in the decrement.
+Stopping rule: as :mod:`skngd._solvers.newton`, with ``M`` in the decrement
+when ``M`` is a full (possibly subsampled) Fisher matrix; otherwise with the decrement
+:math:`-\tfrac12 g^T D` of the CG direction, checked after taking the step.
 
 References
 ----------
@@ -39,6 +43,7 @@ Newton / Newton-CG).
 import numpy as np
 from scipy import linalg
 
+from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._solvers._result import SolverResult
 from skngd._solvers.newton import (
     armijo,
@@ -52,10 +57,14 @@ from skngd._solvers.newton import (
 _MAX_DENSE_P = 1200
 _SUBSAMPLE_FACTOR = 50
 _SUBSAMPLE_MIN = 5000
+#: multinomial with more coefficients: block-diagonal (per class) preconditioner
+_MAX_FULL_MULTINOMIAL_P = 200
 
 
 class _SubsampleFisher:
     """Cholesky of the subsampled Fisher matrix (dense, small ``p``)."""
+
+    full = True  # a full (if subsampled) metric: its decrement is trustworthy
 
     def __init__(self, loss, rows, kind):
         self.loss, self.rows, self.kind = loss, rows, kind
@@ -81,8 +90,57 @@ class _SubsampleFisher:
         return solve_psd(self.M, r.ravel()).reshape(r.shape)
 
 
+class _BlockFisher:
+    """Multinomial: block-diagonal (one ``n_dof``-square block per class) Fisher
+    of a row subsample, :math:`F_{kk} = \tilde X_S^T \mathrm{diag}(s\,p_k(1-p_k))
+    \tilde X_S + \lambda P`, each Cholesky-factorised. Costs :math:`K m d^2`
+    instead of :math:`m (Kd)^2`; CG on the exact products supplies the
+    cross-class terms."""
+
+    full = False
+
+    def __init__(self, loss, rows, kind):
+        self.loss, self.rows, self.kind = loss, rows, kind
+        sw = loss.sw.astype(np.float64)
+        self.scale = 1.0 if rows is None else float(sw.sum() / max(sw[rows].sum(), 1e-300))
+
+    def update(self, st):
+        loss = self.loss
+        sel = slice(None) if self.rows is None else self.rows
+        if self.kind == "exact":
+            H = loss.sw[sel, None] * st.curv[sel] * (1 - st.curv[sel])
+        else:
+            g = st.grad_raw[sel]
+            H = np.divide(g * g, loss.sw[sel, None], out=np.zeros_like(g),
+                          where=loss.sw[sel, None] > 0)
+        pen = np.diag(loss.l2 * loss.penalty_mask)
+        self.chols = []
+        for k in range(loss.n_out):
+            B = self.scale * loss.gram(H[:, k], self.rows) + pen
+            B += 1e-10 * max(np.mean(np.diag(B)), 1e-300) * np.eye(B.shape[0])
+            self.chols.append(_chol_or_eig(B))
+
+    def solve(self, r):
+        out = np.empty_like(r)
+        for k, c in enumerate(self.chols):
+            out[:, k] = c(r[:, k])
+        return out
+
+
+def _chol_or_eig(B):
+    try:
+        c = linalg.cho_factor(B, lower=True, check_finite=False)
+        return lambda b: linalg.cho_solve(c, b, check_finite=False)
+    except linalg.LinAlgError:
+        from skngd._solvers.newton import PsdInverse
+
+        return PsdInverse(B).solve
+
+
 class _DiagFisher:
     """Jacobi preconditioner: the diagonal of the Fisher matrix."""
+
+    full = False
 
     def __init__(self, loss, kind):
         self.loss, self.kind = loss, kind
@@ -110,8 +168,10 @@ def _weighted_sq_colsum(loss, H):
     out = np.empty((loss.n_dof, H.shape[1]))
     X = loss.X
     for k in range(H.shape[1]):
-        if loss.sparse:
+        if loss.sparse and X.nnz >= NUMBA_MIN_SIZE:
             out[: loss.n_features, k] = csr_weighted_sq_colsum(X, H[:, k])
+        elif loss.sparse:
+            out[: loss.n_features, k] = np.asarray(X.multiply(X).T @ H[:, k]).ravel()
         else:
             out[: loss.n_features, k] = np.einsum("ij,ij,i->j", X, X, H[:, k])
     if loss.fit_intercept:
@@ -125,11 +185,13 @@ def _preconditioner(loss, kind, random_state):
     if loss.sparse or p > _MAX_DENSE_P:
         return _DiagFisher(loss, kind), False
     n = loss.X.shape[0]
-    m = max(_SUBSAMPLE_MIN, _SUBSAMPLE_FACTOR * p)
+    m = max(_SUBSAMPLE_MIN, _SUBSAMPLE_FACTOR * (loss.n_dof if loss.multinomial else p))
     rows = None
     if m < n:
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(n, size=m, replace=False))
+    if loss.multinomial and p > _MAX_FULL_MULTINOMIAL_P:
+        return _BlockFisher(loss, rows, kind), False
     return _SubsampleFisher(loss, rows, kind), rows is None
 
 
@@ -185,19 +247,25 @@ def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None
         M.update(st)
         g = st.grad
         dec0 = 0.5 * float(np.sum(g * M.solve(g)))
-        if is_converged(st, dec0, tol):
+        if M.full and is_converged(st, dec0, tol):
             converged, it = True, it - 1
             break
         # forcing term: loose far from the optimum, tight near it
         forcing = min(0.25, np.sqrt(dec0 / max(abs(st.value), 1e-12)))
         D, U, k = _pcg(loss, st, M, fisher, cg_max_iter, forcing)
         n_cg += k
+        # an inexact M misjudges the decrement: use the CG direction's instead,
+        # and stop after taking that (already paid for) step
+        dec = -0.5 * float(np.sum(g * D))
         t, _ = armijo(loss, st, D, U)
         if t == 0.0:
-            converged = stalled_at_optimum(st, dec0)
+            converged = stalled_at_optimum(st, max(dec0, dec))
             break
         st = take_step(loss, st, D, U, t)
         history.append(st.value)
+        if not M.full and t == 1.0 and is_converged(st, dec, tol):
+            converged = True
+            break
         if verbose:
             print(f"[ngd] iter {it}: objective {st.value:.10g} step {t:.3g} cg {k}")
     return SolverResult(st.coef, it, converged, history, loss.n_passes,

@@ -1,0 +1,201 @@
+"""Logistic regression: skngd solvers beside scikit-learn and glum.
+
+Prints, for each dataset, fit time (best of ``--repeat``), the final penalised
+objective computed by one independent function for every method, its relative
+gap to the best objective, passes over X (skngd: products with X or X^T, plus
+Gram rows / n in brackets) and iterations.
+
+Datasets (full size; ``--quick`` divides n by 10 and the sparse width by 4):
+binary L2 (C=1) dense 200,000 x 100 standard normal; the same ill-conditioned
+(columns scaled from 10^-1.5 to 10^1.5, coefficients rescaled so the linear
+predictor has the same distribution); multinomial 10 classes dense
+100,000 x 50; sparse CSR 100,000 x 20,000 at 0.5% density.
+
+glum is given ``alpha = 1 / (C * n)``, ``l1_ratio = 0``: its objective is the mean
+half deviance (= mean log-loss) plus ``alpha/2 ||w||^2``, i.e. ours divided by n.
+
+Also measures a fresh ``python -c`` process importing skngd and fitting a small
+problem (Numba cache warm).
+
+Run: ``python benchmarks/bench_logistic.py [--quick] [--repeat 2] [--only binary,ill]``
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+from scipy import sparse
+from scipy.special import logsumexp
+
+C = 1.0
+
+
+def make_binary(n, d, ill, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) * 2.0 / np.sqrt(d)
+    eta = X @ w + 0.3
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
+    if ill:
+        X *= np.logspace(-1.5, 1.5, d)  # coefficients w / scale give the same eta
+    return X, y
+
+
+def make_multinomial(n, d, k, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((d, k)) * 2.0 / np.sqrt(d)
+    y = np.argmax(X @ W + rng.gumbel(size=(n, k)), axis=1)
+    return X, y
+
+
+def make_sparse(n, d, density, seed=2):
+    rng = np.random.default_rng(seed)
+    X = sparse.random(n, d, density=density, format="csr", random_state=seed,
+                      data_rvs=rng.standard_normal)
+    w = rng.standard_normal(d)
+    eta = X @ w
+    eta *= 2.0 / eta.std()
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
+    return X, y
+
+
+def objective(X, y, coef, intercept):
+    """sum of log-losses + ||coef||^2 / (2C), float64, independent of every solver."""
+    coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+    raw = np.asarray(X @ coef.T) + np.asarray(intercept, dtype=np.float64)
+    if coef.shape[0] == 1:
+        z = raw[:, 0]
+        ll = np.logaddexp(0, z) - y * z
+    else:
+        ll = logsumexp(raw, axis=1) - raw[np.arange(len(y)), y]
+    return float(ll.sum()) + 0.5 / C * float(np.sum(coef**2))
+
+
+def methods(kind, d):
+    import skngd
+    from sklearn.linear_model import LogisticRegression as SK
+
+    out = {}
+    for s in ("auto", "ngd", "mm", "newton"):
+        if kind == "sparse" and s in ("mm", "newton"):
+            continue  # d = 20,000: a d x d Gram / Fisher matrix does not fit
+        out[f"skngd {s}"] = lambda s=s: skngd.LogisticRegression(
+            C=C, solver=s, n_jobs=-1, max_iter=1000 if s == "mm" else 100)
+    out["sklearn lbfgs (tol=1e-4)"] = lambda: SK(C=C)
+    out["sklearn lbfgs (tol=1e-10)"] = lambda: SK(C=C, tol=1e-10, max_iter=1000)
+    if kind != "sparse":
+        out["sklearn newton-cholesky"] = lambda: SK(C=C, solver="newton-cholesky")
+    if kind != "multinomial":
+        try:
+            import glum  # noqa: F401
+
+            out["glum (lbfgs)" if kind == "sparse" else "glum (irls-cd)"] = "glum"
+        except ImportError:  # pragma: no cover
+            pass
+    return out
+
+
+def fit_glum(X, y, kind):
+    import glum
+
+    n = X.shape[0]
+    m = glum.GeneralizedLinearRegressor(
+        family="binomial", alpha=1.0 / (C * n), l1_ratio=0.0, fit_intercept=True,
+        solver="lbfgs" if kind == "sparse" else "irls-cd", gradient_tol=1e-8 if kind == "sparse" else None)
+    m.fit(X, y)
+    return m.coef_, np.atleast_1d(m.intercept_), int(getattr(m, "n_iter_", -1)), "-"
+
+
+def run_one(factory, X, y, kind, repeat):
+    best = np.inf
+    res = None
+    for _ in range(repeat):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            if factory == "glum":
+                coef, b, n_iter, passes = fit_glum(X, y, kind)
+            else:
+                m = factory().fit(X, y)
+                coef, b = m.coef_, m.intercept_
+                n_iter = int(np.max(m.n_iter_))
+                passes = "-"
+                if hasattr(m, "n_passes_"):
+                    passes = f"{m.n_passes_}"
+            dt = time.perf_counter() - t0
+        if dt < best:
+            best, res = dt, (coef, b, n_iter, passes)
+    return best, res
+
+
+def bench(name, X, y, kind, repeat):
+    rows = []
+    for label, factory in methods(kind, X.shape[1]).items():
+        dt, (coef, b, n_iter, passes) = run_one(factory, X, y, kind, repeat)
+        if label.startswith("skngd") and factory != "glum":
+            est = factory().set_params(max_iter=1).fit if False else None
+        rows.append((label, dt, objective(X, y, coef, b), passes, n_iter))
+    fbest = min(r[2] for r in rows)
+    print(f"\n## {name}: n={X.shape[0]}, d={X.shape[1]}" + (
+        f", nnz={X.nnz}" if sparse.issparse(X) else ""))
+    print(f"{'method':<28}{'fit time (s)':>13}{'objective':>22}{'rel. gap':>11}"
+          f"{'passes':>8}{'n_iter':>8}")
+    for label, dt, f, passes, n_iter in rows:
+        gap = (f - fbest) / abs(fbest)
+        print(f"{label:<28}{dt:>13.3f}{f:>22.10f}{gap:>11.1e}{passes:>8}{n_iter:>8}")
+    sys.stdout.flush()
+    return rows
+
+
+def fresh_process():
+    code = ("import time; t=time.perf_counter(); import numpy as np, skngd; "
+            "from sklearn.datasets import load_breast_cancer; "
+            "X, y = load_breast_cancer(return_X_y=True); X = (X - X.mean(0)) / X.std(0); "
+            "skngd.LogisticRegression().fit(X, y); "
+            "skngd.LogisticRegression(solver='ngd').fit(X, y); "
+            "print(time.perf_counter() - t)")
+    times = []
+    for _ in range(3):  # the first run may compile and fill the cache
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        times.append((time.perf_counter() - t0, float(out.stdout.strip())))
+    print("\n## fresh process: `python -c` importing skngd and fitting breast_cancer "
+          "(solver auto and ngd)")
+    for i, (wall, inner) in enumerate(times):
+        print(f"run {i + 1}: wall {wall:.2f} s (import + fit inside: {inner:.2f} s)"
+              + ("  [may compile]" if i == 0 else "  [cache warm]"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--only", default="binary,ill,multinomial,sparse,fresh")
+    args = ap.parse_args(argv)
+    f = 10 if args.quick else 1
+    only = args.only.split(",")
+    print(f"skngd logistic benchmark ({'quick' if args.quick else 'full'} size), C={C}; "
+          "skngd with n_jobs=-1; time = best of", args.repeat)
+    if "binary" in only:
+        bench("binary, well-conditioned", *make_binary(200_000 // f, 100, False), "binary",
+              args.repeat)
+    if "ill" in only:
+        bench("binary, ill-conditioned (columns 10^-1.5..10^1.5)",
+              *make_binary(200_000 // f, 100, True), "binary", args.repeat)
+    if "multinomial" in only:
+        bench("multinomial, 10 classes", *make_multinomial(100_000 // f, 50, 10),
+              "multinomial", args.repeat)
+    if "sparse" in only:
+        bench("sparse CSR, 0.5% density", *make_sparse(100_000 // f, 20_000 // (f // 2 or 1),
+                                                         0.005), "sparse", args.repeat)
+    if "fresh" in only:
+        fresh_process()
+
+
+if __name__ == "__main__":
+    main()
