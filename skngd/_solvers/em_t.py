@@ -240,23 +240,27 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False)
     cross = sw * 2.0 * nu * s2 * (nu + 1.0) * r / q2  # -d2l/d(eta)d(log sigma)
     k = p + int(fit_intercept)
     m = k + 2 if with_nu else k + 1
+    d = r * r / s2
+    rs = sw * r * (r * r - s2) / q2  # d2l/d(eta)d(nu), for with_nu
+    # every X^T-vector product of the step in one pass over X
+    V = np.column_stack([curv, cross, u, rs] if with_nu else [curv, cross, u])
+    XtV = np.vstack([X.T @ V, V.sum(axis=0)]) if fit_intercept else X.T @ V
     H = np.empty((m, m))  # minus the Hessian
     H[:p, :p] = X.T @ (X * curv[:, None])
-    H[:k, k] = weighted_rhs(X, cross, fit_intercept)
+    H[:k, k] = XtV[:, 1]
     if fit_intercept:
-        H[:p, p] = H[p, :p] = X.T @ curv
-        H[p, p] = curv.sum()
+        H[:p, p] = H[p, :p] = XtV[:p, 0]
+        H[p, p] = XtV[p, 0]
     H[np.arange(p), np.arange(p)] += alpha / s2
     H[:p, k] -= 2.0 * alpha * beta / s2
     H[k, :k] = H[:k, k]
     pen = alpha * (beta @ beta) / s2
-    H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * s2 * r * r / q2)) + 2.0 * pen
+    H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * d / (q2 / s2 / s2))) + 2.0 * pen
     g = np.empty(m)
-    g[:k] = weighted_rhs(X, u, fit_intercept)
+    g[:k] = XtV[:, 2]
     g[:p] -= alpha * beta / s2
     g[k] = float(sw @ ((nu + 1.0) * r * r / q - 1.0)) + pen
     if with_nu:  # derivatives in t = log nu (dl/dt = nu dl/dnu)
-        d = r * r / s2
         nd = nu + d
         total = sw.sum()
         dc = 0.5 * (digamma(0.5 * (nu + 1)) - digamma(0.5 * nu)) - 0.5 / nu
@@ -264,19 +268,28 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False)
         dl = total * dc + sw @ (-0.5 * np.log1p(d / nu) + (nu + 1) * d / (2 * nu * nd))
         d2l = total * d2c + sw @ (d / (2 * nu * nd)
                                   - d * (nu * nu + 2 * nu + d) / (2 * nu * nu * nd * nd))
-        rs = r * (r * r - s2) / q2
-        H[:k, k + 1] = H[k + 1, :k] = -nu * weighted_rhs(X, sw * rs, fit_intercept)
-        H[k, k + 1] = H[k + 1, k] = -nu * float(sw @ (r * rs))
+        H[:k, k + 1] = H[k + 1, :k] = -nu * XtV[:, 3]
+        H[k, k + 1] = H[k + 1, k] = -nu * float(r @ rs)
         H[k + 1, k + 1] = -(nu * nu * d2l + nu * dl)
         g[k + 1] = nu * dl
+    d = _solve_pd(H, g)
+    if with_nu and d is not None and not NU_BOUNDS[0] <= nu * np.exp(d[k + 1]) <= NU_BOUNDS[1]:
+        # nu would leave its range: Newton in the other parameters, nu fixed
+        d = _solve_pd(H[:-1, :-1], g[:-1])
+        d = None if d is None else np.append(d, 0.0)
+    if d is None:
+        return None
+    return d[:p], (d[p] if fit_intercept else 0.0), d[k], (d[k + 1] if with_nu else 0.0)
+
+
+def _solve_pd(H, g):
+    """``H^{-1} g`` by Cholesky, or ``None`` if ``H`` is not positive definite."""
     try:
         d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), g,
                              check_finite=False)
     except linalg.LinAlgError:
         return None
-    if not np.all(np.isfinite(d)):
-        return None
-    return d[:p], (d[p] if fit_intercept else 0.0), d[k], (d[k + 1] if with_nu else 0.0)
+    return d if np.all(np.isfinite(d)) else None
 
 
 def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
@@ -329,9 +342,6 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             if newton_wait == 0:  # Newton polish near the optimum, checked against L
                 d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept,
                                  with_nu=estimate_nu)
-                if d is not None and not NU_BOUNDS[0] <= nu * np.exp(d[3]) <= NU_BOUNDS[1]:
-                    # nu at a bound of its range: Newton in the other parameters
-                    d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept)
                 if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
                     beta_new, b_new = beta + d[0], b + d[1]
                     scale_new, nu_new = scale * np.exp(d[2]), nu * np.exp(d[3])
