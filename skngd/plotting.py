@@ -6,6 +6,7 @@ and returns the Axes. matplotlib is imported inside the functions, so
 """
 
 from numbers import Integral
+import warnings
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -86,8 +87,11 @@ def plot_convergence(search_cv, *, labels=None, metric=None, show_evaluations=Fa
 
     Parameters
     ----------
-    search_cv : fitted search, list of them, or dict of label -> search
-        The search(es) to compare, one line each.
+    search_cv : fitted search, list of them, or dict of label -> search(es)
+        The searches to compare, one line each. A dict value may also be a
+        list of searches (repeated runs, e.g. several seeds): they are drawn
+        as thin lines of one colour, with their mean running best as a thick
+        line carrying the label.
     labels : list of str, default=None
         Legend labels, one per search; default: the dict keys or the class
         names.
@@ -124,17 +128,34 @@ def plot_convergence(search_cv, *, labels=None, metric=None, show_evaluations=Fa
     """
     ax = _get_axes(ax)
     max_n = 0
-    for label, search in _named_items(search_cv, labels, "searches"):
-        _check_fitted(search, ["cv_results_"], "search_cv")
-        scores = _search_scores(search, metric)
-        best = np.fmax.accumulate(np.where(np.isnan(scores), -np.inf, scores))
-        best[np.isneginf(best)] = np.nan
-        n_eval = np.arange(1, len(scores) + 1)
-        max_n = max(max_n, len(scores))
-        (line,) = ax.step(n_eval, best, where="post",
-                          label=label or type(search).__name__)
-        if show_evaluations:
-            ax.plot(n_eval, scores, "o", color=line.get_color(), alpha=0.3, ms=3)
+    for label, group in _named_items(search_cv, labels, "searches"):
+        runs = list(group) if isinstance(group, (list, tuple)) else [group]
+        if not runs:
+            raise ValueError(f"search_cv: the entry {label!r} is an empty list of searches.")
+        color = None
+        bests = []
+        for search in runs:
+            _check_fitted(search, ["cv_results_"], "search_cv")
+            scores = _search_scores(search, metric)
+            best = np.fmax.accumulate(np.where(np.isnan(scores), -np.inf, scores))
+            best[np.isneginf(best)] = np.nan
+            bests.append(best)
+            n_eval = np.arange(1, len(scores) + 1)
+            max_n = max(max_n, len(scores))
+            single = len(runs) == 1
+            (line,) = ax.step(n_eval, best, where="post", color=color,
+                              lw=1.5 if single else 0.8, alpha=1.0 if single else 0.35,
+                              label=(label or type(search).__name__) if single else "_nolegend_")
+            color = line.get_color()
+            if show_evaluations:
+                ax.plot(n_eval, scores, "o", color=color, alpha=0.3, ms=3)
+        if len(runs) > 1:
+            n = min(len(b) for b in bests)
+            with warnings.catch_warnings():  # a step where every run failed stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(np.array([b[:n] for b in bests]), axis=0)
+            ax.step(np.arange(1, n + 1), mean, where="post", color=color, lw=2.2,
+                    label=f"{label or type(runs[0]).__name__} (mean of {len(runs)})")
     ax.set_xlabel("number of evaluations")
     ax.set_ylabel("best mean CV score")
     ax.set_xlim(0.5, max_n + 0.5)
@@ -316,7 +337,7 @@ def plot_coefficients(glm, alpha=0.05, *, include_intercept=False, feature_names
     return ax
 
 
-def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=None):
+def plot_transport(adapter, X, sample_domain, *, y=None, n_lines=100, dims=(0, 1), ax=None):
     """Plot source, target and mapped source points with the coupling lines.
 
     Source rows (``sample_domain >= 0``) are drawn as circles, target rows
@@ -336,6 +357,10 @@ def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=No
         The stacked source and target samples the adapter was fitted on.
     sample_domain : array-like of shape (n_samples,)
         Domain of each row: ``>= 0`` source, ``< 0`` target.
+    y : array-like of shape (n_samples,), default=None
+        Class labels; when given, the source and mapped source points are
+        coloured by the labels of the source rows (target labels, usually
+        masked, are not read).
     n_lines : int >= 0, default=100
         Number of strongest couplings drawn as lines.
     dims : pair of int, default=(0, 1)
@@ -396,15 +421,24 @@ def plot_transport(adapter, X, sample_domain, *, n_lines=100, dims=(0, 1), ax=No
         starts, ends, label = Xs[rows], Xt[cols], "strongest couplings"
         mass = P[rows, cols] / P[rows, cols].max() if n else np.ones(0)
 
+    color = {}
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must have one entry per row of X; got shape {y.shape}.")
+        color = {"c": np.unique(y[src], return_inverse=True)[1], "cmap": "coolwarm"}
+
     ax = _get_axes(ax)
     if n:
         segments = np.stack([starts[:, [i, j]], ends[:, [i, j]]], axis=1)
         colors = np.zeros((n, 4))
         colors[:, 3] = 0.1 + 0.6 * mass
         ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.8, label=label))
-    ax.scatter(Xs[:, i], Xs[:, j], marker="o", s=20, alpha=0.7, label="source")
-    ax.scatter(Xt[:, i], Xt[:, j], marker="x", s=20, alpha=0.7, label="target")
-    ax.scatter(mapped[:, i], mapped[:, j], marker="^", s=20, alpha=0.7, label="mapped source")
+    ax.scatter(Xs[:, i], Xs[:, j], marker="o", s=20, alpha=0.7, label="source", **color)
+    ax.scatter(Xt[:, i], Xt[:, j], marker="x", s=20, alpha=0.7, label="target",
+               color="k" if color else None)
+    ax.scatter(mapped[:, i], mapped[:, j], marker="^", s=20, alpha=0.7, label="mapped source",
+               **color)
     ax.set_xlabel(f"feature {i}")
     ax.set_ylabel(f"feature {j}")
     ax.legend(loc="best")

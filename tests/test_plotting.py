@@ -275,3 +275,33 @@ def test_transport_errors(moons_adapter):
         plot_transport(adapter, X, sd, dims=(0, 2))
     with pytest.raises(NotFittedError, match="coupling_"):
         plot_transport(OTDomainAdapter(), X, sd)
+
+
+def test_convergence_groups_repeated_runs():
+    runs = [FittedSearch({"mean_test_score": np.array(v)})
+            for v in ([0.2, 0.5, 0.4], [0.6, 0.1, 0.7], [np.nan, 0.3, 0.3])]
+    single = FittedSearch({"mean_test_score": np.array([0.1, 0.9])})
+    ax = plot_convergence({"BO": runs, "random": single})
+    lines = ax.get_lines()
+    assert len(lines) == 3 + 1 + 1  # three thin runs, their mean, the single search
+    mean = lines[3]
+    # running bests [.2 .5 .5], [.6 .6 .7], [nan .3 .3]: NaN is left out of the mean
+    np.testing.assert_allclose(mean.get_ydata(), [0.4, 1.4 / 3, 0.5])
+    assert len({ln.get_color() for ln in lines[:4]}) == 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["BO (mean of 3)", "random"]
+    with pytest.raises(ValueError, match="empty list"):
+        plot_convergence({"BO": []})
+
+
+def test_transport_colours_source_by_label(moons_adapter):
+    X, sd = moons_adapter
+    y = np.where(X[:, 0] > 0, 1, 0)
+    y[sd < 0] = -1  # masked target labels are not read
+    adapter = OTDomainAdapter(method="sinkhorn", reg=0.1).fit(X, sample_domain=sd)
+    ax = plot_transport(adapter, X, sd, y=y)
+    _, src, tgt, mapped = ax.collections
+    np.testing.assert_array_equal(src.get_array(), y[sd >= 0])
+    np.testing.assert_array_equal(mapped.get_array(), y[sd >= 0])
+    assert tgt.get_array() is None
+    with pytest.raises(ValueError, match="y must have one entry per row"):
+        plot_transport(adapter, X, sd, y=y[:-1])
