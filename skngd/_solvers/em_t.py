@@ -142,12 +142,14 @@ def robust_start(X, y, sw, alpha, fit_intercept, floor):
     Returns ``(beta, b, scale)``. L1 regression has a 50% breakdown point for
     outliers in ``y``, so heavily contaminated data start near the bulk. On
     large data the L1 fit uses an evenly spaced subsample of
-    ``_L1_SUBSAMPLE`` rows (a starting point needs no more); the MAD scale
+    ``max(_L1_SUBSAMPLE, 50 * n_features)`` rows (a starting point needs no
+    more); the MAD scale
     uses every row.
     """
     rows = np.flatnonzero(sw > 0)
-    if rows.size > _L1_SUBSAMPLE:
-        rows = rows[np.linspace(0, rows.size - 1, _L1_SUBSAMPLE).astype(np.intp)]
+    m = max(_L1_SUBSAMPLE, 50 * X.shape[1])
+    if rows.size > m:
+        rows = rows[np.linspace(0, rows.size - 1, m).astype(np.intp)]
     Xs, ys, ws = X[rows], y[rows], sw[rows]
     beta, b = weighted_lstsq(Xs, ys, ws, alpha, fit_intercept)
     r = ys - Xs @ beta - b
@@ -320,11 +322,17 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
         lam_exact = np.where(np.abs(r) <= floor, (nu + 1.0) / nu, 0.0)
         extra = dict(intercept=b, scale=0.0, nu=nu, weights=lam_exact, resid=r.copy(),
                      exact=True)
-        return SolverResult(beta, n_iter, True, history, n_iter + 1, extra)
+        return SolverResult(beta, n_iter, True, history, n_passes[0], extra)
 
     history = []
+    n_passes = [0]  # full passes over X (row passes, Gram and X^T products)
+
+    def row_pass(beta, b, inv_scale, nu):
+        n_passes[0] += 1
+        t_row_pass(X, y, beta, b, inv_scale, nu, r, lam, ll)
+
     with numba_threads(n_jobs):
-        t_row_pass(X, y, beta, b, 1.0 / scale if scale > floor else 0.0, nu, r, lam, ll)
+        row_pass(beta, b, 1.0 / scale if scale > floor else 0.0, nu)
         if scale <= floor:
             return exact_result(0, [np.inf])
         obj = objective(beta, scale, nu)
@@ -340,13 +348,14 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             r_old, scale_old, nu_old = r.copy(), scale, nu
             accepted = False
             if newton_wait == 0:  # Newton polish near the optimum, checked against L
+                n_passes[0] += 2  # Hessian and the X^T products
                 d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept,
                                  with_nu=estimate_nu)
                 if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
                     beta_new, b_new = beta + d[0], b + d[1]
                     scale_new, nu_new = scale * np.exp(d[2]), nu * np.exp(d[3])
                     if scale_new > floor and NU_BOUNDS[0] <= nu_new <= NU_BOUNDS[1]:
-                        t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu_new, r, lam, ll)
+                        row_pass(beta_new, b_new, 1.0 / scale_new, nu_new)
                         obj_new = objective(beta_new, scale_new, nu_new)
                         accepted = obj_new >= obj
                         if accepted:
@@ -356,10 +365,12 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             if not accepted:
                 # score of the complete-data objective in (beta, b), times sigma^2
                 grad = weighted_rhs(X, v * r_old, fit_intercept)
+                n_passes[0] += 1
                 grad[:p] -= alpha * beta
                 fresh = solve is None
                 if fresh:
                     solve = weighted_gram_solver(X, v, alpha, fit_intercept)
+                    n_passes[0] += 1
                 while True:
                     step_t = solve(grad)  # exact EM step when the Gram is fresh
                     d_beta, d_b = step_t[:p], (step_t[p] if fit_intercept else 0.0)
@@ -369,7 +380,7 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                         beta_new, b_new = beta + omega * d_beta, b + omega * d_b
                         scale_new = scale * (scale_em / scale) ** omega
                         if scale_new > floor:
-                            t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
+                            row_pass(beta_new, b_new, 1.0 / scale_new, nu)
                             obj_new = objective(beta_new, scale_new, nu)
                             accepted = obj_new >= obj
                     omega = min(omega * _OMEGA_GROWTH, _OMEGA_MAX) if accepted else _OMEGA_GROWTH
@@ -381,7 +392,7 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                         scale_new = float(np.sqrt((wr2 + pen) / denom))
                         if scale_new <= floor:
                             break
-                        t_row_pass(X, y, beta_new, b_new, 1.0 / scale_new, nu, r, lam, ll)
+                        row_pass(beta_new, b_new, 1.0 / scale_new, nu)
                         obj_new = objective(beta_new, scale_new, nu)
                         accepted = obj_new >= obj - 1e-12 * abs(obj)
                         if accepted:
@@ -390,9 +401,10 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                         break
                     # a step with the cached (stale) Gram failed: refresh it and retry
                     solve, fresh = weighted_gram_solver(X, v, alpha, fit_intercept), True
+                    n_passes[0] += 1
             beta, b, scale = beta_new, b_new, scale_new
             if scale <= floor:
-                t_row_pass(X, y, beta, b, 0.0, nu, r, lam, ll)
+                row_pass(beta, b, 0.0, nu)
                 return exact_result(it, history)
             if estimate_nu and not newton_used:  # ECME step unless Newton moved nu
                 d = (r / scale) ** 2
@@ -417,7 +429,7 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                 break
     extra = dict(intercept=b, scale=scale, nu=nu, weights=lam.copy(), resid=r.copy(),
                  exact=False)
-    return SolverResult(beta, it, converged, history, it + 1, extra)
+    return SolverResult(beta, it, converged, history, n_passes[0], extra)
 
 
 __all__ = ["fit_student_t", "interpolate", "INITS", "NU_BOUNDS", "t_log_const", "t_loglik",
