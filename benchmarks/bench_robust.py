@@ -9,6 +9,10 @@ its ratio to the oracle's. BLAS is limited to ``--threads`` threads for every
 method (default 1, so that timings on a shared machine are comparable);
 StudentTRegressor gets ``n_jobs=--threads`` for its Numba row pass.
 
+With a fixed nu the t maximum-likelihood fit tolerates about 1/(nu+1) gross
+outliers (20% for the default nu=4), so at 30% the default breaks down while
+``nu='auto'`` (which picks nu near 1 here) does not.
+
     python benchmarks/bench_robust.py            # n = 100,000 x 20
     python benchmarks/bench_robust.py --quick    # n = 10,000 x 20
 """
