@@ -197,12 +197,12 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
             res = interpolate(Xc, y, sw, self.fit_intercept, nu)
         else:
             init = resolve_from_registry(self.init, _INIT_FACTORIES, "init")
-            beta, b, scale = init(Xc, y, sw, alpha, self.fit_intercept, floor)
-            if warm:
+            if warm and self.scale_ > 0:  # previous solution, in centred coordinates
                 beta = np.array(self.coef_, dtype=np.float64)
-                b = float(self.intercept_ + x_mean @ beta)
-                scale = self.scale_ if self.scale_ > 0 else scale
+                b, scale = float(self.intercept_ + x_mean @ beta), self.scale_
                 nu = self.nu_ if estimate_nu else nu
+            else:
+                beta, b, scale = init(Xc, y, sw, alpha, self.fit_intercept, floor)
             res = fit_student_t(
                 Xc, y, sw, nu=nu, estimate_nu=estimate_nu, alpha=alpha,
                 fit_intercept=self.fit_intercept, start=(beta, b, scale, nu),
