@@ -33,26 +33,36 @@ from skngd._kernels._jit import jit, pjit, prange
 
 
 @jit
-def _factor_pattern(P, mi, nm, L, Linv, Cinv):
-    """Cholesky L of P_mm, Linv = L^{-1} and Cinv = P_mm^{-1} (full, symmetric).
+def _factor_pattern(P, mi, nm, U, Linv, Cinv):
+    """Factor P_mm = U^T U (U upper), Linv = U^{-T} and Cinv = P_mm^{-1}.
 
-    Returns log det P_mm (NaN if P_mm is not positive definite). Inner loops
-    run along rows so they are contiguous.
+    Returns log det P_mm (NaN if P_mm is not positive definite). Every inner
+    loop is an independent update along a row (no running sum), so it is
+    contiguous and not bound by floating-point latency. ``Cinv`` doubles as
+    the work array of the right-looking Cholesky.
     """
-    logdet = 0.0
+    A = Cinv
     for a in range(nm):
-        for e in range(a + 1):
-            s = P[mi[a], mi[e]]
-            for k in range(e):
-                s -= L[a, k] * L[e, k]
-            if a == e:
-                if not s > 0.0:
-                    logdet = np.nan
-                    s = 1.0
-                L[a, a] = np.sqrt(s)
-            else:
-                L[a, e] = s / L[e, e]
-        logdet += 2.0 * np.log(L[a, a])
+        ra = mi[a]
+        for e in range(a, nm):
+            A[a, e] = P[ra, mi[e]]
+    logdet = 0.0
+    for k in range(nm):
+        piv = A[k, k]
+        if not piv > 0.0:
+            logdet = np.nan
+            piv = 1.0
+        ukk = np.sqrt(piv)
+        U[k, k] = ukk
+        inv = 1.0 / ukk
+        for j in range(k + 1, nm):
+            U[k, j] = A[k, j] * inv
+        for i in range(k + 1, nm):
+            uki = U[k, i]
+            for j in range(i, nm):
+                A[i, j] -= uki * U[k, j]
+        logdet += 2.0 * np.log(ukk)
+    L = U.T  # L[a, k] = U[k, a]
     # Linv row a: Linv[a, :a] = -(1 / L[a, a]) sum_k L[a, k] Linv[k, :a]
     for a in range(nm):
         for e in range(a + 1):
@@ -90,8 +100,9 @@ def _flush(out, mi, nm, Cinv, count):
 
 @pjit
 def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
-          out_xhat, out_logdet, out_ccov):
-    """Conditional means, per-row log det P_mm and summed conditional covariances.
+          out_xhat, out_logdet, out_quad, out_ccov):
+    """Conditional means, per-row log det P_mm and quadratic form, summed
+    conditional covariances.
 
     Parameters
     ----------
@@ -101,7 +112,10 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
     mu : (d,) mean; P : (d, d) precision matrix.
     noise : (n, d) standard normal draws, used only when ``sample`` is True
         (adds a draw from the conditional Gaussian to the conditional mean).
-    out_xhat : (n, d); out_logdet : (n,); out_ccov : (n_chunks, d, d) zeroed.
+    out_xhat : (n, d); out_logdet : (n,); out_quad : (n,) receives
+    :math:`r_o^T \\Sigma_{oo}^{-1} r_o = r_o^T P_{oo} r_o - b^T P_{mm}^{-1} b`
+    with :math:`r_o = x_o - \\mu_o`, :math:`b = P_{mo} r_o`;
+    out_ccov : (n_chunks, d, d) zeroed.
     """
     n, d = X.shape
     n_chunks = chunk_bounds.shape[0] - 1
@@ -113,6 +127,7 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
         Cinv = np.zeros((d, d), dtype=P.dtype)
         b = np.empty(d, dtype=P.dtype)
         r = np.empty(d, dtype=P.dtype)
+        w = np.empty(d, dtype=P.dtype)
         cur = -1
         nm = 0
         no = 0
@@ -140,20 +155,32 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
                 j = oi[k]
                 r[k] = X[i, j] - mu[j]
                 out_xhat[i, j] = X[i, j]
+            # w = P[:, o] r_o along contiguous rows of P (P symmetric)
+            for j in range(d):
+                w[j] = 0.0
+            for k in range(no):
+                rk = r[k]
+                row = oi[k]
+                for j in range(d):
+                    w[j] += P[row, j] * rk
+            q = 0.0
+            for k in range(no):
+                q += r[k] * w[oi[k]]
             if nm == 0:
+                out_quad[i] = q
                 continue
-            # b = -P_mo r_o ; z = P_mm^{-1} b
+            # b = -P_mo r_o ; z = P_mm^{-1} b (into r), as independent updates
             for a in range(nm):
-                s = 0.0
-                ra = mi[a]
-                for k in range(no):
-                    s += P[ra, oi[k]] * r[k]
-                b[a] = -s
+                b[a] = -w[mi[a]]
             for a in range(nm):
-                s = 0.0
-                for e in range(nm):
-                    s += Cinv[a, e] * b[e]
-                r[a] = s
+                r[a] = 0.0
+            for e in range(nm):
+                be = b[e]
+                for a in range(nm):
+                    r[a] += Cinv[e, a] * be
+            for a in range(nm):
+                q -= b[a] * r[a]
+            out_quad[i] = q
             if sample:
                 # Linv^T eps has covariance Linv^T Linv = P_mm^{-1}
                 for k in range(nm):
@@ -169,32 +196,37 @@ def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
 def estep_ref(X, mu, Sigma):
     """NumPy reference on Sigma_oo, row by row.
 
-    Returns ``(xhat, logdet_sigma_oo, ccov_sum)`` where ``ccov_sum`` is the sum
-    over rows of the conditional covariance placed on the missing block.
+    Returns ``(xhat, logdet_sigma_oo, quad, ccov_sum)`` where ``quad`` is
+    :math:`(x_o - \\mu_o)^T \\Sigma_{oo}^{-1} (x_o - \\mu_o)` and ``ccov_sum``
+    the sum over rows of the conditional covariance on the missing block.
     """
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     xhat = X.copy()
     logdet = np.zeros(n)
+    quad = np.zeros(n)
     ccov = np.zeros((d, d))
     for i in range(n):
         m = np.isnan(X[i])
         o = ~m
         if not m.any():
             logdet[i] = np.linalg.slogdet(Sigma)[1]
+            quad[i] = (X[i] - mu) @ np.linalg.solve(Sigma, X[i] - mu)
             continue
         if o.any():
             S_oo = Sigma[np.ix_(o, o)]
             S_mo = Sigma[np.ix_(m, o)]
             c = linalg.cho_factor(S_oo, lower=True)
-            xhat[i, m] = mu[m] + S_mo @ linalg.cho_solve(c, X[i, o] - mu[o])
+            sol = linalg.cho_solve(c, X[i, o] - mu[o])
+            xhat[i, m] = mu[m] + S_mo @ sol
+            quad[i] = (X[i, o] - mu[o]) @ sol
             C = Sigma[np.ix_(m, m)] - S_mo @ linalg.cho_solve(c, S_mo.T)
             logdet[i] = 2.0 * np.sum(np.log(np.diag(c[0])))
         else:
             xhat[i, m] = mu[m]
             C = Sigma[np.ix_(m, m)]
         ccov[np.ix_(m, m)] += C
-    return xhat, logdet, ccov
+    return xhat, logdet, quad, ccov
 
 
 __all__ = ["estep", "estep_ref"]

@@ -38,13 +38,27 @@ Scand. J. Statist. 35(2), 335-353. Little & Rubin (2019),
 
 import numpy as np
 from scipy import linalg
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from skngd._kernels.em_gaussian import estep
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd.utils._threads import numba_threads
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_CONTROLLER = []
+
+
+def single_blas_thread():
+    """Context manager limiting BLAS to one thread.
+
+    The BLAS products in EM are thin (n x d by d x d); BLAS threads would only
+    compete with the Numba threads of the E-step (on 2 busy cores a gemm was
+    measured 300x slower). The threadpoolctl controller is built once: a
+    fresh ``threadpool_limits`` costs ~20 ms, more than a small fit.
+    """
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 _ROWS_PER_CHUNK = 1024
 _MAX_CHUNKS = 256
 
@@ -97,43 +111,45 @@ def precision_from_covariance(Sigma):
     return P, 2.0 * np.sum(np.log(np.diag(c)))
 
 
-def e_step(data, mu, P, logdet_sigma, *, n_jobs=None, noise=None):
+def e_step(data, mu, P, logdet_sigma, *, n_jobs=None, noise=None, out=None):
     """Run the E-step kernel on sorted rows.
 
     Returns ``(xhat, loglik_rows, ccov_sum)`` in sorted row order, with
-    ``loglik_rows`` the log density of each row's observed coordinates.
+    ``loglik_rows`` the log density of each row's observed coordinates
+    (computed at the conditional mean, also when ``noise`` adds a draw).
+    ``out`` is an optional ``(n, d)`` buffer for ``xhat``.
     """
     X = data.X
     n, d = X.shape
-    xhat = np.empty_like(X)
+    xhat = np.empty_like(X) if out is None else out
     logdet_pmm = np.empty(n)
+    quad = np.empty(n)
     ccov = np.zeros((data.chunk_bounds.shape[0] - 1, d, d))
     sample = noise is not None
     if noise is None:
         noise = np.zeros((1, 1))
     with numba_threads(n_jobs):
         estep(X, data.pattern_id, data.chunk_bounds, mu, P, noise, sample,
-              xhat, logdet_pmm, ccov)
+              xhat, logdet_pmm, quad, ccov)
     if not np.all(np.isfinite(logdet_pmm)):
         raise ValueError(
             "A conditional covariance block is not positive definite. "
             "Increase reg_covar."
         )
-    Z = xhat - mu
-    if sample:
-        # quadratic form must use the conditional mean, not the draw
-        quad = np.full(n, np.nan)
-    else:
-        quad = np.einsum("ij,ij->i", Z @ P, Z)
     ll = -0.5 * (data.n_observed * _LOG_2PI + logdet_sigma + logdet_pmm + quad)
     ll[data.n_observed == 0] = 0.0
     return xhat, ll, ccov.sum(axis=0)
 
 
-def m_step(xhat, ccov, reg_covar):
+def m_step(xhat, ccov, reg_covar, *, overwrite=False):
+    """Closed-form M-step; ``overwrite=True`` centres ``xhat`` in place."""
     n, d = xhat.shape
     mu = xhat.mean(axis=0)
-    Xc = xhat - mu
+    if overwrite:
+        xhat -= mu
+        Xc = xhat
+    else:
+        Xc = xhat - mu
     Sigma = (Xc.T @ Xc + ccov) / n
     Sigma = 0.5 * (Sigma + Sigma.T)
     Sigma.flat[:: d + 1] += reg_covar
@@ -149,12 +165,11 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
     log-likelihood at the start and at every accepted iterate (EM steps and
     accepted extrapolations), ``n_iter`` the number of parameter updates
     tried (each costs one E-step), and ``extra`` holds ``precision``,
-    ``logdet`` and ``n_rejected_extrapolations``. Stops when the relative change of the objective is
-    below ``tol``; ``tol=0`` runs exactly ``max_iter`` iterations.
+    ``logdet`` and ``n_rejected_extrapolations``. Stops when the relative
+    change of the objective over a plain EM step is below ``tol``; ``tol=0``
+    runs exactly ``max_iter`` iterations.
     """
-    # the BLAS calls here are small (n x d by d x d); BLAS threads would only
-    # fight the Numba threads (measured 300x slower gemm on 2 busy cores)
-    with threadpool_limits(1, user_api="blas"):
+    with single_blas_thread():
         return _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs,
                         verbose)
 
@@ -162,13 +177,15 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
 class _Point:
     """Parameters with their E-step: precision, statistics, objective."""
 
-    def __init__(self, data, mu, Sigma, reg_covar, n_jobs):
+    def __init__(self, data, mu, Sigma, reg_covar, n_jobs, buffer):
         self.mu, self.Sigma = mu, Sigma
         self.P, self.logdet = precision_from_covariance(Sigma)
-        self.xhat, ll_rows, self.ccov = e_step(data, mu, self.P, self.logdet,
-                                               n_jobs=n_jobs)
+        xhat, ll_rows, ccov = e_step(data, mu, self.P, self.logdet,
+                                     n_jobs=n_jobs, out=buffer)
         n = data.X.shape[0]
         self.obj = float(ll_rows.sum() - 0.5 * n * reg_covar * np.trace(self.P))
+        # the M-step from this point, computed now so ``buffer`` can be reused
+        self.next = m_step(xhat, ccov, reg_covar, overwrite=True)
 
     def theta(self):
         return np.concatenate([self.mu, self.Sigma.ravel()])
@@ -202,8 +219,10 @@ def _extrapolate(p0, p1, p2):
 
 
 def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
+    buffer = np.empty_like(data.X)
+
     def point(mu, Sigma):
-        return _Point(data, mu, Sigma, reg_covar, n_jobs)
+        return _Point(data, mu, Sigma, reg_covar, n_jobs, buffer)
 
     cur = point(np.asarray(mu0, dtype=float), np.asarray(Sigma0, dtype=float))
     history = [cur.obj]
@@ -212,7 +231,7 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     n_iter = 0
     n_rejected = 0
     while n_iter < max_iter:
-        new = point(*m_step(cur.xhat, cur.ccov, reg_covar))
+        new = point(*cur.next)
         n_iter += 1
         change = new.obj - cur.obj
         history.append(new.obj)

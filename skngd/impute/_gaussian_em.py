@@ -15,6 +15,7 @@ from skngd._solvers.em_gaussian import (
     e_step,
     em_gaussian,
     precision_from_covariance,
+    single_blas_thread,
 )
 
 
@@ -248,11 +249,12 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "directions.",
                 UserWarning,
             )
-        mu0, Sigma0 = _INITS[self.init](Xm, self.reg_covar)
-        data = PatternData(Xm)
-        res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,
-                          max_iter=self.max_iter, tol=self.tol,
-                          n_jobs=self.n_jobs, verbose=self.verbose)
+        with single_blas_thread():
+            mu0, Sigma0 = _INITS[self.init](Xm, self.reg_covar)
+            data = PatternData(Xm)
+            res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,
+                              max_iter=self.max_iter, tol=self.tol,
+                              n_jobs=self.n_jobs, verbose=self.verbose)
         mu, Sigma = res.coef[0], res.coef[1:]
         self.mean_ = np.zeros(d)
         self.covariance_ = np.zeros((d, d))

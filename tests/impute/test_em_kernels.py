@@ -36,12 +36,13 @@ def test_estep_matches_reference(dtype, threads, readonly):
     n, d = Xs.shape
     xhat = np.empty_like(Xs)
     logdet = np.empty(n, dtype=dtype)
+    quad = np.empty(n, dtype=dtype)
     ccov = np.zeros((data.chunk_bounds.size - 1, d, d), dtype=dtype)
     noise = np.zeros((1, 1), dtype=dtype)
     with numba_threads(threads):
         estep(Xs, data.pattern_id, data.chunk_bounds, mu_d, P, noise, False,
-              xhat, logdet, ccov)
-    xr, ldr, ccr = estep_ref(data.X, mu, S)
+              xhat, logdet, quad, ccov)
+    xr, ldr, qr, ccr = estep_ref(data.X, mu, S)
     # the kernel returns log det P_mm; log det Sigma_oo = log det Sigma + that
     ld_sigma = np.linalg.slogdet(S)[1]
     all_missing = np.isnan(data.X).all(axis=1)
@@ -49,6 +50,7 @@ def test_estep_matches_reference(dtype, threads, readonly):
     np.testing.assert_allclose(xhat, xr, rtol=rtol, atol=rtol)
     np.testing.assert_allclose((ld_sigma + logdet)[~all_missing], ldr[~all_missing],
                                rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(quad, qr, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(ccov.sum(axis=0), ccr, rtol=rtol, atol=rtol * n)
 
 
@@ -62,7 +64,7 @@ def test_estep_sampling_adds_conditional_noise():
     noise = rng.standard_normal((n, d))
     for o, (ns, flag) in zip(out, [(noise, True), (noise, False)]):
         estep(data.X, data.pattern_id, data.chunk_bounds, mu, P, ns, flag, o,
-              np.empty(n), np.zeros((data.chunk_bounds.size - 1, d, d)))
+              np.empty(n), np.empty(n), np.zeros((data.chunk_bounds.size - 1, d, d)))
     miss = np.isnan(data.X)
     obs = ~miss
     np.testing.assert_array_equal(out[0][obs], out[1][obs])
