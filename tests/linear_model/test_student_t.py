@@ -331,3 +331,12 @@ def test_benchmark_design_accuracy(frac, nu):
     if frac == 0.1:
         assert err <= 1.1 * oracle
     _assert_monotone(est)
+
+
+def test_tour_section_runs():
+    from skngd._tour import robust
+
+    rows = robust.run()
+    scores = {r.model: r.score for r in rows}
+    assert all(np.isfinite(list(scores.values())))
+    assert scores["skngd StudentTRegressor(nu='auto')"] > scores["sklearn LinearRegression"]
