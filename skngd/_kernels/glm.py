@@ -115,13 +115,11 @@ def _variance_deviance(y, mu, family, fpower):
     if p == 3.0:
         r = y - mu
         return mu * mu * mu, r * r / (y * mu * mu)
-    y0 = y if y > 0.0 else 0.0
-    d = 2.0 * (
-        y0 ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
-        - y * mu ** (1.0 - p) / (1.0 - p)
-        + mu ** (2.0 - p) / (2.0 - p)
-    )
-    return mu**p, d
+    # one log and one exp for the three powers of mu
+    m1p = math.exp((1.0 - p) * math.log(mu))  # mu ** (1 - p)
+    y2p = math.exp((2.0 - p) * math.log(y)) if y > 0.0 else 0.0
+    d = 2.0 * (y2p / ((1.0 - p) * (2.0 - p)) - y * m1p / (1.0 - p) + mu * m1p / (2.0 - p))
+    return mu / m1p, d
 
 
 @pjit

@@ -18,6 +18,11 @@ non-canonical links); iteration stops when its relative change is below
 ``tol``. A numerically singular system (perfectly collinear columns: a column
 whose :math:`1 - R^2` on the others is below 1e-11) falls back to the
 minimum-norm pseudo-inverse solution and is reported in ``extra``.
+
+Threads: ``n_jobs`` sets both Numba's and the BLAS thread count for the fit
+(``None`` means one, scikit-learn's convention). Many short multi-threaded
+BLAS calls degrade badly when the cores are shared (spinning worker threads),
+so the BLAS pool is never left at its default inside the solver.
 """
 
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from skngd._kernels.glm import csr_weighted_gram, irls_pass
 from skngd._solvers._result import SolverResult, warn_not_converged
@@ -231,7 +237,7 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
                 return irls(problem, coef0, max_iter, tol, verbose, max_halvings, subsample=False)
             except ValueError:
                 pass
-    with numba_threads(problem.n_jobs):
+    with numba_threads(problem.n_jobs) as n_threads, threadpool_limits(n_threads, user_api="blas"):
         if coef0 is None:
             coef, eta = None, _start(problem, ws)
             obj = np.inf  # mu0 is not attained by any coefficient vector

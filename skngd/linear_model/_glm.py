@@ -76,7 +76,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         binomial.
     cov_type : {'nonrobust', 'HC0'}, default='nonrobust'
     n_jobs : int or None, default=None
-        Threads for the per-row Numba pass.
+        Threads for the per-row Numba pass and for BLAS during the fit
+        (``None``: one, unless in a joblib ``parallel_config`` context; ``-1``:
+        all cores). One thread is fastest when the cores are shared.
     verbose : int, default=0
     warm_start : bool, default=False
 
@@ -242,9 +244,14 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         self._df_resid_ = self._n_obs_ - k
         self.null_deviance_ = self._null_deviance(problem)
         self.scale_ = inf.dispersion(self.scale, family, y, mu, sw, self.deviance_, self._df_resid_)
-        self.llf_ = inf.loglikelihood(family, link, y, mu, sw, self.deviance_, self.scale_)
-        self.aic_ = -2.0 * self.llf_ + 2.0 * k
-        self.bic_ = -2.0 * self.llf_ + k * np.log(self._n_obs_)
+        self._k_ = k
+        if family.name == "tweedie" and 1.0 < family.power < 2.0:
+            # the series density costs more than the fit: evaluated on first use
+            self._llf_args_ = (family, link, y.copy(), mu.copy(), sw.copy(), self.deviance_, self.scale_)
+            self._llf_value_ = None
+        else:
+            self._llf_args_ = None
+            self._llf_value_ = inf.loglikelihood(family, link, y, mu, sw, self.deviance_, self.scale_)
         meat = None
         if self.cov_type == "HC0":
             with np.errstate(all="ignore"):
@@ -269,6 +276,26 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         null = GLMProblem(np.empty((y.shape[0], 0)), y, sw, problem.offset, problem.family,
                           problem.link, True, 0.0, problem.n_jobs)
         return irls(null, max_iter=self.max_iter, tol=self.tol).extra["deviance"]
+
+    # -- likelihood criteria (llf of Tweedie 1 < p < 2 computed on first use) --
+    @property
+    def llf_(self):
+        """Log-likelihood at the fitted means and ``scale_`` (as statsmodels)."""
+        check_is_fitted(self, "coef_")
+        if self._llf_value_ is None:
+            self._llf_value_ = inf.loglikelihood(*self._llf_args_)
+            self._llf_args_ = None
+        return self._llf_value_
+
+    @property
+    def aic_(self):
+        """Akaike information criterion :math:`-2\\ell + 2k`."""
+        return -2.0 * self.llf_ + 2.0 * self._k_
+
+    @property
+    def bic_(self):
+        """Bayesian information criterion :math:`-2\\ell + k \\log \\sum_i s_i`."""
+        return -2.0 * self.llf_ + self._k_ * np.log(self._n_obs_)
 
     # -- prediction and inference -----------------------------------------
     def _linear_predictor(self, X, offset=None):
