@@ -223,32 +223,36 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
     matrix; the last Gram matrix serves the covariance), or a step decreased
     the objective by at most ``tol`` times its value.
     """
+    if coef0 is None and subsample:
+        start = _subsample_start(problem, tol)
+        if start is not None:
+            # the subsample coefficients are only a starting point: a failing
+            # fit from them falls back to mu0, it does not stop the fit
+            try:
+                return irls(problem, start, max_iter, tol, verbose, max_halvings, subsample=False)
+            except ValueError:
+                pass
     ws = _Workspace(problem)
     pdiag = penalty_diag(problem)
     sumw = float(problem.sample_weight.sum())
     history, n_passes, deficient = [], 0, False
     out = (ws.mu, ws.w, ws.z)
-    if coef0 is None and subsample:
-        coef0 = _subsample_start(problem, tol)
-        if coef0 is not None:
-            # the subsample coefficients are only a starting point: a failing
-            # first step must fall back to mu0, not stop the fit
-            try:
-                return irls(problem, coef0, max_iter, tol, verbose, max_halvings, subsample=False)
-            except ValueError:
-                pass
     with numba_threads(problem.n_jobs) as n_threads, threadpool_limits(n_threads, user_api="blas"):
-        if coef0 is None:
-            coef, eta = None, _start(problem, ws)
-            obj = np.inf  # mu0 is not attained by any coefficient vector
-        else:
+        coef = None
+        if coef0 is not None:
             coef = np.asarray(coef0, dtype=np.float64)
             eta = problem.linear_predictor(coef)
             n_passes += 1
-        dev = _pass(problem, eta, out)
-        if coef is not None:
+            dev = _pass(problem, eta, out)
             obj = _objective(dev, coef, problem)
-            history.append(obj)
+            if np.isfinite(obj):
+                history.append(obj)
+            else:  # invalid means at the given start: start from mu0 instead
+                coef = None
+        if coef is None:
+            eta = _start(problem, ws)
+            dev = _pass(problem, eta, out)
+            obj = np.inf  # mu0 is not attained by any coefficient vector
         converged, gram_current, n_iter, G = False, False, 0, None
         for n_iter in range(1, max_iter + 1):
             G, rhs = weighted_gram(problem, ws.w, ws.z, ws)

@@ -240,3 +240,15 @@ def test_power_link_exponent():
         GeneralizedLinearRegressor(family="negative_binomial", power=0.5, link="power").fit(X, y)
     nb = GeneralizedLinearRegressor(family="negative_binomial", power=0.5, link=PowerLink(0.5)).fit(X, y)
     assert np.all(np.isfinite(nb.coef_stderr_))
+
+
+def test_warm_start_from_invalid_means_falls_back_to_mu0():
+    rng = np.random.default_rng(10)
+    X = rng.uniform(0, 1, size=(200, 2))
+    y = rng.poisson(1.0 + X @ [2.0, 1.0]).astype(float)
+    ref = GeneralizedLinearRegressor(family="poisson", link="identity").fit(X, y)
+    est = GeneralizedLinearRegressor(family="poisson", link="identity", warm_start=True).fit(X, y)
+    est.intercept_ = -100.0  # negative means everywhere: not a valid start
+    est.fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-7)
+    assert np.isfinite(est.deviance_)
