@@ -24,7 +24,6 @@ import importlib
 import os
 import re
 import sys
-import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -339,7 +338,3 @@ sphinx_gallery_conf = {
 }
 if os.environ.get("SKNGD_DOCS_NO_GALLERY", "0") == "1":
     sphinx_gallery_conf["plot_gallery"] = "False"
-
-# Examples import matplotlib; keep their warnings from being printed as build
-# warnings only where they are harmless and documented.
-warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")

@@ -10,7 +10,6 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import loguniform  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
