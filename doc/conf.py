@@ -83,7 +83,8 @@ numpydoc_xref_param_type = False
 extlinks = {
     "sklearn": ("https://scikit-learn.org/stable/modules/generated/%s.html", "%s"),
     "statsmodels": ("https://www.statsmodels.org/stable/generated/%s.html", "%s"),
-    "pot": ("https://pythonot.github.io/gen_modules/%s.html", "%s"),
+    "pot": ("https://pythonot.github.io/gen_modules/%s", "%s"),
+    "skopt": ("https://scikit-optimize.github.io/stable/modules/generated/%s.html", "%s"),
     "scipy": ("https://docs.scipy.org/doc/scipy/reference/generated/%s.html", "%s"),
     "doi": ("https://doi.org/%s", "doi:%s"),
 }
