@@ -53,3 +53,21 @@ def test_registry_lists_valid_choices():
     assert resolve_from_registry("a", reg, "thing") == {}
     with pytest.raises(ValueError, match="thing='c' is not valid; choose one of 'a', 'b'"):
         resolve_from_registry("c", reg, "thing")
+
+
+def test_blas_threads_and_parallel_section_restore():
+    from threadpoolctl import threadpool_info
+
+    from skngd.utils import blas_threads, parallel_section
+
+    def blas_counts():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before, nb = blas_counts(), numba.get_num_threads()
+    with blas_threads(1):
+        assert all(c == 1 for c in blas_counts())
+    assert blas_counts() == before
+    with parallel_section(1) as n:
+        assert n == 1 and numba.get_num_threads() == 1
+        assert all(c == 1 for c in blas_counts())
+    assert blas_counts() == before and numba.get_num_threads() == nb
