@@ -221,6 +221,11 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _cost(self, Xs, Xt):
         C = cdist(Xs, Xt, self.metric)
+        if not np.all(np.isfinite(C)):
+            raise ValueError(
+                f"metric={self.metric!r} gives a non-finite cost between some "
+                "source and target rows (e.g. an all-zero row with 'cosine')."
+            )
         scale = 1.0 if self.norm is None else float(_NORMS[self.norm](C))
         return C, (scale if scale > 0 else 1.0)
 

@@ -150,6 +150,10 @@ def test_bad_values_and_features(moons):
         Xb[3, 1] = bad
         with pytest.raises(ValueError, match="NaN|infinity"):
             OTDomainAdapter().fit(Xb, sample_domain=sd)
+    Xz = X.copy()
+    Xz[0] = 0.0
+    with pytest.raises(ValueError, match="non-finite cost"):
+        OTDomainAdapter(metric="cosine").fit(Xz, sample_domain=sd)
     ad = OTDomainAdapter(method="emd").fit(X, sample_domain=sd)
     with pytest.raises(ValueError, match="features"):
         ad.transform(np.c_[X, X], sample_domain=sd)

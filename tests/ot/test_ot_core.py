@@ -222,3 +222,16 @@ def test_sinkhorn_properties(n, m, log_reg, scale, seed):
     perm = rng.permutation(n)
     res_p = sinkhorn(a[perm], b, M[perm], reg, tol=1e-9, max_iter=5000)
     np.testing.assert_allclose(res_p.plan, P[perm], atol=1e-8)
+
+
+def test_pot_not_imported_by_import_or_sinkhorn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "import skngd.ot, skngd.domain_adaptation\n"
+        "skngd.ot.sinkhorn(None, None, np.eye(3), 0.5)\n"
+        "assert 'ot' not in sys.modules, 'POT imported eagerly'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
