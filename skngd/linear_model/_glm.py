@@ -9,9 +9,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd._loss import Family, Link, get_family, get_link
+from skngd._kernels.glm import glm_deviance
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
+from skngd._loss.link import IDENTITY
 from skngd._solvers.irls import GLMProblem, irls, penalty_diag, weighted_gram
 from skngd.linear_model import _glm_inference as inf
+from skngd.utils._threads import numba_threads
 from skngd.utils.validation import check_sample_weight
 
 # family name -> keyword of its constructor filled from ``power``
@@ -271,8 +274,14 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     def _null_deviance(self, problem):
         y, sw = problem.y, problem.sample_weight
         if not np.any(problem.offset != 0):
+            # intercept-only MLE without offset: the weighted mean, for any link;
+            # the deviance by the fused kernel (identity link at mu = ybar)
+            fam = problem.family
             mu0 = np.full_like(y, np.average(y, weights=sw))
-            return problem.family.deviance(y, mu0, sw)
+            with numba_threads(self.n_jobs):
+                dev = float(glm_deviance(y, mu0, sw, fam.code, float(fam.power), IDENTITY, 0.0))
+            # a mean on the boundary (all y = 0, say) is left to the NumPy limits
+            return dev if np.isfinite(dev) else fam.deviance(y, mu0, sw)
         null = GLMProblem(np.empty((y.shape[0], 0)), y, sw, problem.offset, problem.family,
                           problem.link, True, 0.0, problem.n_jobs)
         return irls(null, max_iter=self.max_iter, tol=self.tol).extra["deviance"]
