@@ -21,9 +21,71 @@ from skngd._kernels._jit import jit, pjit, prange
 
 _BLOCK = 256  # columns per task in the column-wise kernel
 
+# exp(x) = 2^k exp(r), k = round(x / ln 2), |r| <= ln(2)/2 (Cody-Waite split)
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490
+_LN2_LO = 1.90821492927058770002e-10
+
 
 @jit
-def _row_lse(c, h, eps, buf):
+def _exp_inplace(v, kb):
+    """``v <- exp(v)`` for a whole row; returns the sum.
+
+    Without SVML Numba calls the scalar libm ``exp``; this branch-free form
+    (degree-12 Taylor polynomial on |r| <= ln(2)/2, 2^k assembled from the
+    exponent bits in the int64 scratch ``kb``) vectorises and is about 4x
+    faster, with relative error below 1e-15. Arguments are clipped to
+    [-708, 709]: results below exp(-708) ~ 3e-308 are returned as that.
+    """
+    m = v.shape[0]
+    for j in range(m):
+        x = v[j]
+        x = x if x > -708.0 else -708.0
+        x = x if x < 709.0 else 709.0
+        k = np.floor(x * _LOG2E + 0.5)
+        r = (x - k * _LN2_HI) - k * _LN2_LO
+        q = 2.08767569878681e-09  # 1/12!
+        q = q * r + 2.505210838544172e-08
+        q = q * r + 2.755731922398589e-07
+        q = q * r + 2.7557319223985893e-06
+        q = q * r + 2.48015873015873e-05
+        q = q * r + 0.0001984126984126984
+        q = q * r + 0.001388888888888889
+        q = q * r + 0.008333333333333333
+        q = q * r + 0.041666666666666664
+        q = q * r + 0.16666666666666666
+        q = q * r + 0.5
+        q = q * r + 1.0
+        v[j] = q * r + 1.0
+        kb[j] = (np.int64(k) + 1023) << 52
+    two_k = kb.view(np.float64)
+    s0 = 0.0  # four accumulators: instruction-level parallelism
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    m4 = m - m % 4
+    for j in range(0, m4, 4):
+        e0 = v[j] * two_k[j]
+        e1 = v[j + 1] * two_k[j + 1]
+        e2 = v[j + 2] * two_k[j + 2]
+        e3 = v[j + 3] * two_k[j + 3]
+        v[j] = e0
+        v[j + 1] = e1
+        v[j + 2] = e2
+        v[j + 3] = e3
+        s0 += e0
+        s1 += e1
+        s2 += e2
+        s3 += e3
+    for j in range(m4, m):
+        e = v[j] * two_k[j]
+        v[j] = e
+        s0 += e
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def _row_lse(c, h, eps, buf, kb):
     """LSE of (h - c) / eps for one row; leaves exp(v - max) in ``buf``."""
     m = c.shape[0]
     inv = 1.0 / eps
@@ -31,13 +93,10 @@ def _row_lse(c, h, eps, buf):
     for j in range(m):
         v = (h[j] - c[j]) * inv
         buf[j] = v
-        if v > mx:
-            mx = v
-    s = 0.0
+        mx = v if v > mx else mx
     for j in range(m):
-        e = np.exp(buf[j] - mx)
-        buf[j] = e
-        s += e
+        buf[j] -= mx
+    s = _exp_inplace(buf, kb)
     return mx + np.log(s), s
 
 
@@ -53,7 +112,8 @@ def lse_rows(C, h, eps, a, out, K, write_gibbs):
     n, m = C.shape
     for i in prange(n):
         buf = np.empty(m, dtype=np.float64)
-        lse, s = _row_lse(C[i], h, eps, buf)
+        kb = np.empty(m, dtype=np.int64)
+        lse, s = _row_lse(C[i], h, eps, buf, kb)
         out[i] = lse
         if write_gibbs:
             scale = a[i] / s
@@ -154,57 +214,83 @@ def scaling_pass_ref(K, v, a, u, w, work):
 
 
 @jit
-def _cost_row(x, xx, YT, yy, scale, squared, buf):
-    """Ground cost between one point and every column of ``YT`` (d, m)."""
-    d, m = YT.shape
+def _cost_rows4(X, i0, cnt, Y, yy, scale, squared, cb):
+    """Ground costs of up to 4 points ``X[i0:i0+cnt]`` to every row of ``Y``.
+
+    Four source rows share each read of a target point, and the four dot
+    products are independent accumulator chains (instruction-level
+    parallelism; no reassociation needed). Rows ``cnt..3`` of ``cb`` are
+    scratch.
+    """
+    m, d = Y.shape
+    r1 = i0 + min(1, cnt - 1)
+    r2 = i0 + min(2, cnt - 1)
+    r3 = i0 + min(3, cnt - 1)
+    x0 = X[i0]
+    x1 = X[r1]
+    x2 = X[r2]
+    x3 = X[r3]
     for j in range(m):
-        buf[j] = 0.0
-    for k in range(d):
-        xk = x[k]
-        yk = YT[k]
+        yj = Y[j]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for k in range(d):
+            y = yj[k]
+            s0 += x0[k] * y
+            s1 += x1[k] * y
+            s2 += x2[k] * y
+            s3 += x3[k] * y
+        cb[0, j] = s0
+        cb[1, j] = s1
+        cb[2, j] = s2
+        cb[3, j] = s3
+    for r in range(cnt):
+        xr = X[i0 + r]
+        xx = 0.0
+        for k in range(d):
+            xx += xr[k] * xr[k]
+        buf = cb[r]
         for j in range(m):
-            buf[j] += xk * yk[j]
-    for j in range(m):
-        c = xx + yy[j] - 2.0 * buf[j]
-        if c < 0.0:
-            c = 0.0
-        if not squared:
-            c = np.sqrt(c)
-        buf[j] = c * scale
+            c = xx + yy[j] - 2.0 * buf[j]
+            c = c if c > 0.0 else 0.0
+            if not squared:
+                c = np.sqrt(c)
+            buf[j] = c * scale
 
 
 @pjit
-def lse_rows_online(X, YT, yy, h, eps, scale, squared, out, work):
+def lse_rows_online(X, Y, yy, h, eps, scale, squared, out, work):
     """``out[i] = LSE_j((h_j - c(x_i, y_j))/eps)`` with costs made on the fly.
 
     ``c(x, y) = scale * ||x - y||^2`` (or its square root when not
-    ``squared``); ``YT`` is the (d, m) transposed target cloud, ``yy`` its
-    squared row norms. ``work`` (n_chunks, m) holds one cost row per chunk, so
-    memory is O(n + m) and the n x m cost matrix is never formed.
+    ``squared``); ``Y`` is the (m, d) target cloud, ``yy`` its squared row
+    norms. ``work`` (n_chunks, 4, m) holds four cost rows per
+    chunk, so memory is O(n + m) and the n x m cost matrix is never formed.
     """
     n = X.shape[0]
-    m = YT.shape[1]
+    m = Y.shape[0]
     nchunks = work.shape[0]
     step = (n + nchunks - 1) // nchunks
     inv = 1.0 / eps
     for t in prange(nchunks):
-        buf = work[t]
-        for i in range(t * step, min(n, (t + 1) * step)):
-            x = X[i]
-            xx = 0.0
-            for k in range(x.shape[0]):
-                xx += x[k] * x[k]
-            _cost_row(x, xx, YT, yy, scale, squared, buf)
-            mx = -np.inf
-            for j in range(m):
-                v = (h[j] - buf[j]) * inv
-                buf[j] = v
-                if v > mx:
-                    mx = v
-            s = 0.0
-            for j in range(m):
-                s += np.exp(buf[j] - mx)
-            out[i] = mx + np.log(s)
+        cb = work[t]
+        kb = np.empty(m, dtype=np.int64)
+        stop = min(n, (t + 1) * step)
+        for i0 in range(t * step, stop, 4):
+            cnt = min(4, stop - i0)
+            _cost_rows4(X, i0, cnt, Y, yy, scale, squared, cb)
+            for r in range(cnt):
+                buf = cb[r]
+                mx = -np.inf
+                for j in range(m):
+                    v = (h[j] - buf[j]) * inv
+                    buf[j] = v
+                    mx = v if v > mx else mx
+                for j in range(m):
+                    buf[j] -= mx
+                out[i0 + r] = mx + np.log(_exp_inplace(buf, kb))
 
 
 def _cost_ref(X, Y, scale, squared):
@@ -214,44 +300,45 @@ def _cost_ref(X, Y, scale, squared):
     return scale * (C if squared else np.sqrt(C))
 
 
-def lse_rows_online_ref(X, YT, yy, h, eps, scale, squared, out, work):
-    C = _cost_ref(X, YT.T, scale, squared)
+def lse_rows_online_ref(X, Y, yy, h, eps, scale, squared, out, work):
+    C = _cost_ref(X, Y, scale, squared)
     lse_rows_ref(C, h, eps, None, out, None, False)
 
 
 @pjit
-def plan_cost_online(X, YT, yy, f, g, eps, scale, squared, out, work):
+def plan_cost_online(X, Y, yy, f, g, eps, scale, squared, out, work):
     """``out[i] = sum_j P_ij c_ij`` and the row mass of ``P`` never formed.
 
     ``P_ij = exp((f_i + g_j - c_ij)/eps)``; ``out`` has shape (n, 2): column 0
     the transport cost of row i, column 1 its mass.
     """
     n = X.shape[0]
-    m = YT.shape[1]
+    m = Y.shape[0]
     nchunks = work.shape[0]
     step = (n + nchunks - 1) // nchunks
     inv = 1.0 / eps
     for t in prange(nchunks):
-        buf = work[t]
-        for i in range(t * step, min(n, (t + 1) * step)):
-            x = X[i]
-            xx = 0.0
-            for k in range(x.shape[0]):
-                xx += x[k] * x[k]
-            _cost_row(x, xx, YT, yy, scale, squared, buf)
-            c_acc = 0.0
-            p_acc = 0.0
-            fi = f[i]
-            for j in range(m):
-                p = np.exp((fi + g[j] - buf[j]) * inv)
-                c_acc += p * buf[j]
-                p_acc += p
-            out[i, 0] = c_acc
-            out[i, 1] = p_acc
+        cb = work[t]
+        kb = np.empty(m, dtype=np.int64)
+        p = np.empty(m, dtype=np.float64)
+        stop = min(n, (t + 1) * step)
+        for i0 in range(t * step, stop, 4):
+            cnt = min(4, stop - i0)
+            _cost_rows4(X, i0, cnt, Y, yy, scale, squared, cb)
+            for r in range(cnt):
+                buf = cb[r]
+                fi = f[i0 + r]
+                for j in range(m):
+                    p[j] = (fi + g[j] - buf[j]) * inv
+                out[i0 + r, 1] = _exp_inplace(p, kb)
+                c_acc = 0.0
+                for j in range(m):
+                    c_acc += p[j] * buf[j]
+                out[i0 + r, 0] = c_acc
 
 
-def plan_cost_online_ref(X, YT, yy, f, g, eps, scale, squared, out, work):
-    C = _cost_ref(X, YT.T, scale, squared)
+def plan_cost_online_ref(X, Y, yy, f, g, eps, scale, squared, out, work):
+    C = _cost_ref(X, Y, scale, squared)
     P = np.exp((f[:, None] + g[None, :] - C) / eps)
     out[:, 0] = (P * C).sum(1)
     out[:, 1] = P.sum(1)

@@ -23,7 +23,6 @@ class _Cloud:
 
     def __init__(self, X):
         self.X = X
-        self.T = np.ascontiguousarray(X.T)
         self.sq = np.einsum("ij,ij->i", X, X)
 
 
@@ -118,15 +117,15 @@ def sinkhorn_online(
     stages = eps_schedule(reg, _cost_bound(Xs, Xt, squared) * scale)
     n_iter, col_err, converged = 0, np.inf, False
     with numba_threads(n_jobs) as n_threads:
-        work_r = np.empty((max(1, min(n_threads, n)), m))
-        work_c = np.empty((max(1, min(n_threads, m)), n))
+        work_r = np.empty((max(1, min(n_threads, n)), 4, m))
+        work_c = np.empty((max(1, min(n_threads, m)), 4, n))
         for k, eps in enumerate(stages):
             last = k == len(stages) - 1
             stage_tol = tol if last else max(tol, _STAGE_TOL)
             while n_iter < max_iter:
-                lse_rows_online(src.X, tgt.T, tgt.sq, g, eps, scale, squared, Lr, work_r)
+                lse_rows_online(src.X, tgt.X, tgt.sq, g, eps, scale, squared, Lr, work_r)
                 f = eps * (log_a - Lr)  # rows now exact
-                lse_rows_online(tgt.X, src.T, src.sq, f, eps, scale, squared, Lc, work_c)
+                lse_rows_online(tgt.X, src.X, src.sq, f, eps, scale, squared, Lc, work_c)
                 n_iter += 1
                 col_err = np.abs(np.exp(g / eps + Lc) - b).sum()
                 if col_err < stage_tol:
@@ -134,7 +133,7 @@ def sinkhorn_online(
                     break
                 g = eps * (log_b - Lc)
         out = np.empty((n, 2))
-        plan_cost_online(src.X, tgt.T, tgt.sq, f, g, reg, scale, squared, out, work_r)
+        plan_cost_online(src.X, tgt.X, tgt.sq, f, g, reg, scale, squared, out, work_r)
     # converged: rows exact, columns off by col_err; otherwise the last
     # update was the (exact) column one and only the rows are off
     err = float(np.abs(out[:, 1] - a).sum() + (col_err if converged else 0.0))

@@ -78,17 +78,16 @@ def test_scaling_pass(dtype, n_jobs):
 @pytest.mark.parametrize("squared", [True, False])
 def test_online_kernels(dtype, n_jobs, squared):
     X, Y, C, rng = _problem(dtype)
-    YT = np.ascontiguousarray(Y.T)
     yy = (Y.astype(np.float64) ** 2).sum(1).astype(dtype)
     h = rng.randn(Y.shape[0])
     f = rng.randn(X.shape[0]) - 3
     out, ref = np.empty(X.shape[0]), np.empty(X.shape[0])
     pc, pc_ref = np.empty((X.shape[0], 2)), np.empty((X.shape[0], 2))
     with numba_threads(n_jobs) as nt:
-        work = np.empty((nt, Y.shape[0]))
-        ks.lse_rows_online(_ro(X), _ro(YT), _ro(yy), _ro(h), 0.5, 0.3, squared, out, work)
-        ks.plan_cost_online(_ro(X), _ro(YT), _ro(yy), f, h, 0.5, 0.3, squared, pc, work)
-    ks.lse_rows_online_ref(X, YT, yy, h, 0.5, 0.3, squared, ref, None)
-    ks.plan_cost_online_ref(X, YT, yy, f, h, 0.5, 0.3, squared, pc_ref, None)
+        work = np.empty((nt, 4, Y.shape[0]))
+        ks.lse_rows_online(_ro(X), _ro(Y), _ro(yy), _ro(h), 0.5, 0.3, squared, out, work)
+        ks.plan_cost_online(_ro(X), _ro(Y), _ro(yy), f, h, 0.5, 0.3, squared, pc, work)
+    ks.lse_rows_online_ref(X, Y, yy, h, 0.5, 0.3, squared, ref, None)
+    ks.plan_cost_online_ref(X, Y, yy, f, h, 0.5, 0.3, squared, pc_ref, None)
     np.testing.assert_allclose(out, ref, **_tol(dtype))
     np.testing.assert_allclose(pc, pc_ref, **_tol(dtype))
