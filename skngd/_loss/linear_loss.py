@@ -190,7 +190,9 @@ class LinearModelLoss:
     def state(self, coef, raw=None):
         """Loss, gradient and curvature at ``coef`` (two passes, one if ``raw`` is given)."""
         coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
-        if raw is None:
+        if raw is None and not np.any(coef):  # the usual start: no pass needed
+            raw = np.zeros((self.X.shape[0], self.n_out), dtype=self.dtype)
+        elif raw is None:
             raw = self.matmul(coef)
         loss, graw, curv = self.per_sample(raw)
         value = float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)

@@ -24,6 +24,12 @@ eigendecomposed and pseudo-inverted, so a singular :math:`X^TX` (collinear or
 constant columns, no penalty) never fails; the gradient has no component in the
 null space, so the step is the bound's minimiser there too.
 
+Stopping: the shared rule of :mod:`skngd._solvers.newton` applied to the
+larger of the bound's decrement :math:`\tfrac12 g^TB^{-1}g` (an underestimate,
+since ``B`` majorises the Fisher matrix) and the geometric-tail estimate
+:math:`\Delta_k\rho/(1-\rho)` of the remaining decrease, with
+:math:`\rho = \Delta_k/\Delta_{k-1}` the observed ratio of decreases.
+
 Each iteration costs two passes over ``X`` (``X\Delta`` and ``X^T r``) plus
 :math:`O(p^2)`; the Gram matrix is formed once.
 
@@ -72,10 +78,14 @@ def mm(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0):
     history = [st.value]
     converged = False
     it = 0
+    prev_drop = None
+    gap = np.inf
     for it in range(1, max_iter + 1):
         D = bound.step(st.coef, st.grad)
         dec = -0.5 * float(np.sum(st.grad * D))
-        if is_converged(st, dec, tol):
+        # B majorises F, so dec underestimates the gap; MM converges linearly,
+        # so also bound the gap by the geometric tail of the observed decreases
+        if is_converged(st, max(dec, gap), tol):
             converged, it = True, it - 1
             break
         U = loss.matmul(D)
@@ -83,6 +93,11 @@ def mm(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0):
         if not new.value <= st.value:  # rounding level: the bound guarantees descent
             converged = stalled_at_optimum(st, dec)
             break
+        drop = st.value - new.value
+        if prev_drop is not None and prev_drop > 0:
+            rate = min(drop / prev_drop, 0.999)
+            gap = drop * rate / (1.0 - rate)
+        prev_drop = drop
         st = new
         history.append(st.value)
         if verbose:

@@ -91,7 +91,7 @@ class _SubsampleFisher:
 
 
 class _BlockFisher:
-    """Multinomial: block-diagonal (one ``n_dof``-square block per class) Fisher
+    r"""Multinomial: block-diagonal (one ``n_dof``-square block per class) Fisher
     of a row subsample, :math:`F_{kk} = \tilde X_S^T \mathrm{diag}(s\,p_k(1-p_k))
     \tilde X_S + \lambda P`, each Cholesky-factorised. Costs :math:`K m d^2`
     instead of :math:`m (Kd)^2`; CG on the exact products supplies the
@@ -162,7 +162,7 @@ class _DiagFisher:
 
 
 def _weighted_sq_colsum(loss, H):
-    """:math:`\\sum_i H_{ik} \\tilde x_{ij}^2` as an (n_dof, n_out) array (one pass)."""
+    r""":math:`\sum_i H_{ik} \tilde x_{ij}^2` as an (n_dof, n_out) array (one pass)."""
     from skngd._kernels.sparse import csr_weighted_sq_colsum
 
     out = np.empty((loss.n_dof, H.shape[1]))

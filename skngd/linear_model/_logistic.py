@@ -258,6 +258,10 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         -------
         self
         """
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit (class "
+                "frequencies of a stream are unknown); pass a dict of class weights.")
         first = not hasattr(self, "_online")
         fitted = hasattr(self, "classes_")
         if first:

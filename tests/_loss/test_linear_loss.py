@@ -77,7 +77,7 @@ def test_subsampled_gram_and_pass_counting():
     loss, coef, rng = _problem("binary", False, True, n=50)
     rows = np.arange(0, 50, 2)
     st = loss.state(coef)
-    assert loss.n_passes == 2
+    assert loss.n_passes == 2  # coef is non-zero: X coef and X^T r
     F_sub = loss.fisher_matrix(st, rows=rows, scale=2.0)
     X1 = np.hstack([loss.X, np.ones((50, 1))])[rows]
     ref = 2.0 * X1.T @ (st.curv[rows, 0][:, None] * X1) + np.diag(loss.l2 * loss.penalty_mask)

@@ -51,3 +51,14 @@ def test_partial_fit_errors_and_shapes():
         m.partial_fit(X[:5], np.array([0, 1, 2, 0, 1]))
     m.partial_fit(X[50:100], y[50:100], sample_weight=np.ones(50))
     assert m.n_iter_[0] == 2 and len(m.objective_history_) == 2
+
+
+def test_partial_fit_rejects_balanced_class_weight_and_continues_a_fit():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with pytest.raises(ValueError, match="balanced"):
+        LogisticRegression(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+    m = LogisticRegression(tol=1e-10).fit(X, y)
+    coef = m.coef_.copy()
+    m.partial_fit(X, y)  # continues from the fit: already at its optimum
+    np.testing.assert_allclose(m.coef_, coef, atol=1e-6)
