@@ -166,6 +166,59 @@ def glm_deviance(y, eta, sw, family, fpower, link, lpower):
 
 
 @pjit
+def dense_step_pass_gradient(X, eta, step, step0, y, offset, sw, family, fpower, link, lpower,
+                             eta_out, mu, w, z, grad_part, dev_part):
+    """Move to ``eta + X step + step0`` and run the IRLS pass there, also
+    accumulating the half-deviance gradient ``-[X, 1]^T v``,
+    ``v = w (z - eta + offset)``, in one sweep over the rows of dense ``X``.
+
+    ``grad_part`` (n_chunks, p + 1) and ``dev_part`` (n_chunks,) receive one
+    partial sum per chunk of rows (the caller sums them); the last column of
+    ``grad_part`` is the intercept component.
+    """
+    n, p = X.shape
+    n_chunks = grad_part.shape[0]
+    size = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        g = grad_part[c]
+        g[:] = 0.0
+        dev = 0.0
+        for i in range(c * size, min(n, (c + 1) * size)):
+            e = float(eta[i]) + step0
+            for j in range(p):
+                e += X[i, j] * step[j]
+            eta_out[i] = e
+            m, dm = _inverse_link(e, link, lpower)
+            m = _clip_mean(m, family, link)
+            v, d = _variance_deviance(float(y[i]), m, family, fpower)
+            s = float(sw[i])
+            mu[i] = m
+            if dm != 0.0 and v > 0.0 and math.isfinite(dm):
+                wi = s * dm * dm / v
+                zi = e - offset[i] + (y[i] - m) / dm
+            else:
+                wi = 0.0
+                zi = e - offset[i]
+            w[i] = wi
+            z[i] = zi
+            r = wi * (zi - e + offset[i])
+            for j in range(p):
+                g[j] -= X[i, j] * r
+            g[p] -= r
+            if s != 0.0:
+                dev += s * d
+        dev_part[c] = dev
+
+
+def dense_step_pass_gradient_ref(X, eta, step, step0, y, offset, sw, family, link):
+    """NumPy twin: ``(eta_new, mu, w, z, gradient (p + 1,), deviance)``."""
+    eta_new = eta + X @ step + step0
+    mu, w, z, dev = irls_pass_ref(y, eta_new, offset, sw, family, link)
+    r = w * (z - eta_new + offset)
+    return eta_new, mu, w, z, np.r_[-(X.T @ r), -r.sum()], dev
+
+
+@pjit
 def csr_weighted_gram(data, indices, indptr, w, z, intercept, out):
     """Accumulate ``[X, 1]^T diag(w) [X, 1 | z]`` for CSR ``X`` into ``out``.
 

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy import linalg
 from threadpoolctl import ThreadpoolController
 
-from skngd._kernels.glm import csr_weighted_gram, irls_pass
+from skngd._kernels.glm import csr_weighted_gram, dense_step_pass_gradient, irls_pass
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd.utils._threads import numba_threads
 
@@ -232,7 +232,9 @@ def _gradient(problem, coef, eta, ws):
 
 def _approx_newton(problem, coef, eta, dev, obj, hess, tol, ws, out, history, max_steps=8):
     """Steps with the full gradient and a fixed approximate Hessian (from the
-    subsample fit): each costs two passes over X instead of a Gram matrix, and
+    subsample fit): each costs one fused sweep over dense X (new linear
+    predictor, IRLS pass and gradient; two passes for CSR) instead of a Gram
+    matrix, and
     contracts the error by the relative Hessian error, O((p/m)^{1/2}). Stops
     when the predicted decrease is below ``tol`` times the objective or a
     step fails to decrease the objective; the exact iterations follow."""
@@ -240,20 +242,40 @@ def _approx_newton(problem, coef, eta, dev, obj, hess, tol, ws, out, history, ma
         factor = linalg.cho_factor(hess, check_finite=False)
     except linalg.LinAlgError:
         return coef, eta, dev, obj, 0
-    n_passes = 0
+    n_passes, p = 1, problem.X.shape[1]
+    grad = _gradient(problem, coef, eta, ws)
+    fused = not sp.issparse(problem.X)
+    if fused:
+        n_chunks = _n_chunks(problem.X.shape[0])
+        gpart, dpart = np.empty((n_chunks, p + 1)), np.empty(n_chunks)
+        eta_buf = np.empty_like(eta)
+        fam, lk = problem.family, problem.link
+    pdiag = penalty_diag(problem)
     for _ in range(max_steps):
-        step = -linalg.cho_solve(factor, _gradient(problem, coef, eta, ws), check_finite=False)
-        n_passes += 1
+        step = -linalg.cho_solve(factor, grad, check_finite=False)
         if 0.5 * float(step @ hess @ step) <= tol * abs(obj):
             break
         new = coef + step
-        new_eta = problem.linear_predictor(new)
         n_passes += 1
-        new_dev = _pass(problem, new_eta, out)
+        if fused:  # new eta, pass and gradient in one sweep over X
+            s0 = float(step[p]) if problem.fit_intercept else 0.0
+            dense_step_pass_gradient(
+                problem.X, eta, step[:p], s0, problem.y, problem.offset, problem.sample_weight,
+                fam.code, float(fam.power), lk.code, float(lk.power), eta_buf, *out, gpart, dpart)
+            new_eta, new_dev = eta_buf, float(dpart.sum())
+        else:
+            new_eta = problem.linear_predictor(new)
+            new_dev = _pass(problem, new_eta, out)
         new_obj = _objective(new_dev, new, problem)
         if not new_obj <= obj:
             _pass(problem, eta, out)  # restore mu, w, z at coef
             break
+        if fused:
+            eta_buf = eta  # the new eta lives in the old buffer; reuse the old eta's array
+            grad = gpart.sum(axis=0)[: problem.n_coef] + pdiag * new
+        else:
+            grad = _gradient(problem, new, new_eta, ws)
+            n_passes += 1
         coef, eta, dev, obj = new, new_eta, new_dev, new_obj
         history.append(obj)
     return coef, eta, dev, obj, n_passes

@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -198,7 +197,17 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     # -- fitting ------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, offset=None):
-        """Fit the model; ``offset`` is added to the linear predictor.
+        """Fit the model by IRLS.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix (CSR)} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Target in the family's support.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights (an integer weight equals repeating the row).
+        offset : array-like of shape (n_samples,), default=None
+            Added to the linear predictor, e.g. ``log(exposure)``.
 
         Returns
         -------
@@ -218,8 +227,6 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
                 f"max(y)={y.max():g}."
             )
         y = np.ascontiguousarray(y, dtype=np.float64)
-        if sp.issparse(X):
-            X.sort_indices()
         problem = GLMProblem(X, y, sw, off, family, link, self.fit_intercept,
                              l2=self.alpha * float(sw.sum()), n_jobs=self.n_jobs)
         coef0 = None

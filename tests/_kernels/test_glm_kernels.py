@@ -104,3 +104,28 @@ def test_csr_weighted_gram_matches_reference(intercept, n_chunks, n_jobs):
         csr_weighted_gram(X.data, X.indices, X.indptr, w, z, intercept, out)
     np.testing.assert_allclose(out.sum(axis=0), csr_weighted_gram_ref(X, w, z, intercept),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("fam_name,link_name", [("poisson", "log"), ("gamma", "log"),
+                                                ("binomial", "logit"), ("tweedie", "log")])
+def test_dense_step_pass_gradient_matches_reference(fam_name, link_name, n_jobs):
+    from skngd._kernels.glm import dense_step_pass_gradient, dense_step_pass_gradient_ref
+
+    rng = np.random.default_rng(3)
+    fam = get_family(fam_name, **({"power": 1.5} if fam_name == "tweedie" else {}))
+    link = get_link(link_name)
+    n, p = 203, 4
+    X = rng.normal(size=(n, p))
+    y, eta, off, sw = _data(fam, link, rng, n, np.float64)
+    step = 0.1 * rng.normal(size=p)
+    n_chunks = 3
+    eta_out, mu, w, z = (np.empty(n) for _ in range(4))
+    gpart, dpart = np.empty((n_chunks, p + 1)), np.empty(n_chunks)
+    with numba_threads(n_jobs):
+        dense_step_pass_gradient(X, eta, step, 0.05, y, off, sw, fam.code, float(fam.power),
+                                 link.code, float(link.power), eta_out, mu, w, z, gpart, dpart)
+    ref = dense_step_pass_gradient_ref(X, eta, step, 0.05, y, off, sw, fam, link)
+    for got, want in zip((eta_out, mu, w, z, gpart.sum(axis=0)), ref[:5]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    assert dpart.sum() == pytest.approx(ref[5], rel=1e-12)
