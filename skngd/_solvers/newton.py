@@ -100,11 +100,19 @@ def armijo(loss, st, D, U, t0=1.0):
     slope = float(np.sum(st.grad * D))
     if not slope < 0:
         return 0.0, st.value
+    f0, same_sum = st.value, False
     t = t0
     for _ in range(_MAX_HALVINGS):
         f = line_value(loss, st, D, U, t)
-        if f <= st.value + _ARMIJO_C * t * slope:
+        if f <= f0 + _ARMIJO_C * t * slope:
             return t, f
+        if not same_sum:
+            # f(0) from the same summation as the trial values (a parallel
+            # reduction sums in another order than np.sum: near the optimum
+            # that decides), then test this t again
+            f0, same_sum = line_value(loss, st, D, U, 0.0), True
+            if f <= f0 + _ARMIJO_C * t * slope:
+                return t, f
         t *= 0.5
     return 0.0, st.value
 

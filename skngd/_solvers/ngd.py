@@ -257,13 +257,17 @@ def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None
         # an inexact M misjudges the decrement: use the CG direction's instead,
         # and stop after taking that (already paid for) step
         dec = -0.5 * float(np.sum(g * D))
+        done = not M.full and is_converged(st, dec, tol)
         t, _ = armijo(loss, st, D, U)
+        if done and t < 1.0:  # at the rounding floor: keep the current point
+            converged = True
+            break
         if t == 0.0:
             converged = stalled_at_optimum(st, max(dec0, dec))
             break
         st = take_step(loss, st, D, U, t)
         history.append(st.value)
-        if not M.full and t == 1.0 and is_converged(st, dec, tol):
+        if done:
             converged = True
             break
         if verbose:

@@ -279,3 +279,27 @@ def test_ngd_subsampled_preconditioner_on_larger_data():
     ref = _reference(X, y)
     m = LogisticRegression(solver="ngd", tol=1e-8, random_state=0).fit(X, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-5)
+
+
+def test_n_jobs_two_threads_gives_the_same_fit():
+    # large enough for the Numba paths (dense fused kernels and CSR products)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12000, 6))
+    y = (X[:, 0] - X[:, 1] + rng.logistic(size=12000) > 0).astype(int)
+    Xs = sparse.csr_matrix(np.where(rng.random(X.shape) < 0.5, X, 0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for data in (X, Xs):
+            a = LogisticRegression(solver="ngd", tol=1e-8, n_jobs=1).fit(data, y)
+            b = LogisticRegression(solver="ngd", tol=1e-8, n_jobs=2).fit(data, y)
+            np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-8)
+
+
+def test_multinomial_empirical_fisher_and_verbose(capsys):
+    X, y = _std(load_wine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = LogisticRegression(solver="ngd", fisher="empirical", verbose=1, max_iter=50).fit(X, y)
+    assert "[ngd] iter 1" in capsys.readouterr().out
+    h = m.objective_history_
+    assert np.all(np.diff(h) <= 1e-12 * h[0]) and h[-1] < 0.2 * h[0]
