@@ -44,7 +44,14 @@ CASES = [
 
 @pytest.mark.parametrize("data, angle, kwargs, kind", CASES)
 def test_beats_unadapted_and_matches_pot_skada(data, angle, kwargs, kind, da_data):
-    skada = pytest.importorskip("skada")
+    # skada switches scikit-learn's metadata routing on globally when imported:
+    # confine that to this test so no later test runs with routing enabled.
+    with sklearn.config_context():
+        skada = pytest.importorskip("skada")
+    _compare_with_references(skada, data, angle, kwargs, kind, da_data)
+
+
+def _compare_with_references(skada, data, angle, kwargs, kind, da_data):
     if data == "moons":
         Xs, ys, Xt, yt = da_data.rotated_moons(angle, n=200)
     else:
@@ -55,7 +62,7 @@ def test_beats_unadapted_and_matches_pot_skada(data, angle, kwargs, kind, da_dat
     acc = clf.score(Xt, yt)
     assert acc > unadapted
     reg = kwargs.get("reg")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), sklearn.config_context(enable_metadata_routing=True):
         warnings.simplefilter("ignore")
         if kind == "emd":
             pot = _pot_accuracy(ot.da.EMDTransport(), Xs, ys, Xt, yt)
