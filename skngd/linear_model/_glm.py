@@ -5,7 +5,12 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm import glm_deviance
@@ -328,7 +333,8 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     def score(self, X, y, sample_weight=None, offset=None):
         """D²: fraction of deviance explained, :math:`1 - D(y,\\hat\\mu)/D(y,\\bar y)`."""
         mu = self.predict(X, offset)
-        y = np.asarray(y, dtype=np.float64)
+        y = column_or_1d(y, warn=False).astype(np.float64, copy=False)
+        check_consistent_length(mu, y)
         sw = check_sample_weight(sample_weight, mu.reshape(-1, 1), dtype=np.float64)
         fam = self._family_
         if not fam.in_y_range(y):

@@ -252,3 +252,14 @@ def test_warm_start_from_invalid_means_falls_back_to_mu0():
     est.fit(X, y)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-7)
     assert np.isfinite(est.deviance_)
+
+
+def test_score_accepts_column_vector_y():
+    """score(X, y[:, None]) equals score(X, y), as scikit-learn's regressors."""
+    from skngd import GeneralizedLinearRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ [1.0, -0.5] + rng.normal(size=40)
+    glm = GeneralizedLinearRegressor().fit(X, y)
+    assert glm.score(X, y.reshape(-1, 1)) == pytest.approx(glm.score(X, y))
