@@ -38,27 +38,20 @@ Scand. J. Statist. 35(2), 335-353. Little & Rubin (2019),
 
 import numpy as np
 from scipy import linalg
-from threadpoolctl import ThreadpoolController
 
 from skngd._kernels.em_gaussian import estep
 from skngd._solvers._result import SolverResult, warn_not_converged
-from skngd.utils._threads import numba_threads
+from skngd.utils._threads import blas_threads, numba_threads
 
 _LOG_2PI = np.log(2.0 * np.pi)
-_CONTROLLER = []
 
 
 def single_blas_thread():
-    """Context manager limiting BLAS to one thread.
+    """BLAS limited to one thread: EM's products are thin (n x d by d x d) and
+    BLAS threads would only compete with the Numba threads of the E-step."""
+    return blas_threads(1)
 
-    The BLAS products in EM are thin (n x d by d x d); BLAS threads would only
-    compete with the Numba threads of the E-step (on 2 busy cores a gemm was
-    measured 300x slower). The threadpoolctl controller is built once: a
-    fresh ``threadpool_limits`` costs ~20 ms, more than a small fit.
-    """
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
 _ROWS_PER_CHUNK = 1024
 _MAX_CHUNKS = 256
 

@@ -31,21 +31,13 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from threadpoolctl import ThreadpoolController
 
 from skngd._kernels.glm import csr_weighted_gram, dense_step_pass_gradient, irls_pass
 from skngd._solvers._result import SolverResult, warn_not_converged
-from skngd.utils._threads import numba_threads
+from skngd.utils._threads import parallel_section
 
 _COLLINEAR_TOL = 1e-11
 _SUBSAMPLE_MIN_ROWS = 50_000
-_CONTROLLER = []  # one ThreadpoolController, created at the first fit (library scan is slow)
-
-
-def _blas_limit(n_threads):
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=n_threads, user_api="blas")
 _BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
 
 
@@ -313,7 +305,7 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
     sumw = float(problem.sample_weight.sum())
     history, n_passes, deficient = [], 0, False
     out = (ws.mu, ws.w, ws.z)
-    with numba_threads(problem.n_jobs) as n_threads, _blas_limit(n_threads):
+    with parallel_section(problem.n_jobs) as n_threads:
         coef = None
         if coef0 is not None:
             coef = np.asarray(coef0, dtype=np.float64)

@@ -11,7 +11,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.metrics import pairwise_distances_argmin
-from sklearn.utils._param_validation import Interval, StrOptions
+from skngd.utils._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd.domain_adaptation._validation import (

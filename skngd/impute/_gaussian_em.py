@@ -4,10 +4,11 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
+from skngd.utils._sklearn_compat import _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from skngd.utils._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd._solvers.em_gaussian import (

@@ -4,7 +4,7 @@ inference attributes of :class:`GeneralizedLinearRegressor`."""
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from skngd.utils._sklearn_compat import Interval, StrOptions
 
 from skngd._loss import get_link
 from skngd._loss.glm_family import Gamma, Poisson, Tweedie

@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from skngd.utils._sklearn_compat import Interval, StrOptions
 
 from ._proposers import GPProposer
 from ._search import _SequentialSearchCV

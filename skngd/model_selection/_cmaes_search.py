@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from skngd.utils._sklearn_compat import Interval
 
 from ._bayes_search import _ATTRS_DOC, _COMMON_DOC
 from ._proposers import CMAESProposer

@@ -9,22 +9,17 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
-from threadpoolctl import ThreadpoolController
+
+from skngd.utils._sklearn_compat import BaseSearchCV, Interval
+from skngd.utils._threads import blas_threads
 
 from ._checkpoint import Checkpoint
 from ._space import SearchSpace
 
-_CONTROLLER = []
-
-
 def _one_blas_thread():
     """Single-threaded BLAS for the proposer (small matrices; deterministic)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return blas_threads(1)
 
 
 try:  # scikit-learn >= 1.9
