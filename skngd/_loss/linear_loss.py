@@ -89,6 +89,10 @@ class LinearModelLoss:
         self.l2 = float(l2_reg_strength)
         self.n_passes = 0
         self.gram_rows = 0
+        # Numba matrix-vector kernels for large C-contiguous dense X (BLAS is
+        # capped at one thread inside fits; see skngd._kernels.dense)
+        self._dense_kernels = (not self.sparse and X.flags.c_contiguous
+                               and X.size >= NUMBA_MIN_SIZE * 10)
         self.penalty_mask = np.ones(self.n_dof)
         if self.fit_intercept:
             self.penalty_mask[-1] = 0.0
@@ -111,6 +115,10 @@ class LinearModelLoss:
             from skngd._kernels.sparse import csr_matmul
 
             out = csr_matmul(self.X, W)
+        elif self._dense_kernels and W.shape[1] == 1:
+            from skngd._kernels.dense import matvec
+
+            out = matvec(self.X, W[:, 0])[:, None]
         else:
             out = np.asarray(self.X @ W)
         if self.fit_intercept:
@@ -127,6 +135,10 @@ class LinearModelLoss:
             top = csr_rmatmul(self.X, R)
         elif self.sparse:
             top = np.asarray(self.X.T @ R)
+        elif R.shape[1] == 1 and self._dense_kernels:
+            from skngd._kernels.dense import rmatvec
+
+            top = rmatvec(self.X, R[:, 0])[:, None]
         elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
             top = (R[:, 0] @ self.X)[:, None]
         else:
