@@ -6,13 +6,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse, special
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from skngd._loss.family import Binomial, Multinomial
 from skngd._loss.linear_loss import LinearModelLoss
@@ -21,7 +18,13 @@ from skngd._solvers.mm import mm
 from skngd._solvers.newton import newton
 from skngd._solvers.ngd import ngd
 from skngd.linear_model._logistic_online import online_ngd_step
-from skngd.utils import numba_threads
+from skngd.utils import blas_threads, numba_threads
+from skngd.utils._sklearn_compat import (
+    Interval,
+    LinearClassifierMixin,
+    StrOptions,
+    _fit_context,
+)
 from skngd.utils.validation import check_sample_weight
 
 _SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
@@ -331,7 +334,7 @@ def _threads(n_jobs):
     thread pools spin against each other (measured: a 200,000 x 100 fit 2-10x
     slower); the bandwidth-bound products run on Numba's threads instead
     (:mod:`skngd._kernels.dense`)."""
-    with numba_threads(n_jobs) as n, threadpool_limits(limits=1, user_api="blas"):
+    with numba_threads(n_jobs) as n, blas_threads(1):
         yield n
 
 
