@@ -30,3 +30,14 @@ def test_all_names_resolve():
 
 def test_version():
     assert isinstance(skngd.__version__, str) and skngd.__version__
+
+
+def test_small_logistic_fit_does_not_load_numba():
+    """The first small fit in a fresh process stays cheap: no Numba import."""
+    out = _run(
+        "import sys; import numpy as np; from skngd import LogisticRegression; "
+        "rng = np.random.default_rng(0); X = rng.normal(size=(200, 5)); "
+        "y = (X[:, 0] > 0).astype(int); LogisticRegression().fit(X, y); "
+        "print('numba' in sys.modules, 'skngd.linear_model._glm' in sys.modules)"
+    )
+    assert out == "False False"

@@ -97,6 +97,19 @@ class LinearModelLoss:
         if self.fit_intercept:
             self.penalty_mask[-1] = 0.0
 
+    @property
+    def uses_numba(self):
+        """Whether any Numba kernel can run on this problem.
+
+        Below the size thresholds every product and per-sample pass takes its
+        NumPy path, so a small fit never imports Numba (keeps the first fit in
+        a fresh process fast).
+        """
+        n = self.X.shape[0]
+        if self.sparse:
+            return self.X.nnz >= NUMBA_MIN_SIZE or n * self.n_out >= NUMBA_MIN_SIZE
+        return self._dense_kernels or n * self.n_out >= NUMBA_MIN_SIZE
+
     # -- shapes -------------------------------------------------------------
     @property
     def shape(self):

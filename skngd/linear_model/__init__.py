@@ -1,4 +1,32 @@
-from skngd.linear_model._student_t import StudentTRegressor  # noqa: F401
-from skngd.linear_model._logistic import LogisticRegression  # noqa: F401
-from skngd.linear_model._glm import GeneralizedLinearRegressor  # noqa: F401
-from skngd.linear_model._glm_distributions import GammaRegressor, PoissonRegressor, TweedieRegressor  # noqa: F401
+"""Linear models: LogisticRegression (NGD / MM / Newton), the IRLS GLMs with
+inference, and StudentTRegressor.
+
+Names are imported on first use (PEP 562), so ``from skngd import
+LogisticRegression`` does not load the GLM or Student-t modules (and their
+Numba kernels) it does not need.
+"""
+
+from importlib import import_module
+
+_LAZY = {
+    "LogisticRegression": "skngd.linear_model._logistic",
+    "GeneralizedLinearRegressor": "skngd.linear_model._glm",
+    "PoissonRegressor": "skngd.linear_model._glm_distributions",
+    "GammaRegressor": "skngd.linear_model._glm_distributions",
+    "TweedieRegressor": "skngd.linear_model._glm_distributions",
+    "StudentTRegressor": "skngd.linear_model._student_t",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skngd.linear_model' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -29,6 +29,7 @@ from skngd.utils.validation import check_sample_weight
 
 _SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
 
+
 def auto_solver(n_samples, n_coef, is_sparse):
     """The rule behind ``solver='auto'``.
 
@@ -226,7 +227,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         kwargs = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
         if solver == "ngd":
             kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
-        with _threads(self.n_jobs):
+        with _threads(self.n_jobs, loss):
             res = _SOLVERS[solver](loss, coef0, **kwargs)
         if not res.converged:
             warn_not_converged(f"LogisticRegression(solver={solver!r})", self.max_iter)
@@ -294,7 +295,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             coef0 = self._coef_matrix(loss) if fitted else None
             self._online = {"coef": loss.zeros() if coef0 is None else coef0, "t": 0,
                             "seen": 0.0, "F": None, "history": []}
-        with _threads(self.n_jobs):
+        with _threads(self.n_jobs, loss):
             online_ngd_step(self._online, loss, self._l2(), self.fisher)
         self._unpack(self._online["coef"], X.dtype)
         self.solver_ = "online-ngd"
@@ -327,13 +328,20 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
 
 @contextmanager
-def _threads(n_jobs):
+def _threads(n_jobs, loss):
     """``n_jobs`` Numba threads, BLAS capped at one thread.
+
+    Problems too small for any Numba kernel (``loss.uses_numba`` is False)
+    only cap BLAS, so they never import Numba.
 
     Multi-threaded OpenBLAS alternating with Numba's OpenMP pool makes the two
     thread pools spin against each other (measured: a 200,000 x 100 fit 2-10x
     slower); the bandwidth-bound products run on Numba's threads instead
     (:mod:`skngd._kernels.dense`)."""
+    if not loss.uses_numba:
+        with blas_threads(1):
+            yield 1
+        return
     with numba_threads(n_jobs) as n, blas_threads(1):
         yield n
 
