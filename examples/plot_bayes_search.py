@@ -24,6 +24,7 @@ from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
 from skngd.model_selection import BayesSearchCV, CMAESSearchCV, Real
+from skngd.plotting import plot_convergence
 
 X, y = load_digits(return_X_y=True)
 X, y = X[::3] / 16.0, y[::3]
@@ -52,12 +53,7 @@ with warnings.catch_warnings():
 # Best score so far against the number of evaluations (mean over seeds, and the
 # individual runs as thin lines).
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-evals = np.arange(1, n_iter + 1)
-for (name, runs), color in zip(curves.items(), ("C0", "C1", "C2")):
-    for r in runs:
-        ax.plot(evals, r, color=color, alpha=0.3, lw=0.8)
-    ax.plot(evals, runs.mean(0), color=color, lw=2, label=name)
-ax.set_xlabel("evaluations")
+plot_convergence({name: [searches[name, seed] for seed in seeds] for name in methods}, ax=ax)
 ax.set_ylabel("best mean CV accuracy so far")
 ax.set_ylim(0.9, 1.0)
 ax.legend(loc="lower right")

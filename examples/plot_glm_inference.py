@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from skngd import PoissonRegressor
+from skngd.plotting import plot_coefficients
 
 rng = np.random.default_rng(0)
 n = 5000
@@ -52,15 +53,10 @@ print("yearly claim rate:              ", glm.predict(X.iloc[:3]))
 # -------------------------------------------
 # ``conf_int()`` returns one row per parameter (intercept first). The true
 # values lie inside the intervals (up to the 5 % error rate).
-ci = glm.conf_int(0.05)[1:]
-names = list(X.columns)
+# :func:`skngd.plotting.plot_coefficients` draws them, one row per feature.
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ypos = np.arange(len(names))
-ax.errorbar(glm.coef_, ypos, xerr=[glm.coef_ - ci[:, 0], ci[:, 1] - glm.coef_], fmt="o",
-            capsize=4, label="estimate, 95% CI")
-ax.scatter(true_coef, ypos, marker="x", color="k", zorder=3, label="true value")
-ax.axvline(0.0, color="grey", lw=0.8)
-ax.set_yticks(ypos, names)
+plot_coefficients(glm, alpha=0.05, ax=ax)
+ax.scatter(true_coef, ax.get_yticks(), marker="x", color="k", zorder=3, label="true value")
 ax.set_xlabel("coefficient (log claim rate)")
 ax.set_title("Poisson GLM with exposure offset")
 ax.legend(loc="lower right")

@@ -16,7 +16,7 @@ takes, with Armijo backtracking).
 
 # %%
 # A two-parameter logistic regression with correlated, badly scaled features
-# -------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 import warnings
 
 import matplotlib.pyplot as plt

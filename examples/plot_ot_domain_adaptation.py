@@ -22,6 +22,7 @@ from sklearn.datasets import make_moons
 from sklearn.svm import SVC
 
 from skngd.domain_adaptation import DomainAdaptedEstimator, OTDomainAdapter
+from skngd.plotting import plot_transport
 
 Xs, ys = make_moons(150, noise=0.1, random_state=0)
 Xt0, yt = make_moons(150, noise=0.1, random_state=1)
@@ -58,13 +59,8 @@ for name, s in scores.items():
 # %%
 # Source, target, coupling lines, mapped source, and the accuracy gain
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-ax = axes[0]
-i, j = np.nonzero(P > 1e-3 / P.size)
-for a_, b_ in zip(i, j):
-    ax.plot([Xs[a_, 0], Xt[b_, 0]], [Xs[a_, 1], Xt[b_, 1]], color="0.7", lw=0.5,
-            zorder=0)
-ax.scatter(*Xs.T, c=ys, cmap="coolwarm", s=15, label="source (labelled)")
-ax.scatter(*Xt.T, c="k", marker="x", s=15, label="target (unlabelled)")
+# :func:`skngd.plotting.plot_transport` draws the strongest couplings
+ax = plot_transport(adapter, X, sample_domain, y=y, n_lines=np.count_nonzero(P), ax=axes[0])
 ax.set_title("source, target and the EMD coupling")
 ax.legend(loc="lower left")
 

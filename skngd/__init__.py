@@ -33,6 +33,7 @@ _SUBMODULES = (
     "domain_adaptation",
     "model_selection",
     "ot",
+    "plotting",
     "utils",
 )
 

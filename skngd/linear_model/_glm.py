@@ -57,12 +57,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    family : {'normal', 'binomial', 'poisson', 'gamma', 'inverse_gaussian', \
-'tweedie', 'negative_binomial'} or Family, default='normal'
-        Distribution of the target.
-    link : {'auto', 'identity', 'log', 'logit', 'probit', 'cloglog', 'inverse', \
-'inverse_squared', 'power'} or Link, default='auto'
-        Link function; 'auto' is the family's default (canonical, except log for
+    family : str or Family, default='normal'
+        Distribution of the target: 'normal', 'binomial', 'poisson', 'gamma',
+        'inverse_gaussian', 'tweedie' or 'negative_binomial'.
+    link : str or Link, default='auto'
+        Link function: 'auto', 'identity', 'log', 'logit', 'probit',
+        'cloglog', 'inverse', 'inverse_squared' or 'power'; 'auto' is the family's default (canonical, except log for
         Tweedie with ``power > 0`` and the negative binomial).
     power : float or None, default=None
         The family parameter: Tweedie variance power (``<= 0`` or ``>= 1``,

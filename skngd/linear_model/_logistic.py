@@ -82,7 +82,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         ``X``, diagonal for sparse/wide ``X``) and Armijo backtracking.
         'mm': Böhning's bound, factorised once; monotone objective, two passes
         per iteration. 'newton': exact Newton with a Cholesky solve (small
-        ``p``). 'auto': see :func:`auto_solver`.
+        ``p``). 'auto': see ``skngd.linear_model._logistic.auto_solver``.
     fisher : {'exact', 'empirical'}, default='exact'
         Fisher matrix used by 'ngd' and :meth:`partial_fit`. The empirical
         Fisher (mean outer product of per-sample gradients) degenerates where

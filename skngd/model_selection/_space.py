@@ -159,6 +159,7 @@ class Integer(Dimension):
         return int(min(self.high, max(self.low, math.floor(x + 0.5))))
 
     def key(self, value):
+        """Hashable identity of a value, used to recognise repeated candidates."""
         return int(value)
 
     def values(self):
@@ -211,6 +212,7 @@ class Categorical(Dimension):
         return self.values_[int(np.argmax(u))]
 
     def key(self, value):
+        """Hashable identity of a value (its index among the categories)."""
         return self._index(value)
 
     def values(self):
