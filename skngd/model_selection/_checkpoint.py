@@ -28,7 +28,18 @@ FORMAT = "skngd-search-checkpoint-1"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file that is unreadable or belongs to a different search."""
+    """A checkpoint file that is unreadable or belongs to a different search.
+
+    A subclass of ``ValueError``, raised by ``fit`` of the search classes
+    when ``checkpoint`` names such a file; the message says which part of
+    the search differs.
+
+    Examples
+    --------
+    >>> from skngd.model_selection import CheckpointError
+    >>> issubclass(CheckpointError, ValueError)
+    True
+    """
 
 
 def _json_default(o):

@@ -124,6 +124,13 @@ class Integer(Dimension):
     prior : {'uniform', 'log-uniform'}, default='uniform'
         'log-uniform' gives each integer ``v`` a share proportional to
         ``log((v + 1/2) / (v - 1/2))`` and needs ``low > 0``.
+
+    Examples
+    --------
+    >>> from skngd.model_selection import Integer
+    >>> d = Integer(1, 10)
+    >>> d.decode(d.encode(7))
+    7
     """
 
     def __init__(self, low, high, prior="uniform"):
@@ -173,6 +180,15 @@ class Categorical(Dimension):
     ----------
     values : sequence
         The candidate values, at least one.
+
+    Examples
+    --------
+    >>> from skngd.model_selection import Categorical
+    >>> d = Categorical(["a", "b", "c"])
+    >>> d.encode("b").tolist()
+    [0.0, 1.0, 0.0]
+    >>> d.decode(d.encode("b"))
+    'b'
     """
 
     finite = True
@@ -328,6 +344,13 @@ class SearchSpace:
         Dimension of the unit cube the space is encoded into.
     n_params : int
         Largest number of parameters of a subspace.
+
+    Examples
+    --------
+    >>> from skngd.model_selection import Integer, SearchSpace
+    >>> space = SearchSpace({"C": [0.1, 1.0], "k": Integer(1, 5)})
+    >>> space.n_columns, space.n_params
+    (3, 2)
     """
 
     def __init__(self, param_distributions):

@@ -27,6 +27,14 @@ class OTResult:
         ``||plan 1 - a||_1 + ||plan^T 1 - b||_1`` at the returned plan.
     extra : dict
         Solver-specific by-products (e.g. objective history).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skngd.ot import sinkhorn
+    >>> res = sinkhorn(None, None, np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1)
+    >>> res.plan.round(3).tolist(), bool(res.converged)
+    ([[0.5, 0.0], [0.0, 0.5]], True)
     """
 
     plan: np.ndarray
