@@ -122,6 +122,18 @@ def _variance_deviance(y, mu, family, fpower):
     return mu / m1p, d
 
 
+@jit
+def _irls_row(yi, e, oi, s, family, fpower, link, lpower):
+    """One row of IRLS at linear predictor ``e``: mean, working weight,
+    working response (offset removed) and unit deviance."""
+    m, dm = _inverse_link(e, link, lpower)
+    m = _clip_mean(m, family, link)
+    v, d = _variance_deviance(yi, m, family, fpower)
+    if dm != 0.0 and v > 0.0 and math.isfinite(dm):
+        return m, s * dm * dm / v, e - oi + (yi - m) / dm, d
+    return m, 0.0, e - oi, d
+
+
 @pjit
 def irls_pass(y, eta, offset, sw, family, fpower, link, lpower, mu, w, z):
     """One fused IRLS pass; writes ``mu``, ``w``, ``z`` and returns the
@@ -134,18 +146,12 @@ def irls_pass(y, eta, offset, sw, family, fpower, link, lpower, mu, w, z):
     n = y.shape[0]
     dev = 0.0
     for i in prange(n):
-        e = float(eta[i])
-        m, dm = _inverse_link(e, link, lpower)
-        m = _clip_mean(m, family, link)
-        v, d = _variance_deviance(float(y[i]), m, family, fpower)
         s = float(sw[i])
+        m, wi, zi, d = _irls_row(float(y[i]), float(eta[i]), float(offset[i]), s,
+                                 family, fpower, link, lpower)
         mu[i] = m
-        if dm != 0.0 and v > 0.0 and math.isfinite(dm):
-            w[i] = s * dm * dm / v
-            z[i] = e - offset[i] + (y[i] - m) / dm
-        else:
-            w[i] = 0.0
-            z[i] = e - offset[i]
+        w[i] = wi
+        z[i] = zi
         if s != 0.0:
             dev += s * d
     return dev
@@ -188,17 +194,10 @@ def dense_step_pass_gradient(X, eta, step, step0, y, offset, sw, family, fpower,
             for j in range(p):
                 e += X[i, j] * step[j]
             eta_out[i] = e
-            m, dm = _inverse_link(e, link, lpower)
-            m = _clip_mean(m, family, link)
-            v, d = _variance_deviance(float(y[i]), m, family, fpower)
             s = float(sw[i])
+            m, wi, zi, d = _irls_row(float(y[i]), e, float(offset[i]), s,
+                                     family, fpower, link, lpower)
             mu[i] = m
-            if dm != 0.0 and v > 0.0 and math.isfinite(dm):
-                wi = s * dm * dm / v
-                zi = e - offset[i] + (y[i] - m) / dm
-            else:
-                wi = 0.0
-                zi = e - offset[i]
             w[i] = wi
             z[i] = zi
             r = wi * (zi - e + offset[i])
