@@ -46,12 +46,6 @@ from skngd.utils._threads import blas_threads, numba_threads
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
-def single_blas_thread():
-    """BLAS limited to one thread: EM's products are thin (n x d by d x d) and
-    BLAS threads would only compete with the Numba threads of the E-step."""
-    return blas_threads(1)
-
-
 _ROWS_PER_CHUNK = 1024
 _MAX_CHUNKS = 256
 
@@ -162,7 +156,9 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
     change of the objective over a plain EM step is below ``tol``; ``tol=0``
     runs exactly ``max_iter`` iterations.
     """
-    with single_blas_thread():
+    # EM's BLAS products are thin (n x d by d x d): BLAS threads would only
+    # compete with the Numba threads of the E-step
+    with blas_threads(1):
         return _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs,
                         verbose)
 

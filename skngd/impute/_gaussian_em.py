@@ -16,8 +16,8 @@ from skngd._solvers.em_gaussian import (
     e_step,
     em_gaussian,
     precision_from_covariance,
-    single_blas_thread,
 )
+from skngd.utils._threads import blas_threads
 
 
 def _init_mean(X, reg_covar):
@@ -250,7 +250,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "directions.",
                 UserWarning,
             )
-        with single_blas_thread():
+        with blas_threads(1):
             mu0, Sigma0 = _INITS[self.init](Xm, self.reg_covar)
             data = PatternData(Xm)
             res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,

@@ -17,11 +17,6 @@ from skngd.utils._threads import blas_threads
 from ._checkpoint import Checkpoint
 from ._space import SearchSpace
 
-def _one_blas_thread():
-    """Single-threaded BLAS for the proposer (small matrices; deterministic)."""
-    return blas_threads(1)
-
-
 try:  # scikit-learn >= 1.9
     from sklearn.callback import FitCallback
 except ImportError:  # pragma: no cover
@@ -264,7 +259,7 @@ class _SequentialSearchCV(BaseSearchCV):
         seen, n_done, results, last_error = set(), 0, None, None
         try:
             while n_done < n_iter:
-                with _one_blas_thread():
+                with blas_threads(1):  # small matrices; deterministic
                     cands = proposer.ask(min(batch, n_iter - n_done), seen)
                 if not cands:
                     break
@@ -329,7 +324,7 @@ class _SequentialSearchCV(BaseSearchCV):
                         ))
                 y = self._objective(results, evals.outs() if evals.ok else None,
                                     n_done, self.n_splits_)
-                with _one_blas_thread():
+                with blas_threads(1):  # small matrices; deterministic
                     proposer.tell([c[1] for c in cands], y)
                 for c in cands:
                     seen.add(c[2])
