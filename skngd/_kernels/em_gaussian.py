@@ -8,19 +8,32 @@ Gaussian :math:`N(\\mu, \\Sigma)` with precision :math:`P = \\Sigma^{-1}`,
     E[x_m \\mid x_o] = \\mu_m - P_{mm}^{-1} P_{mo} (x_o - \\mu_o), \\qquad
     \\operatorname{Cov}[x_m \\mid x_o] = P_{mm}^{-1},
 
-and :math:`\\log\\det \\Sigma_{oo} = \\log\\det\\Sigma + \\log\\det P_{mm}`.
-Working from the precision matrix only the missing block (size :math:`|m|`)
-is factorised, instead of the observed block :math:`\\Sigma_{oo}`.
+:math:`\\log\\det \\Sigma_{oo} = \\log\\det\\Sigma + \\log\\det P_{mm}` and
+:math:`(x_o - \\mu_o)^T \\Sigma_{oo}^{-1} (x_o - \\mu_o) = \\hat r^T P \\hat r`,
+where :math:`\\hat r` is the residual of the completed row
+(:math:`x_o - \\mu_o` on ``o``, the conditional mean minus :math:`\\mu_m` on
+``m``). Working from the precision matrix only the missing block (size
+:math:`|m|`) is factorised.
 
-Rows arrive sorted by missingness pattern (``pattern_id`` non-decreasing) and
-cut into a fixed number of contiguous chunks (independent of the thread
-count, so results do not depend on ``n_jobs``). Each chunk is one ``prange``
-iteration; inside a chunk the Cholesky factor of :math:`P_{mm}` is computed
-once per pattern and reused for every row of that pattern. The summed
-conditional covariances are accumulated per chunk (``out_ccov[c]``) and merged
-by the caller; conditional means go to ``out_xhat`` and the per-row
-:math:`\\log\\det P_{mm}` to ``out_logdet`` (NaN if the block was not
-positive definite).
+Layout of the work (built once per data set by
+:class:`skngd._solvers.em_gaussian.PatternData`):
+
+* rows are sorted by (number missing, missingness pattern); a *pattern* is a
+  run of rows with the same missing set, listed in ``pat_rows`` with its
+  missing coordinates in ``miss_idx[pat_off[p]:pat_off[p + 1]]``;
+* a *batch* is a run of up to ``lanes`` patterns with the same number
+  missing ``k``. The batch's ``k x k`` blocks :math:`P_{mm}` are stored
+  lane-innermost (``A[a, e, lane]``), so the Cholesky factorisation, the
+  triangular inverse and :math:`P_{mm}^{-1}` are computed for all lanes at
+  once in loops that compile to SIMD instructions;
+* a *chunk* is a run of batches, i.e. a contiguous block of rows; chunks are
+  the ``prange`` iterations. Their number depends on the data only, never
+  on the thread count, so results do not depend on ``n_jobs``.
+
+Per chunk the kernel forms the residuals :math:`r = x - \\mu` (0 where
+missing), :math:`W = R P` by one BLAS product, reads
+:math:`b = P_{mo} r_o` off ``W`` and writes :math:`-P_{mm}^{-1} b` (plus a
+conditional draw when sampling) into the missing entries of ``R``.
 
 :func:`estep_ref` is the NumPy reference: it uses the textbook formulas on
 :math:`\\Sigma_{oo}` (a different route to the same numbers).
@@ -33,164 +46,256 @@ from skngd._kernels._jit import jit, pjit, prange
 
 
 @jit
-def _factor_pattern(P, mi, nm, U, Linv, Cinv):
-    """Factor P_mm = U^T U (U upper), Linv = U^{-T} and Cinv = P_mm^{-1}.
+def _factor_batch(P, miss_idx, pat_off, p0, nb, k, A, Li, C, ld, s):
+    """Batched ``P_mm^{-1}`` for the ``nb`` patterns ``p0 .. p0 + nb - 1``.
 
-    Returns log det P_mm (NaN if P_mm is not positive definite). Every inner
-    loop is an independent update along a row (no running sum), so it is
-    contiguous and not bound by floating-point latency. ``Cinv`` doubles as
-    the work array of the right-looking Cholesky.
+    ``A``, ``Li`` and ``C`` are ``(>= k, >= k, lanes)`` work arrays. On return
+    ``A`` holds the lower Cholesky factors ``L`` (``P_mm = L L^T``), ``Li``
+    their inverses (lower), ``C`` the full symmetric ``P_mm^{-1}`` and
+    ``ld[lane]`` ``log det P_mm`` (NaN where the block is not positive
+    definite). Unused lanes hold the identity. Every innermost loop runs over
+    lanes through a 1-D view, so it is contiguous and vectorises.
     """
-    A = Cinv
-    for a in range(nm):
-        ra = mi[a]
-        for e in range(a, nm):
-            A[a, e] = P[ra, mi[e]]
-    logdet = 0.0
-    for k in range(nm):
-        piv = A[k, k]
-        if not piv > 0.0:
-            logdet = np.nan
-            piv = 1.0
-        ukk = np.sqrt(piv)
-        U[k, k] = ukk
-        inv = 1.0 / ukk
-        for j in range(k + 1, nm):
-            U[k, j] = A[k, j] * inv
-        for i in range(k + 1, nm):
-            uki = U[k, i]
-            for j in range(i, nm):
-                A[i, j] -= uki * U[k, j]
-        logdet += 2.0 * np.log(ukk)
-    L = U.T  # L[a, k] = U[k, a]
-    # Linv row a: Linv[a, :a] = -(1 / L[a, a]) sum_k L[a, k] Linv[k, :a]
-    for a in range(nm):
-        for e in range(a + 1):
-            Linv[a, e] = 0.0
-        for k in range(a):
-            lak = L[a, k]
-            for e in range(k + 1):
-                Linv[a, e] -= lak * Linv[k, e]
-        inv = 1.0 / L[a, a]
-        for e in range(a):
-            Linv[a, e] *= inv
-        Linv[a, a] = inv
-    # Cinv = Linv^T Linv (lower half accumulated row by row, then mirrored)
-    for a in range(nm):
-        for e in range(a + 1):
-            Cinv[a, e] = 0.0
-    for k in range(nm):
-        for a in range(k + 1):
-            lka = Linv[k, a]
+    lanes = A.shape[2]
+    for lane in range(nb):
+        off = pat_off[p0 + lane]
+        for a in range(k):
+            ra = miss_idx[off + a]
             for e in range(a + 1):
-                Cinv[a, e] += lka * Linv[k, e]
-    for a in range(nm):
+                A[a, e, lane] = P[ra, miss_idx[off + e]]
+    for lane in range(nb, lanes):
+        for a in range(k):
+            for e in range(a):
+                A[a, e, lane] = 0.0
+            A[a, a, lane] = 1.0
+    # Cholesky, right-looking, lower
+    for j in range(k):
+        ajj = A[j, j]
+        for lane in range(lanes):
+            piv = ajj[lane]
+            if not piv > 0.0:
+                piv = np.nan
+            ajj[lane] = np.sqrt(piv)
+            s[lane] = 1.0 / ajj[lane]
+        for i in range(j + 1, k):
+            aij = A[i, j]
+            for lane in range(lanes):
+                aij[lane] *= s[lane]
+        for i in range(j + 1, k):
+            aij = A[i, j]
+            for e in range(j + 1, i + 1):
+                dst = A[i, e]
+                aej = A[e, j]
+                for lane in range(lanes):
+                    dst[lane] -= aij[lane] * aej[lane]
+    # log det P_mm = 2 sum_a log L[a, a], taking one log per 8 diagonal
+    # entries (their product cannot overflow unless an entry is beyond 1e38)
+    for lane in range(lanes):
+        ld[lane] = 0.0
+    for a0 in range(0, k, 8):
+        for lane in range(lanes):
+            s[lane] = 1.0
+        for a in range(a0, min(a0 + 8, k)):
+            aaa = A[a, a]
+            for lane in range(lanes):
+                s[lane] *= aaa[lane]
+        for lane in range(lanes):
+            v = s[lane]
+            if v > 1e-300 and v < 1e300:
+                ld[lane] += 2.0 * np.log(v)
+            else:
+                for a in range(a0, min(a0 + 8, k)):
+                    ld[lane] += 2.0 * np.log(A[a, a, lane])
+    # Li = L^{-1}: Li[a, e] = -(sum_{t=e}^{a-1} L[a, t] Li[t, e]) / L[a, a]
+    for a in range(k):
+        laa = A[a, a]
+        liaa = Li[a, a]
+        for lane in range(lanes):
+            liaa[lane] = 1.0 / laa[lane]
         for e in range(a):
-            Cinv[e, a] = Cinv[a, e]
-    return logdet
-
-
-@jit
-def _flush(out, mi, nm, Cinv, count):
-    for a in range(nm):
-        ra = mi[a]
-        for e in range(nm):
-            out[ra, mi[e]] += count * Cinv[a, e]
+            for lane in range(lanes):
+                s[lane] = 0.0
+            for t in range(e, a):
+                lat = A[a, t]
+                lite = Li[t, e]
+                for lane in range(lanes):
+                    s[lane] += lat[lane] * lite[lane]
+            liae = Li[a, e]
+            for lane in range(lanes):
+                liae[lane] = -s[lane] * liaa[lane]
+    # C = Li^T Li: C[a, e] = sum_{t >= a} Li[t, a] Li[t, e] (e <= a), mirrored
+    for a in range(k):
+        for e in range(a + 1):
+            for lane in range(lanes):
+                s[lane] = 0.0
+            for t in range(a, k):
+                lita = Li[t, a]
+                lite = Li[t, e]
+                for lane in range(lanes):
+                    s[lane] += lita[lane] * lite[lane]
+            cae = C[a, e]
+            cea = C[e, a]
+            for lane in range(lanes):
+                cae[lane] = s[lane]
+                cea[lane] = s[lane]
 
 
 @pjit
-def estep(X, pattern_id, chunk_bounds, mu, P, noise, sample,
-          out_xhat, out_logdet, out_quad, out_ccov):
-    """Conditional means, per-row log det P_mm and quadratic form, summed
-    conditional covariances.
+def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
+          noise, sample, want_quad, want_stats,
+          R, out_logdet, out_quad, out_ccov, out_gram, out_sum):
+    """E-step over all rows; see the module docstring for the layout.
 
     Parameters
     ----------
-    X : (n, d) array, NaN marks missing; rows sorted by ``pattern_id``.
-    pattern_id : (n,) int64, equal for rows sharing a missingness pattern.
-    chunk_bounds : (n_chunks + 1,) int64 row boundaries.
+    X : (n, d) rows sorted as described, NaN marks missing.
     mu : (d,) mean; P : (d, d) precision matrix.
+    miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds : int64 layout
+        arrays (patterns, batches of patterns, chunks of batches).
     noise : (n, d) standard normal draws, used only when ``sample`` is True
-        (adds a draw from the conditional Gaussian to the conditional mean).
-    out_xhat : (n, d); out_logdet : (n,); out_quad : (n,) receives
-    :math:`r_o^T \\Sigma_{oo}^{-1} r_o = r_o^T P_{oo} r_o - b^T P_{mm}^{-1} b`
-    with :math:`r_o = x_o - \\mu_o`, :math:`b = P_{mo} r_o`;
-    out_ccov : (n_chunks, d, d) zeroed.
+        (adds :math:`L^{-T}\\varepsilon`, a draw from the conditional
+        Gaussian, to the conditional mean).
+    want_quad : fill ``out_quad`` with the per-row quadratic form
+        :math:`r_o^T \\Sigma_{oo}^{-1} r_o`.
+    want_stats : fill ``out_ccov[c]`` (lower triangle of the summed
+        conditional covariances), ``out_gram[c]`` (:math:`R_c^T R_c`) and
+        ``out_sum[c]`` (column sums of :math:`R_c`) for every chunk ``c``.
+
+    Outputs
+    -------
+    R : (n, d) completed residuals: ``x - mu`` where observed, the
+        conditional mean (or draw) minus ``mu`` where missing.
+    out_logdet : (n,) :math:`\\log\\det P_{mm}` of each row (NaN if that
+        block is not positive definite, 0 for complete rows).
+    out_quad : (n,) or unused; out_ccov, out_gram : (n_chunks, d, d) zeroed;
+    out_sum : (n_chunks, d).
     """
     n, d = X.shape
     n_chunks = chunk_bounds.shape[0] - 1
     for c in prange(n_chunks):
-        mi = np.empty(d, np.int64)
-        oi = np.empty(d, np.int64)
-        L = np.zeros((d, d), dtype=P.dtype)
-        Linv = np.zeros((d, d), dtype=P.dtype)
-        Cinv = np.zeros((d, d), dtype=P.dtype)
-        b = np.empty(d, dtype=P.dtype)
-        r = np.empty(d, dtype=P.dtype)
-        w = np.empty(d, dtype=P.dtype)
-        cur = -1
-        nm = 0
-        no = 0
-        count = 0
-        logdet = 0.0
-        for i in range(chunk_bounds[c], chunk_bounds[c + 1]):
-            if pattern_id[i] != cur:
-                if count > 0 and nm > 0:
-                    _flush(out_ccov[c], mi, nm, Cinv, count)
-                cur = pattern_id[i]
-                count = 0
-                nm = 0
-                no = 0
-                for j in range(d):
-                    if np.isnan(X[i, j]):
-                        mi[nm] = j
-                        nm += 1
+        b0 = chunk_bounds[c]
+        b1 = chunk_bounds[c + 1]
+        r0 = pat_rows[batch_bounds[b0]]
+        r1 = pat_rows[batch_bounds[b1]]
+        center_observed_rows(X, mu, R, r0, r1)
+        Rc = R[r0:r1]
+        W = np.dot(Rc, P)
+        kmax = 1
+        lanes = 1
+        for bt in range(b0, b1):
+            p = batch_bounds[bt]
+            kmax = max(kmax, pat_off[p + 1] - pat_off[p])
+            lanes = max(lanes, batch_bounds[bt + 1] - p)
+        A = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+        Li = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+        C = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+        B = np.empty((kmax, lanes), dtype=R.dtype)
+        Z = np.empty((kmax, lanes), dtype=R.dtype)
+        ld = np.zeros(lanes, dtype=R.dtype)
+        s = np.empty(lanes, dtype=R.dtype)
+        z = np.empty(kmax, dtype=R.dtype)
+        bv = np.empty(kmax, dtype=R.dtype)
+        for bt in range(b0, b1):
+            p0 = batch_bounds[bt]
+            nb = batch_bounds[bt + 1] - p0
+            k = pat_off[p0 + 1] - pat_off[p0]
+            if k > 0:
+                _factor_batch(P, miss_idx, pat_off, p0, nb, k, A, Li, C, ld, s)
+                # b for the first row of every lane, then Z = -C B lane-wise
+                for a in range(k):
+                    ba = B[a]
+                    for lane in range(nb):
+                        p = p0 + lane
+                        ba[lane] = W[pat_rows[p] - r0, miss_idx[pat_off[p] + a]]
+                    for lane in range(nb, lanes):
+                        ba[lane] = 0.0
+                for a in range(k):
+                    za = Z[a]
+                    for lane in range(lanes):
+                        za[lane] = 0.0
+                    for e in range(k):
+                        cae = C[a, e]
+                        be = B[e]
+                        for lane in range(lanes):
+                            za[lane] -= cae[lane] * be[lane]
+            else:
+                for lane in range(lanes):
+                    ld[lane] = 0.0
+            for lane in range(nb):
+                p = p0 + lane
+                off = pat_off[p]
+                first = pat_rows[p]
+                if want_stats and k > 0:
+                    cnt = pat_rows[p + 1] - first
+                    for a in range(k):
+                        ra = miss_idx[off + a]
+                        for e in range(a + 1):
+                            out_ccov[c, ra, miss_idx[off + e]] += cnt * C[a, e, lane]
+                for i in range(first, pat_rows[p + 1]):
+                    w = W[i - r0]
+                    if i == first:
+                        for a in range(k):
+                            z[a] = Z[a, lane]
+                            bv[a] = B[a, lane]
                     else:
-                        oi[no] = j
-                        no += 1
-                logdet = _factor_pattern(P, mi, nm, L, Linv, Cinv)
-            count += 1
-            out_logdet[i] = logdet
-            for k in range(no):
-                j = oi[k]
-                r[k] = X[i, j] - mu[j]
-                out_xhat[i, j] = X[i, j]
-            # w = P[:, o] r_o along contiguous rows of P (P symmetric)
-            for j in range(d):
-                w[j] = 0.0
-            for k in range(no):
-                rk = r[k]
-                row = oi[k]
+                        for a in range(k):
+                            bv[a] = w[miss_idx[off + a]]
+                        for a in range(k):
+                            t = 0.0
+                            for e in range(k):
+                                t += C[a, e, lane] * bv[e]
+                            z[a] = -t
+                    if want_quad:
+                        q = 0.0
+                        for j in range(d):
+                            q += R[i, j] * w[j]
+                        for a in range(k):
+                            q += bv[a] * z[a]
+                        out_quad[i] = q
+                    if sample:
+                        for t in range(k):
+                            eps = noise[i, miss_idx[off + t]]
+                            for a in range(t + 1):
+                                z[a] += Li[t, a, lane] * eps
+                    for a in range(k):
+                        R[i, miss_idx[off + a]] = z[a]
+                    out_logdet[i] = ld[lane]
+        if want_stats:
+            out_gram[c] = np.dot(Rc.T, Rc)
+            acc = np.zeros(d, dtype=R.dtype)
+            for i in range(r0, r1):
+                ri = R[i]
                 for j in range(d):
-                    w[j] += P[row, j] * rk
-            q = 0.0
-            for k in range(no):
-                q += r[k] * w[oi[k]]
-            if nm == 0:
-                out_quad[i] = q
-                continue
-            # b = -P_mo r_o ; z = P_mm^{-1} b (into r), as independent updates
-            for a in range(nm):
-                b[a] = -w[mi[a]]
-            for a in range(nm):
-                r[a] = 0.0
-            for e in range(nm):
-                be = b[e]
-                for a in range(nm):
-                    r[a] += Cinv[e, a] * be
-            for a in range(nm):
-                q -= b[a] * r[a]
-            out_quad[i] = q
-            if sample:
-                # Linv^T eps has covariance Linv^T Linv = P_mm^{-1}
-                for k in range(nm):
-                    eps = noise[i, mi[k]]
-                    for a in range(k + 1):
-                        r[a] += Linv[k, a] * eps
-            for a in range(nm):
-                out_xhat[i, mi[a]] = mu[mi[a]] + r[a]
-        if count > 0 and nm > 0:
-            _flush(out_ccov[c], mi, nm, Cinv, count)
+                    acc[j] += ri[j]
+            out_sum[c] = acc
+
+
+@jit
+def center_observed_rows(X, mu, R, r0, r1):
+    """``R[i] = X[i] - mu`` with 0 where ``X`` is NaN, for rows r0..r1-1."""
+    d = X.shape[1]
+    for i in range(r0, r1):
+        xi = X[i]
+        ri = R[i]
+        for j in range(d):
+            v = xi[j]
+            ri[j] = 0.0 if np.isnan(v) else v - mu[j]
+
+
+@pjit
+def fill_missing(out, R, mu, rows, cols):
+    """``out[rows[i], cols[j]] = R[i, j] + mu[j]`` where that entry is NaN.
+
+    Writes conditional means, computed as residuals ``R`` on sorted rows,
+    back into the caller's (unsorted, possibly wider) output array.
+    """
+    n, d = R.shape
+    for i in prange(n):
+        r = rows[i]
+        for j in range(d):
+            c = cols[j]
+            if np.isnan(out[r, c]):
+                out[r, c] = R[i, j] + mu[j]
 
 
 def estep_ref(X, mu, Sigma):
@@ -229,4 +334,4 @@ def estep_ref(X, mu, Sigma):
     return xhat, logdet, quad, ccov
 
 
-__all__ = ["estep", "estep_ref"]
+__all__ = ["center_observed_rows", "estep", "estep_ref", "fill_missing"]

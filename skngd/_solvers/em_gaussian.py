@@ -45,38 +45,86 @@ from skngd.utils._threads import blas_threads, numba_threads
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
+_ROWS_PER_CHUNK = 2048
+_MAX_CHUNKS = 128
+# per-chunk d x d accumulators (two of them) stay under ~64 MB in total
+_MAX_CHUNK_CELLS = 1 << 22
+# lanes of a batch: 64 for |m| <= 24, fewer for larger blocks so the three
+# (|m|, |m|, lanes) work arrays of a chunk stay under ~1 MB
+_LANE_CELLS = 64 * 24 * 24
+_MAX_LANES = 64
 
-_ROWS_PER_CHUNK = 1024
-_MAX_CHUNKS = 256
+
+def _lanes(k):
+    return np.clip(_LANE_CELLS // np.maximum(k, 1) ** 2, 1, _MAX_LANES)
 
 
 class PatternData:
-    """Rows sorted by missingness pattern, with chunk boundaries.
+    """Rows sorted by missingness pattern, cut into batches and chunks.
 
-    ``order`` maps sorted positions back to the input rows
-    (``X_sorted = X[order]``).
+    Rows are sorted by (number of missing entries, missing set), so rows
+    with the same missing set form a *pattern* and patterns with the same
+    number missing are adjacent. ``order`` maps sorted positions back to the
+    input rows (``X_sorted = X[order]``). The layout arrays are those the
+    E-step kernel :func:`skngd._kernels.em_gaussian.estep` documents; the
+    chunking depends only on the data, never on the thread count.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, mask=None):
         X = np.asarray(X, dtype=np.float64)
         n, d = X.shape
-        mask = np.isnan(X)
+        if mask is None:
+            mask = np.isnan(X)
+        n_miss = mask.sum(axis=1)
         packed = np.packbits(mask, axis=1)
-        if n > 0 and packed.shape[1] > 0:
-            order = np.lexsort(packed.T[::-1])
+        if packed.shape[1] <= 7 and d < 256:
+            # one uint64 key per row: (number missing, missing-set bits)
+            key = np.zeros((n, 8), dtype=np.uint8)
+            key[:, 0] = n_miss
+            key[:, 1:1 + packed.shape[1]] = packed
+            key = key.view(">u8").ravel()
+            order = np.argsort(key, kind="stable")
+            ks = key[order]
+            change = ks[1:] != ks[:-1]
+        else:
+            order = np.lexsort((*packed.T[::-1], n_miss))
             ps = packed[order]
             change = np.any(ps[1:] != ps[:-1], axis=1)
-            pid = np.concatenate([[0], np.cumsum(change)]).astype(np.int64)
-        else:
-            order = np.arange(n)
-            pid = np.zeros(n, dtype=np.int64)
+        starts = np.flatnonzero(np.concatenate([[n > 0], change]))
         self.order = order
         self.X = np.ascontiguousarray(X[order])
-        self.pattern_id = pid
-        self.n_observed = (~mask[order]).sum(axis=1)
-        self.n_patterns = int(pid[-1]) + 1 if n else 0
-        n_chunks = int(min(_MAX_CHUNKS, max(1, -(-n // _ROWS_PER_CHUNK))))
-        self.chunk_bounds = np.linspace(0, n, n_chunks + 1).round().astype(np.int64)
+        self.n_observed = d - n_miss[order]
+        self.pat_rows = np.append(starts, n).astype(np.int64)
+        pmask = mask[order[starts]]
+        k = pmask.sum(axis=1)
+        self.pat_off = np.concatenate([[0], np.cumsum(k)]).astype(np.int64)
+        self.miss_idx = np.nonzero(pmask)[1].astype(np.int64)
+        self.n_patterns = n_pat = starts.size
+        # batches: runs of up to _lanes(k) patterns with the same k
+        idx = np.arange(n_pat)
+        kchange = np.concatenate([[True], k[1:] != k[:-1]]) if n_pat else idx > 0
+        group_start = np.maximum.accumulate(np.where(kchange, idx, 0))
+        first = (idx - group_start) % _lanes(k) == 0
+        self.batch_bounds = np.append(np.flatnonzero(first), n_pat).astype(np.int64)
+        n_batches = self.batch_bounds.size - 1
+        # chunks: runs of batches of about equal estimated cost
+        kb = k[self.batch_bounds[:-1]].astype(np.float64)
+        nb = np.diff(self.batch_bounds)
+        rows = np.diff(self.pat_rows[self.batch_bounds])
+        cost = 0.1 * _lanes(kb.astype(int)) * kb ** 3 + rows * (0.25 * d * d + kb * kb + 2 * d)
+        cost[nb == 0] = 0.0
+        n_chunks = int(min(_MAX_CHUNKS, -(-n // _ROWS_PER_CHUNK),
+                           max(1, _MAX_CHUNK_CELLS // max(d * d, 1)), n_batches))
+        n_chunks = max(n_chunks, 1 if n_batches else 0)
+        cum = np.concatenate([[0.0], np.cumsum(cost)])
+        bounds = np.searchsorted(cum, np.linspace(0.0, cum[-1], n_chunks + 1)[1:-1])
+        self.chunk_bounds = np.unique(np.concatenate([[0], bounds, [n_batches]])).astype(np.int64)
+        if n_batches == 0:
+            self.chunk_bounds = np.zeros(1, dtype=np.int64)
+
+    @property
+    def n_chunks(self):
+        return self.chunk_bounds.size - 1
 
     def unsort(self, A):
         out = np.empty_like(A)
@@ -98,49 +146,77 @@ def precision_from_covariance(Sigma):
     return P, 2.0 * np.sum(np.log(np.diag(c)))
 
 
-def e_step(data, mu, P, logdet_sigma, *, n_jobs=None, noise=None, out=None):
-    """Run the E-step kernel on sorted rows.
+class EStep:
+    """Output of :func:`e_step` (rows in sorted order).
 
-    Returns ``(xhat, loglik_rows, ccov_sum)`` in sorted row order, with
-    ``loglik_rows`` the log density of each row's observed coordinates
-    (computed at the conditional mean, also when ``noise`` adds a draw).
-    ``out`` is an optional ``(n, d)`` buffer for ``xhat``.
+    ``R`` holds the completed residuals (``xhat - mu``), ``logdet_pmm`` the
+    per-row :math:`\\log\\det P_{mm}`, ``quad`` the per-row quadratic form
+    (or None) and, with ``want_stats``, ``ccov`` the summed conditional
+    covariances, ``gram`` :math:`R^T R` and ``colsum`` the column sums of R.
+    """
+
+    def __init__(self, R, logdet_pmm, quad=None, ccov=None, gram=None, colsum=None):
+        self.R, self.logdet_pmm, self.quad = R, logdet_pmm, quad
+        self.ccov, self.gram, self.colsum = ccov, gram, colsum
+
+
+def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
+           want_stats=False, out=None):
+    """Run the E-step kernel on the sorted rows of ``data``; see :class:`EStep`.
+
+    ``noise`` (standard normal, sorted like ``data.X``) adds a draw from each
+    row's conditional Gaussian; ``out`` is an optional ``(n, d)`` buffer for
+    ``R``. Raises ``ValueError`` when a conditional block is not positive
+    definite.
     """
     X = data.X
     n, d = X.shape
-    xhat = np.empty_like(X) if out is None else out
+    R = np.empty_like(X) if out is None else out
     logdet_pmm = np.empty(n)
-    quad = np.empty(n)
-    ccov = np.zeros((data.chunk_bounds.shape[0] - 1, d, d))
+    quad = np.empty(n) if want_quad else np.empty(0)
+    nc = data.n_chunks if want_stats else 0
+    ccov = np.zeros((nc, d, d))
+    gram = np.zeros((nc, d, d))
+    colsum = np.zeros((nc, d))
     sample = noise is not None
     if noise is None:
         noise = np.zeros((1, 1))
-    with numba_threads(n_jobs):
-        estep(X, data.pattern_id, data.chunk_bounds, mu, P, noise, sample,
-              xhat, logdet_pmm, quad, ccov)
+    # the kernel calls BLAS from Numba threads: one BLAS thread each
+    with numba_threads(n_jobs), blas_threads(1):
+        estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows,
+              data.batch_bounds, data.chunk_bounds, noise, sample, want_quad,
+              want_stats, R, logdet_pmm, quad, ccov, gram, colsum)
     if not np.all(np.isfinite(logdet_pmm)):
         raise ValueError(
             "A conditional covariance block is not positive definite. "
             "Increase reg_covar."
         )
-    ll = -0.5 * (data.n_observed * _LOG_2PI + logdet_sigma + logdet_pmm + quad)
+    res = EStep(R, logdet_pmm, quad if want_quad else None)
+    if want_stats:
+        low = ccov.sum(axis=0)
+        res.ccov = low + np.tril(low, -1).T
+        res.gram = gram.sum(axis=0)
+        res.colsum = colsum.sum(axis=0)
+    return res
+
+
+def row_loglik(data, est, logdet_sigma):
+    """Per-row observed-data log density from an :class:`EStep` with ``quad``."""
+    ll = -0.5 * (data.n_observed * _LOG_2PI + logdet_sigma + est.logdet_pmm
+                 + est.quad)
     ll[data.n_observed == 0] = 0.0
-    return xhat, ll, ccov.sum(axis=0)
+    return ll
 
 
-def m_step(xhat, ccov, reg_covar, *, overwrite=False):
-    """Closed-form M-step; ``overwrite=True`` centres ``xhat`` in place."""
-    n, d = xhat.shape
-    mu = xhat.mean(axis=0)
-    if overwrite:
-        xhat -= mu
-        Xc = xhat
-    else:
-        Xc = xhat - mu
-    Sigma = (Xc.T @ Xc + ccov) / n
+def m_step(mu, est, reg_covar):
+    """Closed-form M-step from the statistics of an :class:`EStep` at ``mu``."""
+    n = est.R.shape[0]
+    d = mu.size
+    delta = est.colsum / n
+    Sigma = (est.gram + est.ccov) / n - np.outer(delta, delta)
     Sigma = 0.5 * (Sigma + Sigma.T)
     Sigma.flat[:: d + 1] += reg_covar
-    return mu, Sigma
+    return mu + delta, Sigma
 
 
 def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
@@ -152,7 +228,9 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
     log-likelihood at the start and at every accepted iterate (EM steps and
     accepted extrapolations), ``n_iter`` the number of parameter updates
     tried (each costs one E-step), and ``extra`` holds ``precision``,
-    ``logdet`` and ``n_rejected_extrapolations``. Stops when the relative
+    ``logdet``, ``n_rejected_extrapolations`` and ``residuals``: the
+    completed residuals ``xhat - mean`` of the sorted rows at the returned
+    parameters, or None when the last E-step was run elsewhere. Stops when the relative
     change of the objective over a plain EM step is below ``tol``; ``tol=0``
     runs exactly ``max_iter`` iterations.
     """
@@ -169,12 +247,17 @@ class _Point:
     def __init__(self, data, mu, Sigma, reg_covar, n_jobs, buffer):
         self.mu, self.Sigma = mu, Sigma
         self.P, self.logdet = precision_from_covariance(Sigma)
-        xhat, ll_rows, ccov = e_step(data, mu, self.P, self.logdet,
-                                     n_jobs=n_jobs, out=buffer)
+        est = e_step(data, mu, self.P, n_jobs=n_jobs, want_stats=True,
+                     out=buffer)
         n = data.X.shape[0]
-        self.obj = float(ll_rows.sum() - 0.5 * n * reg_covar * np.trace(self.P))
+        # at the conditional means r_o^T Sigma_oo^{-1} r_o = rhat^T P rhat,
+        # so the quadratic forms sum to tr(P R^T R)
+        quad = float(np.sum(self.P * est.gram))
+        loglik = -0.5 * (float(data.n_observed.sum()) * _LOG_2PI
+                         + n * self.logdet + float(est.logdet_pmm.sum()) + quad)
+        self.obj = loglik - 0.5 * n * reg_covar * float(np.trace(self.P))
         # the M-step from this point, computed now so ``buffer`` can be reused
-        self.next = m_step(xhat, ccov, reg_covar, overwrite=True)
+        self.next = m_step(mu, est, reg_covar)
 
     def theta(self):
         return np.concatenate([self.mu, self.Sigma.ravel()])
@@ -209,9 +292,12 @@ def _extrapolate(p0, p1, p2):
 
 def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     buffer = np.empty_like(data.X)
+    last = []
 
     def point(mu, Sigma):
-        return _Point(data, mu, Sigma, reg_covar, n_jobs, buffer)
+        p = _Point(data, mu, Sigma, reg_covar, n_jobs, buffer)
+        last[:] = [p]
+        return p
 
     cur = point(np.asarray(mu0, dtype=float), np.asarray(Sigma0, dtype=float))
     history = [cur.obj]
@@ -256,6 +342,10 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
             n_rejected += 1
     if not converged:
         warn_not_converged("GaussianEMImputer (EM)", max_iter)
+    # the buffer holds the completed residuals (sorted rows, xhat - mu) at
+    # the returned parameters when their E-step was the last one run
+    # (always after convergence)
+    residuals = buffer if last and last[0] is cur else None
     return SolverResult(
         coef=np.vstack([cur.mu, cur.Sigma]),
         n_iter=n_iter,
@@ -263,9 +353,10 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
         history=history,
         n_passes=n_iter + 1,
         extra={"precision": cur.P, "logdet": cur.logdet,
-               "n_rejected_extrapolations": n_rejected},
+               "n_rejected_extrapolations": n_rejected,
+               "residuals": residuals},
     )
 
 
-__all__ = ["PatternData", "e_step", "m_step", "em_gaussian",
-           "precision_from_covariance"]
+__all__ = ["EStep", "PatternData", "e_step", "m_step", "em_gaussian",
+           "precision_from_covariance", "row_loglik"]

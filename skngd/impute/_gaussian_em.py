@@ -16,23 +16,36 @@ from skngd._solvers.em_gaussian import (
     e_step,
     em_gaussian,
     precision_from_covariance,
+    row_loglik,
 )
-from skngd.utils._threads import blas_threads
+from skngd._kernels.em_gaussian import fill_missing
+from skngd.utils._threads import blas_threads, numba_threads
 
 
-def _init_mean(X, reg_covar):
-    mu = np.nanmean(X, axis=0)
-    var = np.nanvar(X, axis=0)
+def _observed_moments(X, mask):
+    """Observed counts and means per column, and the residuals ``X - mean``
+    with 0 where missing."""
+    count = X.shape[0] - mask.sum(axis=0)
+    Z = np.where(mask, 0.0, X)
+    mu = Z.sum(axis=0) / count
+    Z -= mu
+    np.copyto(Z, 0.0, where=mask)
+    return count, mu, Z
+
+
+def _init_mean(X, mask, reg_covar):
+    count, mu, Z = _observed_moments(X, mask)
+    var = np.einsum("ij,ij->j", Z, Z) / count
     scale = max(float(np.max(var, initial=0.0)), 1.0)
     var = np.where(var > 0, var, 1e-3 * scale)
     return mu, np.diag(var + reg_covar)
 
 
-def _init_complete_rows(X, reg_covar):
-    complete = ~np.isnan(X).any(axis=1)
+def _init_complete_rows(X, mask, reg_covar):
+    complete = ~mask.any(axis=1)
     n_c, d = int(complete.sum()), X.shape[1]
     if n_c < max(2 * d, 10):
-        return _init_mean(X, reg_covar)
+        return _init_mean(X, mask, reg_covar)
     Xc = X[complete]
     mu = Xc.mean(axis=0)
     Sigma = np.cov(Xc, rowvar=False, bias=True).reshape(d, d)
@@ -40,16 +53,15 @@ def _init_complete_rows(X, reg_covar):
     try:
         precision_from_covariance(Sigma)
     except ValueError:
-        return _init_mean(X, reg_covar)
+        return _init_mean(X, mask, reg_covar)
     return mu, Sigma
 
 
-def _init_pairwise(X, reg_covar):
+def _init_pairwise(X, mask, reg_covar):
     """Observed means and pairwise-complete covariances, made positive definite."""
-    mu = np.nanmean(X, axis=0)
-    observed = ~np.isnan(X)
-    Z = np.where(observed, X - mu, 0.0)
-    M = observed.astype(np.float64)
+    _, mu, Z = _observed_moments(X, mask)
+    # co-observation counts; float32 is exact for counts below 2**24
+    M = (~mask).astype(np.float32)
     C = (Z.T @ Z) / np.maximum(M.T @ M, 1.0)
     C = 0.5 * (C + C.T)
     w, V = np.linalg.eigh(C)
@@ -217,9 +229,16 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         -------
         self : GaussianEMImputer
         """
+        self._fit(X)
+        return self
+
+    def _fit(self, X):
+        """Fit; return the validated ``X`` and the conditional means of its
+        modelled features at the fitted parameters (None if not at hand)."""
         X = self._validate(X, reset=True)
         n, d = X.shape
-        empty = np.isnan(X).all(axis=0)
+        miss = np.isnan(X)
+        empty = miss.all(axis=0)
         if empty.any() and not self.keep_empty_features:
             names = (self.feature_names_in_ if hasattr(self, "feature_names_in_")
                      else np.arange(d))
@@ -229,12 +248,17 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "their distribution. Drop them or set keep_empty_features=True."
             )
         self._modelled = np.flatnonzero(~empty)
-        Xm = X[:, self._modelled]
-        rows = ~np.isnan(Xm).all(axis=1)
-        Xm = Xm[rows]
+        if empty.any():
+            Xm, mm = X[:, self._modelled], miss[:, self._modelled]
+        else:  # no copies in the common case
+            Xm, mm = X, miss
+        rows = ~mm.all(axis=1)
+        if not rows.all():
+            Xm, mm = Xm[rows], mm[rows]
         n_fit, d_fit = Xm.shape
         if d_fit == 0:  # every feature empty (keep_empty_features=True)
-            return self._set_trivial(X)
+            self._set_trivial(X)
+            return X, None
         if n_fit <= d_fit:
             if self.reg_covar == 0:
                 raise ValueError(
@@ -251,8 +275,9 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 UserWarning,
             )
         with blas_threads(1):
-            mu0, Sigma0 = _INITS[self.init](Xm, self.reg_covar)
-            data = PatternData(Xm)
+            mu0, Sigma0 = _INITS[self.init](Xm, mm, self.reg_covar)
+            data = PatternData(Xm, mm)
+            del Xm, mm
             res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,
                               max_iter=self.max_iter, tol=self.tol,
                               n_jobs=self.n_jobs, verbose=self.verbose)
@@ -270,7 +295,11 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         self.loglik_history_ = np.asarray(res.history)
         self.indicator_ = (MissingIndicator(error_on_new=False).fit(X)
                            if self.add_indicator else None)
-        return self
+        R = res.extra["residuals"]
+        if R is None:
+            return X, None
+        row_index = data.order if rows.all() else np.flatnonzero(rows)[data.order]
+        return X, (R, row_index)
 
     def _set_trivial(self, X):
         d = X.shape[1]
@@ -285,16 +314,42 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                            if self.add_indicator else None)
         return self
 
-    def _e_step(self, X, noise=None):
-        """Conditional means (or draws) and observed log densities of X."""
-        Xm = X[:, self._modelled]
+    def _e_step(self, X, noise=None, want_loglik=False):
+        """E-step on the modelled features of every row of ``X``.
+
+        Returns the completed residuals (sorted rows), the original index of
+        each sorted row, and the per-row observed log densities (or None).
+        """
+        m = self._modelled
+        Xm = X if m.size == X.shape[1] else X[:, m]
         data = PatternData(Xm)
         if noise is not None:
-            noise = np.ascontiguousarray(noise[data.order][:, self._modelled])
+            noise = np.ascontiguousarray(noise[data.order][:, m])
+        est = e_step(data, self.mean_[m], self.precision_[np.ix_(m, m)],
+                     n_jobs=self.n_jobs, noise=noise, want_quad=want_loglik)
+        ll = (data.unsort(row_loglik(data, est, self._logdet))
+              if want_loglik else None)
+        return est.R, data.order, ll
+
+    def _assemble(self, X, R, row_index):
+        """Output of ``transform``: ``X`` with its missing entries replaced.
+
+        On the modelled features the missing entries of row ``row_index[i]``
+        get ``mean_ + R[i]`` (rows not listed, all missing there, get
+        ``mean_``); on empty features they get 0. Then the missing indicator.
+        """
         m = self._modelled
-        xhat, ll, _ = e_step(data, self.mean_[m], self.precision_[np.ix_(m, m)],
-                             self._logdet, n_jobs=self.n_jobs, noise=noise)
-        return data.unsort(xhat), data.unsort(ll)
+        out = X.copy()
+        with numba_threads(self.n_jobs):
+            fill_missing(out, R, self.mean_[m], row_index, m)
+        if row_index.size < X.shape[0]:
+            left = np.setdiff1d(np.arange(X.shape[0]), row_index)
+            out[np.ix_(left, m)] = self.mean_[m]
+        if m.size < X.shape[1]:
+            np.copyto(out, 0.0, where=np.isnan(out))
+        if self.indicator_ is not None:
+            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
+        return out
 
     def transform(self, X):
         """Impute the missing entries of ``X``.
@@ -311,12 +366,24 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         if self.sample_posterior:
             rng = check_random_state(self.random_state)
             noise = rng.standard_normal(X.shape)
-        xhat, _ = self._e_step(X, noise)
-        out = np.where(np.isnan(X), 0.0, X)
-        out[:, self._modelled] = xhat
-        if self.indicator_ is not None:
-            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
-        return out
+        R, row_index, _ = self._e_step(X, noise)
+        return self._assemble(X, R, row_index)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit, then impute ``X``; equal to ``fit(X).transform(X)``.
+
+        With ``sample_posterior=False`` the conditional means come from the
+        last E-step of the fit, so no extra pass over the data is needed.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features [+ n_indicators])
+        """
+        X, last = self._fit(X)
+        if last is None or self.sample_posterior:
+            return self.transform(X)
+        return self._assemble(X, *last)
 
     def score_samples(self, X):
         """Log density of each row's observed coordinates (marginal Gaussian).
@@ -325,7 +392,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return self._e_step(X)[1]
+        return self._e_step(X, want_loglik=True)[2]
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the rows of ``X``."""

@@ -6,6 +6,7 @@ import pytest
 from skngd._kernels.em_gaussian import estep, estep_ref
 from skngd._solvers.em_gaussian import PatternData
 from skngd.utils import numba_threads
+from skngd.utils._threads import blas_threads
 
 
 def _problem(n=700, d=7, rate=0.35, seed=0):
@@ -21,6 +22,22 @@ def _problem(n=700, d=7, rate=0.35, seed=0):
     return X, mu, S
 
 
+def _run(data, X, mu, P, noise=None, want_quad=True, want_stats=True):
+    n, d = X.shape
+    dt = X.dtype
+    nc = data.n_chunks
+    out = dict(R=np.empty_like(X), logdet=np.empty(n, dtype=dt),
+               quad=np.empty(n, dtype=dt), ccov=np.zeros((nc, d, d), dtype=dt),
+               gram=np.zeros((nc, d, d), dtype=dt), colsum=np.zeros((nc, d), dtype=dt))
+    sample = noise is not None
+    if noise is None:
+        noise = np.zeros((1, 1), dtype=dt)
+    estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows, data.batch_bounds,
+          data.chunk_bounds, noise, sample, want_quad, want_stats, out["R"],
+          out["logdet"], out["quad"], out["ccov"], out["gram"], out["colsum"])
+    return out
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("readonly", [False, True])
@@ -34,24 +51,46 @@ def test_estep_matches_reference(dtype, threads, readonly):
         for a in (Xs, P, mu_d):
             a.setflags(write=False)
     n, d = Xs.shape
-    xhat = np.empty_like(Xs)
-    logdet = np.empty(n, dtype=dtype)
-    quad = np.empty(n, dtype=dtype)
-    ccov = np.zeros((data.chunk_bounds.size - 1, d, d), dtype=dtype)
-    noise = np.zeros((1, 1), dtype=dtype)
-    with numba_threads(threads):
-        estep(Xs, data.pattern_id, data.chunk_bounds, mu_d, P, noise, False,
-              xhat, logdet, quad, ccov)
+    with numba_threads(threads), blas_threads(1):
+        out = _run(data, Xs, mu_d, P)
     xr, ldr, qr, ccr = estep_ref(data.X, mu, S)
+    xhat = out["R"] + mu_d
     # the kernel returns log det P_mm; log det Sigma_oo = log det Sigma + that
     ld_sigma = np.linalg.slogdet(S)[1]
     all_missing = np.isnan(data.X).all(axis=1)
     rtol = 2e-3 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(xhat, xr, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose((ld_sigma + logdet)[~all_missing], ldr[~all_missing],
-                               rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(quad, qr, rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(ccov.sum(axis=0), ccr, rtol=rtol, atol=rtol * n)
+    np.testing.assert_allclose((ld_sigma + out["logdet"])[~all_missing],
+                               ldr[~all_missing], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(out["quad"], qr, rtol=rtol, atol=rtol)
+    low = out["ccov"].sum(axis=0)
+    np.testing.assert_allclose(low + np.tril(low, -1).T, ccr, rtol=rtol, atol=rtol * n)
+    R = xr - mu
+    np.testing.assert_allclose(out["gram"].sum(axis=0), R.T @ R, rtol=rtol, atol=rtol * n)
+    np.testing.assert_allclose(out["colsum"].sum(axis=0), R.sum(axis=0),
+                               rtol=rtol, atol=rtol * n)
+
+
+def test_layout_covers_every_row_once():
+    X, _, _ = _problem(n=5000, d=12)
+    data = PatternData(X)
+    # rows of a pattern share their missing set, patterns are distinct
+    miss = np.isnan(data.X)
+    sets = set()
+    for p in range(data.n_patterns):
+        rows = miss[data.pat_rows[p]:data.pat_rows[p + 1]]
+        assert (rows == rows[0]).all()
+        idx = tuple(data.miss_idx[data.pat_off[p]:data.pat_off[p + 1]])
+        assert idx == tuple(np.flatnonzero(rows[0]))
+        sets.add(idx)
+    assert len(sets) == data.n_patterns
+    # batches hold patterns with the same number missing; chunks tile the batches
+    k = np.diff(data.pat_off)
+    for b0, b1 in zip(data.batch_bounds[:-1], data.batch_bounds[1:]):
+        assert (k[b0:b1] == k[b0]).all()
+    assert data.chunk_bounds[0] == 0 and data.chunk_bounds[-1] == data.batch_bounds.size - 1
+    assert data.n_chunks > 1
+    np.testing.assert_array_equal(np.sort(data.order), np.arange(X.shape[0]))
 
 
 def test_estep_sampling_adds_conditional_noise():
@@ -59,12 +98,10 @@ def test_estep_sampling_adds_conditional_noise():
     data = PatternData(X)
     P = np.linalg.inv(S)
     n, d = data.X.shape
-    out = [np.empty((n, d)) for _ in range(2)]
     rng = np.random.default_rng(0)
     noise = rng.standard_normal((n, d))
-    for o, (ns, flag) in zip(out, [(noise, True), (noise, False)]):
-        estep(data.X, data.pattern_id, data.chunk_bounds, mu, P, ns, flag, o,
-              np.empty(n), np.empty(n), np.zeros((data.chunk_bounds.size - 1, d, d)))
+    with blas_threads(1):
+        out = [_run(data, data.X, mu, P, noise=ns)["R"] + mu for ns in (noise, None)]
     miss = np.isnan(data.X)
     obs = ~miss
     np.testing.assert_array_equal(out[0][obs], out[1][obs])
