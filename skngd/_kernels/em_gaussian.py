@@ -272,7 +272,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
 
 @jit
 def center_observed_rows(X, mu, R, r0, r1):
-    """``R[i] = X[i] - mu`` with 0 where ``X`` is NaN, for rows r0..r1-1."""
+    """``R[i] = X[i] - mu`` with 0 where that entry is NaN, for i in r0..r1-1."""
     d = X.shape[1]
     for i in range(r0, r1):
         xi = X[i]
@@ -280,6 +280,31 @@ def center_observed_rows(X, mu, R, r0, r1):
         for j in range(d):
             v = xi[j]
             ri[j] = 0.0 if np.isnan(v) else v - mu[j]
+
+
+@pjit
+def observed_moments(X, n_blocks, Z):
+    """Observed count and mean of every column; ``Z`` gets the residuals
+    ``X - mean`` with 0 where missing. Returns ``(count, mean)``."""
+    n, d = X.shape
+    bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+    sums = np.zeros((n_blocks, d))
+    counts = np.zeros((n_blocks, d))
+    for b in prange(n_blocks):
+        s = sums[b]
+        c = counts[b]
+        for i in range(bounds[b], bounds[b + 1]):
+            xi = X[i]
+            for j in range(d):
+                v = xi[j]
+                if not np.isnan(v):
+                    s[j] += v
+                    c[j] += 1.0
+    count = counts.sum(axis=0)
+    mu = sums.sum(axis=0) / count
+    for b in prange(n_blocks):
+        center_observed_rows(X, mu, Z, bounds[b], bounds[b + 1])
+    return count, mu
 
 
 @pjit
@@ -334,4 +359,5 @@ def estep_ref(X, mu, Sigma):
     return xhat, logdet, quad, ccov
 
 
-__all__ = ["center_observed_rows", "estep", "estep_ref", "fill_missing"]
+__all__ = ["center_observed_rows", "estep", "estep_ref", "fill_missing",
+           "observed_moments"]

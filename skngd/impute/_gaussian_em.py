@@ -18,23 +18,22 @@ from skngd._solvers.em_gaussian import (
     precision_from_covariance,
     row_loglik,
 )
-from skngd._kernels.em_gaussian import fill_missing
+from skngd._kernels.em_gaussian import fill_missing, observed_moments
 from skngd.utils._threads import blas_threads, numba_threads
 
 
-def _observed_moments(X, mask):
+def _observed_moments(X):
     """Observed counts and means per column, and the residuals ``X - mean``
-    with 0 where missing."""
-    count = X.shape[0] - mask.sum(axis=0)
-    Z = np.where(mask, 0.0, X)
-    mu = Z.sum(axis=0) / count
-    Z -= mu
-    np.copyto(Z, 0.0, where=mask)
+    with 0 where missing (one parallel pass each)."""
+    X = np.ascontiguousarray(X)
+    Z = np.empty_like(X)
+    n_blocks = int(min(64, max(1, X.shape[0] // 4096)))
+    count, mu = observed_moments(X, n_blocks, Z)
     return count, mu, Z
 
 
 def _init_mean(X, mask, reg_covar):
-    count, mu, Z = _observed_moments(X, mask)
+    count, mu, Z = _observed_moments(X)
     var = np.einsum("ij,ij->j", Z, Z) / count
     scale = max(float(np.max(var, initial=0.0)), 1.0)
     var = np.where(var > 0, var, 1e-3 * scale)
@@ -59,7 +58,7 @@ def _init_complete_rows(X, mask, reg_covar):
 
 def _init_pairwise(X, mask, reg_covar):
     """Observed means and pairwise-complete covariances, made positive definite."""
-    _, mu, Z = _observed_moments(X, mask)
+    _, mu, Z = _observed_moments(X)
     # co-observation counts; float32 is exact for counts below 2**24
     M = (~mask).astype(np.float32)
     C = (Z.T @ Z) / np.maximum(M.T @ M, 1.0)
@@ -274,7 +273,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "directions.",
                 UserWarning,
             )
-        with blas_threads(1):
+        with blas_threads(1), numba_threads(self.n_jobs):
             mu0, Sigma0 = _INITS[self.init](Xm, mm, self.reg_covar)
             data = PatternData(Xm, mm)
             del Xm, mm

@@ -48,7 +48,13 @@ def test_properties(X, init):
     np.testing.assert_array_equal(Xt[observed], X[observed])
     h = imp.loglik_history_
     assert np.all(np.isfinite(h))
-    assert np.all(np.diff(h) >= -1e-9 * np.maximum(1.0, np.abs(h[1:])))
+    # the objective is evaluated to about eps * cond(Sigma) relative: with
+    # n <= d the covariance is singular but for reg_covar, cond ~ 1e10, and
+    # an EM step at the fixed point can "lower" it by that rounding noise
+    m = imp._modelled
+    cond = np.linalg.cond(imp.covariance_[np.ix_(m, m)])
+    rel = max(1e-9, 100 * np.finfo(float).eps * cond)
+    assert np.all(np.diff(h) >= -rel * np.maximum(1.0, np.abs(h[1:])))
     scores = imp.score_samples(X)
     assert scores.shape == (X.shape[0],) and np.all(np.isfinite(scores))
     assert np.all(np.linalg.eigvalsh(imp.covariance_) > 0)
