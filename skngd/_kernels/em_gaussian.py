@@ -167,8 +167,8 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
         conditional mean (or draw) minus ``mu`` where missing.
     out_logdet : (n,) :math:`\\log\\det P_{mm}` of each row (NaN if that
         block is not positive definite, 0 for complete rows).
-    out_quad : (n,) or unused; out_ccov, out_gram : (n_chunks, d, d) zeroed;
-    out_sum : (n_chunks, d).
+    out_quad : (n,) or unused; out_ccov, out_gram : (n_chunks, d, d);
+    out_sum : (n_chunks, d) (all overwritten).
     """
     n, d = X.shape
     n_chunks = chunk_bounds.shape[0] - 1
@@ -195,6 +195,8 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
         s = np.empty(lanes, dtype=R.dtype)
         z = np.empty(kmax, dtype=R.dtype)
         bv = np.empty(kmax, dtype=R.dtype)
+        if want_stats:
+            out_ccov[c] = 0.0
         for bt in range(b0, b1):
             p0 = batch_bounds[bt]
             nb = batch_bounds[bt + 1] - p0

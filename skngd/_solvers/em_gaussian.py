@@ -106,7 +106,7 @@ class PatternData:
             change = np.any(ps[1:] != ps[:-1], axis=1)
         starts = np.flatnonzero(np.concatenate([[n > 0], change]))
         self.order = order.astype(np.int64)
-        self.X = X[self.order]
+        self.X = X.take(self.order, axis=0)
         self.n_observed = d - n_miss[order]
         self.pat_rows = np.append(starts, n).astype(np.int64)
         first_rows = order[starts]
@@ -140,6 +140,20 @@ class PatternData:
     @property
     def n_chunks(self):
         return self.chunk_bounds.size - 1
+
+    def workspace(self, want_stats):
+        """Kernel output buffers, allocated once and reused by every E-step
+        on this data (the kernel overwrites them completely)."""
+        key = "_work_stats" if want_stats else "_work"
+        work = getattr(self, key, None)
+        if work is None:
+            n, d = self.X.shape
+            nc = self.n_chunks if want_stats else 0
+            work = {"logdet": np.empty(n), "quad": np.empty(0),
+                    "noise": np.zeros((1, 1)), "ccov": np.empty((nc, d, d)),
+                    "gram": np.empty((nc, d, d)), "colsum": np.empty((nc, d))}
+            setattr(self, key, work)
+        return work
 
     def unsort(self, A):
         out = np.empty_like(A)
@@ -187,31 +201,32 @@ def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
     X = data.X
     n, d = X.shape
     R = np.empty_like(X) if out is None else out
-    logdet_pmm = np.empty(n)
-    quad = np.empty(n) if want_quad else np.empty(0)
-    nc = data.n_chunks if want_stats else 0
-    ccov = np.zeros((nc, d, d))
-    gram = np.zeros((nc, d, d))
-    colsum = np.zeros((nc, d))
+    work = data.workspace(want_stats)
+    quad = np.empty(n) if want_quad else work["quad"]
     sample = noise is not None
     if noise is None:
-        noise = np.zeros((1, 1))
+        noise = work["noise"]
     # the kernel calls BLAS from Numba threads: one BLAS thread each
     with numba_threads(n_jobs), blas_threads(1):
         estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows,
               data.batch_bounds, data.chunk_bounds, noise, sample, want_quad,
-              want_stats, R, logdet_pmm, quad, ccov, gram, colsum)
-    if not np.all(np.isfinite(logdet_pmm)):
+              want_stats, R, work["logdet"], quad, work["ccov"], work["gram"],
+              work["colsum"])
+    logdet_pmm = work["logdet"]
+    logdet_sum = float(logdet_pmm.sum())  # NaN if any block failed
+    if not np.isfinite(logdet_sum):
         raise ValueError(
             "A conditional covariance block is not positive definite. "
             "Increase reg_covar."
         )
-    res = EStep(R, logdet_pmm, quad if want_quad else None)
+    res = EStep(R, logdet_pmm.copy() if want_quad else logdet_pmm,
+                quad if want_quad else None)
+    res.logdet_sum = logdet_sum
     if want_stats:
-        low = ccov.sum(axis=0)
+        low = work["ccov"].sum(axis=0)
         res.ccov = low + np.tril(low, -1).T
-        res.gram = gram.sum(axis=0)
-        res.colsum = colsum.sum(axis=0)
+        res.gram = work["gram"].sum(axis=0)
+        res.colsum = work["colsum"].sum(axis=0)
     return res
 
 
@@ -270,7 +285,7 @@ class _Point:
         # so the quadratic forms sum to tr(P R^T R)
         quad = float(np.sum(self.P * est.gram))
         loglik = -0.5 * (float(data.n_observed.sum()) * _LOG_2PI
-                         + n * self.logdet + float(est.logdet_pmm.sum()) + quad)
+                         + n * self.logdet + est.logdet_sum + quad)
         self.obj = loglik - 0.5 * n * reg_covar * float(np.trace(self.P))
         # the M-step from this point, computed now so ``buffer`` can be reused
         self.next = m_step(mu, est, reg_covar)

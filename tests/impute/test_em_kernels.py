@@ -26,9 +26,11 @@ def _run(data, X, mu, P, noise=None, want_quad=True, want_stats=True):
     n, d = X.shape
     dt = X.dtype
     nc = data.n_chunks
-    out = dict(R=np.empty_like(X), logdet=np.empty(n, dtype=dt),
-               quad=np.empty(n, dtype=dt), ccov=np.zeros((nc, d, d), dtype=dt),
-               gram=np.zeros((nc, d, d), dtype=dt), colsum=np.zeros((nc, d), dtype=dt))
+    # outputs start as garbage: the kernel must overwrite every entry
+    out = dict(R=np.full_like(X, 7.0), logdet=np.full(n, 7.0, dtype=dt),
+               quad=np.full(n, 7.0, dtype=dt), ccov=np.full((nc, d, d), 7.0, dtype=dt),
+               gram=np.full((nc, d, d), 7.0, dtype=dt),
+               colsum=np.full((nc, d), 7.0, dtype=dt))
     sample = noise is not None
     if noise is None:
         noise = np.zeros((1, 1), dtype=dt)
