@@ -46,9 +46,11 @@ from skngd._kernels._jit import jit, pjit, prange
 
 
 @jit
-def _factor_batch(P, miss_idx, pat_off, p0, nb, k, A, Li, C, ld, s):
-    """Batched ``P_mm^{-1}`` for the ``nb`` patterns ``p0 .. p0 + nb - 1``.
+def _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s):
+    """Batched ``P_mm^{-1}`` for ``nb`` patterns with ``k`` missing each.
 
+    ``Pf`` is the precision matrix flattened (``d * d``), ``M[a, lane]`` the
+    ``a``-th missing coordinate of the pattern in ``lane``.
     ``A``, ``Li`` and ``C`` are ``(>= k, >= k, lanes)`` work arrays. On return
     ``A`` holds the lower Cholesky factors ``L`` (``P_mm = L L^T``), ``Li``
     their inverses (lower), ``C`` the full symmetric ``P_mm^{-1}`` and
@@ -57,12 +59,13 @@ def _factor_batch(P, miss_idx, pat_off, p0, nb, k, A, Li, C, ld, s):
     lanes through a 1-D view, so it is contiguous and vectorises.
     """
     lanes = A.shape[2]
-    for lane in range(nb):
-        off = pat_off[p0 + lane]
-        for a in range(k):
-            ra = miss_idx[off + a]
-            for e in range(a + 1):
-                A[a, e, lane] = P[ra, miss_idx[off + e]]
+    for a in range(k):
+        ma = M[a]
+        for e in range(a + 1):
+            me = M[e]
+            dst = A[a, e]
+            for lane in range(lanes):
+                dst[lane] = Pf[ma[lane] * d + me[lane]]
     for lane in range(nb, lanes):
         for a in range(k):
             for e in range(a):
@@ -168,7 +171,8 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     out_logdet : (n,) :math:`\\log\\det P_{mm}` of each row (NaN if that
         block is not positive definite, 0 for complete rows).
     out_quad : (n,) or unused; out_ccov, out_gram : (n_chunks, d, d);
-    out_sum : (n_chunks, d) (all overwritten).
+    out_sum : (n_chunks, d) (all overwritten); without ``want_stats`` they
+    are not touched and ``out_ccov`` needs only one chunk.
     """
     n, d = X.shape
     n_chunks = chunk_bounds.shape[0] - 1
@@ -190,6 +194,14 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
         Li = np.empty((kmax, kmax, lanes), dtype=R.dtype)
         C = np.empty((kmax, kmax, lanes), dtype=R.dtype)
         B = np.empty((kmax, lanes), dtype=R.dtype)
+        M = np.zeros((kmax, lanes), dtype=np.int64)
+        first_row = np.zeros(lanes, dtype=np.int64)
+        cnt = np.zeros(lanes, dtype=R.dtype)
+        Pf = P.reshape(d * d)
+        Wf = W.reshape(W.shape[0] * d)
+        # (without stats out_ccov may hold a single unused chunk; c - c
+        # keeps the prange index type)
+        accf = out_ccov[c if want_stats else c - c].reshape(d * d)
         Z = np.empty((kmax, lanes), dtype=R.dtype)
         ld = np.zeros(lanes, dtype=R.dtype)
         s = np.empty(lanes, dtype=R.dtype)
@@ -202,13 +214,25 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
             nb = batch_bounds[bt + 1] - p0
             k = pat_off[p0 + 1] - pat_off[p0]
             if k > 0:
-                _factor_batch(P, miss_idx, pat_off, p0, nb, k, A, Li, C, ld, s)
+                # missing coordinates lane-innermost (unused lanes: index 0)
+                for lane in range(nb):
+                    off = pat_off[p0 + lane]
+                    for a in range(k):
+                        M[a, lane] = miss_idx[off + a]
+                    first_row[lane] = pat_rows[p0 + lane] - r0
+                    cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
+                for lane in range(nb, lanes):
+                    for a in range(k):
+                        M[a, lane] = 0
+                    first_row[lane] = 0
+                    cnt[lane] = 0.0
+                _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s)
                 # b for the first row of every lane, then Z = -C B lane-wise
                 for a in range(k):
                     ba = B[a]
-                    for lane in range(nb):
-                        p = p0 + lane
-                        ba[lane] = W[pat_rows[p] - r0, miss_idx[pat_off[p] + a]]
+                    ma = M[a]
+                    for lane in range(lanes):
+                        ba[lane] = Wf[first_row[lane] * d + ma[lane]]
                     for lane in range(nb, lanes):
                         ba[lane] = 0.0
                 for a in range(k):
@@ -220,6 +244,16 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
                         be = B[e]
                         for lane in range(lanes):
                             za[lane] -= cae[lane] * be[lane]
+                if want_stats:
+                    # summed conditional covariances, lower triangle (M is
+                    # increasing along a); lanes may collide: no SIMD here
+                    for a in range(k):
+                        ma = M[a]
+                        for e in range(a + 1):
+                            me = M[e]
+                            cae = C[a, e]
+                            for lane in range(nb):
+                                accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
             else:
                 for lane in range(lanes):
                     ld[lane] = 0.0
@@ -227,12 +261,6 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
                 p = p0 + lane
                 off = pat_off[p]
                 first = pat_rows[p]
-                if want_stats and k > 0:
-                    cnt = pat_rows[p + 1] - first
-                    for a in range(k):
-                        ra = miss_idx[off + a]
-                        for e in range(a + 1):
-                            out_ccov[c, ra, miss_idx[off + e]] += cnt * C[a, e, lane]
                 for i in range(first, pat_rows[p + 1]):
                     w = W[i - r0]
                     if i == first:

@@ -150,7 +150,7 @@ class PatternData:
             n, d = self.X.shape
             nc = self.n_chunks if want_stats else 0
             work = {"logdet": np.empty(n), "quad": np.empty(0),
-                    "noise": np.zeros((1, 1)), "ccov": np.empty((nc, d, d)),
+                    "noise": np.zeros((1, 1)), "ccov": np.empty((max(nc, 1), d, d)),
                     "gram": np.empty((nc, d, d)), "colsum": np.empty((nc, d))}
             setattr(self, key, work)
         return work

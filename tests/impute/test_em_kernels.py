@@ -25,10 +25,11 @@ def _problem(n=700, d=7, rate=0.35, seed=0):
 def _run(data, X, mu, P, noise=None, want_quad=True, want_stats=True):
     n, d = X.shape
     dt = X.dtype
-    nc = data.n_chunks
+    nc = data.n_chunks if want_stats else 0
     # outputs start as garbage: the kernel must overwrite every entry
     out = dict(R=np.full_like(X, 7.0), logdet=np.full(n, 7.0, dtype=dt),
-               quad=np.full(n, 7.0, dtype=dt), ccov=np.full((nc, d, d), 7.0, dtype=dt),
+               quad=np.full(n, 7.0, dtype=dt),
+               ccov=np.full((max(nc, 1), d, d), 7.0, dtype=dt),
                gram=np.full((nc, d, d), 7.0, dtype=dt),
                colsum=np.full((nc, d), 7.0, dtype=dt))
     sample = noise is not None
@@ -115,3 +116,18 @@ def test_estep_sampling_adds_conditional_noise():
         j = np.flatnonzero(miss[i])[0]
         sd = 1.0 / np.sqrt(P[j, j])
         assert out[0][i, j] == pytest.approx(out[1][i, j] + sd * noise[i, j])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_estep_without_statistics_gives_the_same_rows(threads):
+    # the transform / score path skips the statistics (and gets a one-chunk
+    # dummy accumulator); rows must be identical to the fit path's
+    X, mu, S = _problem(n=3000, d=9)
+    data = PatternData(X)
+    P = np.linalg.inv(S)
+    with numba_threads(threads), blas_threads(1):
+        full = _run(data, data.X, mu, P)
+        rows = _run(data, data.X, mu, P, want_stats=False)
+    for key in ("R", "logdet", "quad"):
+        np.testing.assert_array_equal(rows[key], full[key])
+    assert np.all(rows["ccov"] == 7.0)  # untouched
