@@ -96,9 +96,12 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     statistics, including the conditional covariance of the missing block;
     rows are grouped by missingness pattern so each pattern's block is
     factorised once per iteration, and rows are processed in parallel with
-    Numba. Every two EM steps are followed by a SQUAREM extrapolation, kept
-    only when it does not lower the objective. ``transform`` returns :math:`E[x_m \\mid x_o]`, or a draw from the
-    conditional Gaussian when ``sample_posterior=True``.
+    Numba. EM is accelerated by Anderson mixing of the EM map; a mixed point
+    is kept only when it does not lower the objective (otherwise the plain
+    EM step is taken), so ``loglik_history_`` is non-decreasing.
+    ``transform`` returns :math:`E[x_m \\mid x_o]`, or a draw from the
+    conditional Gaussian when ``sample_posterior=True``; ``fit_transform``
+    reuses the last E-step of the fit.
 
     Parameters
     ----------
@@ -119,8 +122,8 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         of observed variances. ``'pairwise'`` uses observed means and the
         covariance of each pair of features over the rows where both are
         observed, with eigenvalues clipped to keep it positive definite:
-        usually the closest start when few rows are complete (about half
-        the EM iterations of ``'mean'`` at 30% MCAR in the benchmark).
+        usually the closest start when few rows are complete (6 E-steps
+        instead of 10 for ``'mean'`` at 30% MCAR in the benchmark).
     sample_posterior : bool, default=False
         If True, ``transform`` draws the missing entries from their
         conditional Gaussian (multiple imputation) instead of returning
@@ -151,7 +154,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     precision_ : ndarray of shape (n_features, n_features)
         Inverse of ``covariance_`` (on the modelled features).
     n_iter_ : int
-        Parameter updates run (EM steps and extrapolations; each costs one
+        Parameter updates run (EM steps and Anderson-mixed points; each costs one
         pass over the data).
     converged_ : bool
     loglik_history_ : ndarray
