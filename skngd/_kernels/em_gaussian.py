@@ -26,23 +26,31 @@ Layout of the work (built once per data set by
   lane-innermost (``A[a, e, lane]``), so the Cholesky factorisation, the
   triangular inverse and :math:`P_{mm}^{-1}` are computed for all lanes at
   once in loops that compile to SIMD instructions;
-* a *chunk* is a run of batches, i.e. a contiguous block of rows; chunks are
-  the ``prange`` iterations. Their number depends on the data only, never
-  on the thread count, so results do not depend on ``n_jobs``.
+* a *chunk* is a run of batches, i.e. a contiguous block of rows; chunks run
+  on parallel threads. Their number depends on the data only, never on the
+  thread count, so results do not depend on ``n_jobs``.
 
-Per chunk the kernel forms the residuals :math:`r = x - \\mu` (0 where
-missing), :math:`W = R P` by one BLAS product, reads
-:math:`b = P_{mo} r_o` off ``W`` and writes :math:`-P_{mm}^{-1} b` (plus a
-conditional draw when sampling) into the missing entries of ``R``.
+Per chunk the driver :func:`estep` forms the residuals
+:math:`r = x - \\mu` (0 where missing) and :math:`W = R P` by one BLAS
+product; the Numba kernel :func:`estep_chunk` reads :math:`b = P_{mo} r_o`
+off ``W`` and writes :math:`-P_{mm}^{-1} b` (plus a conditional draw when
+sampling) into the missing entries of ``R``. The kernels are serial and
+release the GIL; the driver runs chunks on Python threads, which keeps
+Numba's compile time (no parallel lowering, no BLAS binding) a third of what
+a ``prange`` kernel calling BLAS costs.
 
 :func:`estep_ref` is the NumPy reference: it uses the textbook formulas on
 :math:`\\Sigma_{oo}` (a different route to the same numbers).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+import itertools
+import os
+
 import numpy as np
 from scipy import linalg
 
-from skngd._kernels._jit import jit, pjit, prange
+from skngd._kernels._jit import jit
 
 
 @jit
@@ -143,11 +151,145 @@ def _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s):
                 cea[lane] = s[lane]
 
 
-@pjit
+@jit
+def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
+                chunk_bounds, noise, sample, want_quad, want_stats,
+                R, out_logdet, out_quad, out_ccov):
+    """The E-step on the rows of chunk ``c`` (see :func:`estep`).
+
+    ``R`` holds the centred residuals (0 where missing) and ``W`` is
+    ``R[r0:r1] @ P`` for the chunk's rows ``r0 .. r1 - 1``. Writes the
+    conditional means (minus ``mu``) into the missing entries of ``R``, the
+    per-row ``log det P_mm`` (and quadratic form) and, with ``want_stats``,
+    the lower triangle of the chunk's summed conditional covariances into
+    ``out_ccov[c]``. Serial: the driver runs chunks on parallel threads (the
+    function releases the GIL).
+    """
+    d = R.shape[1]
+    b0 = chunk_bounds[c]
+    b1 = chunk_bounds[c + 1]
+    r0 = pat_rows[batch_bounds[b0]]
+    r1 = pat_rows[batch_bounds[b1]]
+    kmax = 1
+    lanes = 1
+    for bt in range(b0, b1):
+        p = batch_bounds[bt]
+        kmax = max(kmax, pat_off[p + 1] - pat_off[p])
+        lanes = max(lanes, batch_bounds[bt + 1] - p)
+    A = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+    Li = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+    C = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+    B = np.empty((kmax, lanes), dtype=R.dtype)
+    M = np.zeros((kmax, lanes), dtype=np.int64)
+    first_row = np.zeros(lanes, dtype=np.int64)
+    cnt = np.zeros(lanes, dtype=R.dtype)
+    Pf = P.reshape(d * d)
+    Wf = W.reshape(W.shape[0] * d)
+    # (without stats out_ccov may hold a single unused chunk)
+    accf = out_ccov[c if want_stats else 0].reshape(d * d)
+    Z = np.empty((kmax, lanes), dtype=R.dtype)
+    ld = np.zeros(lanes, dtype=R.dtype)
+    s = np.empty(lanes, dtype=R.dtype)
+    z = np.empty(kmax, dtype=R.dtype)
+    bv = np.empty(kmax, dtype=R.dtype)
+    if want_stats:
+        out_ccov[c] = 0.0
+    for bt in range(b0, b1):
+        p0 = batch_bounds[bt]
+        nb = batch_bounds[bt + 1] - p0
+        k = pat_off[p0 + 1] - pat_off[p0]
+        if k > 0:
+            # missing coordinates lane-innermost (unused lanes: index 0)
+            for lane in range(nb):
+                off = pat_off[p0 + lane]
+                for a in range(k):
+                    M[a, lane] = miss_idx[off + a]
+                first_row[lane] = pat_rows[p0 + lane] - r0
+                cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
+            for lane in range(nb, lanes):
+                for a in range(k):
+                    M[a, lane] = 0
+                first_row[lane] = 0
+                cnt[lane] = 0.0
+            _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s)
+            # b for the first row of every lane, then Z = -C B lane-wise
+            for a in range(k):
+                ba = B[a]
+                ma = M[a]
+                for lane in range(lanes):
+                    ba[lane] = Wf[first_row[lane] * d + ma[lane]]
+                for lane in range(nb, lanes):
+                    ba[lane] = 0.0
+            for a in range(k):
+                za = Z[a]
+                for lane in range(lanes):
+                    za[lane] = 0.0
+                for e in range(k):
+                    cae = C[a, e]
+                    be = B[e]
+                    for lane in range(lanes):
+                        za[lane] -= cae[lane] * be[lane]
+            if want_stats:
+                # summed conditional covariances, lower triangle (M is
+                # increasing along a); lanes may collide: no SIMD here
+                for a in range(k):
+                    ma = M[a]
+                    for e in range(a + 1):
+                        me = M[e]
+                        cae = C[a, e]
+                        for lane in range(nb):
+                            accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
+        else:
+            for lane in range(lanes):
+                ld[lane] = 0.0
+        for lane in range(nb):
+            p = p0 + lane
+            off = pat_off[p]
+            first = pat_rows[p]
+            for i in range(first, pat_rows[p + 1]):
+                w = W[i - r0]
+                if i == first:
+                    for a in range(k):
+                        z[a] = Z[a, lane]
+                        bv[a] = B[a, lane]
+                else:
+                    for a in range(k):
+                        bv[a] = w[miss_idx[off + a]]
+                    for a in range(k):
+                        t = 0.0
+                        for e in range(k):
+                            t += C[a, e, lane] * bv[e]
+                        z[a] = -t
+                if want_quad:
+                    q = 0.0
+                    for j in range(d):
+                        q += R[i, j] * w[j]
+                    for a in range(k):
+                        q += bv[a] * z[a]
+                    out_quad[i] = q
+                if sample:
+                    for t in range(k):
+                        eps = noise[i, miss_idx[off + t]]
+                        for a in range(t + 1):
+                            z[a] += Li[t, a, lane] * eps
+                for a in range(k):
+                    R[i, miss_idx[off + a]] = z[a]
+                out_logdet[i] = ld[lane]
+
+
+
 def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
           noise, sample, want_quad, want_stats,
-          R, out_logdet, out_quad, out_ccov, out_gram, out_sum):
+          R, out_logdet, out_quad, out_ccov, out_gram, out_sum, n_threads=1):
     """E-step over all rows; see the module docstring for the layout.
+
+    Each chunk is centred (:func:`center_observed_rows`), multiplied by
+    ``P`` (BLAS), processed by :func:`estep_chunk` and, with
+    ``want_stats``, reduced to its Gram matrix and column sums (BLAS). Chunks
+    run on ``n_threads`` Python threads: the Numba kernels and the BLAS calls
+    release the GIL, and every output a chunk writes is its own, so the
+    result does not depend on ``n_threads``. Call it with BLAS limited to
+    one thread.
 
     Parameters
     ----------
@@ -163,6 +305,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     want_stats : fill ``out_ccov[c]`` (lower triangle of the summed
         conditional covariances), ``out_gram[c]`` (:math:`R_c^T R_c`) and
         ``out_sum[c]`` (column sums of :math:`R_c`) for every chunk ``c``.
+    n_threads : int, threads running chunks.
 
     Outputs
     -------
@@ -174,130 +317,52 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     out_sum : (n_chunks, d) (all overwritten); without ``want_stats`` they
     are not touched and ``out_ccov`` needs only one chunk.
     """
-    n, d = X.shape
     n_chunks = chunk_bounds.shape[0] - 1
-    for c in prange(n_chunks):
-        b0 = chunk_bounds[c]
-        b1 = chunk_bounds[c + 1]
-        r0 = pat_rows[batch_bounds[b0]]
-        r1 = pat_rows[batch_bounds[b1]]
+
+    def run(c):
+        r0 = pat_rows[batch_bounds[chunk_bounds[c]]]
+        r1 = pat_rows[batch_bounds[chunk_bounds[c + 1]]]
         center_observed_rows(X, mu, R, r0, r1)
         Rc = R[r0:r1]
-        W = np.dot(Rc, P)
-        kmax = 1
-        lanes = 1
-        for bt in range(b0, b1):
-            p = batch_bounds[bt]
-            kmax = max(kmax, pat_off[p + 1] - pat_off[p])
-            lanes = max(lanes, batch_bounds[bt + 1] - p)
-        A = np.empty((kmax, kmax, lanes), dtype=R.dtype)
-        Li = np.empty((kmax, kmax, lanes), dtype=R.dtype)
-        C = np.empty((kmax, kmax, lanes), dtype=R.dtype)
-        B = np.empty((kmax, lanes), dtype=R.dtype)
-        M = np.zeros((kmax, lanes), dtype=np.int64)
-        first_row = np.zeros(lanes, dtype=np.int64)
-        cnt = np.zeros(lanes, dtype=R.dtype)
-        Pf = P.reshape(d * d)
-        Wf = W.reshape(W.shape[0] * d)
-        # (without stats out_ccov may hold a single unused chunk; c - c
-        # keeps the prange index type)
-        accf = out_ccov[c if want_stats else c - c].reshape(d * d)
-        Z = np.empty((kmax, lanes), dtype=R.dtype)
-        ld = np.zeros(lanes, dtype=R.dtype)
-        s = np.empty(lanes, dtype=R.dtype)
-        z = np.empty(kmax, dtype=R.dtype)
-        bv = np.empty(kmax, dtype=R.dtype)
+        W = Rc @ P
+        estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
+                    chunk_bounds, noise, sample, want_quad, want_stats,
+                    R, out_logdet, out_quad, out_ccov)
         if want_stats:
-            out_ccov[c] = 0.0
-        for bt in range(b0, b1):
-            p0 = batch_bounds[bt]
-            nb = batch_bounds[bt + 1] - p0
-            k = pat_off[p0 + 1] - pat_off[p0]
-            if k > 0:
-                # missing coordinates lane-innermost (unused lanes: index 0)
-                for lane in range(nb):
-                    off = pat_off[p0 + lane]
-                    for a in range(k):
-                        M[a, lane] = miss_idx[off + a]
-                    first_row[lane] = pat_rows[p0 + lane] - r0
-                    cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
-                for lane in range(nb, lanes):
-                    for a in range(k):
-                        M[a, lane] = 0
-                    first_row[lane] = 0
-                    cnt[lane] = 0.0
-                _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s)
-                # b for the first row of every lane, then Z = -C B lane-wise
-                for a in range(k):
-                    ba = B[a]
-                    ma = M[a]
-                    for lane in range(lanes):
-                        ba[lane] = Wf[first_row[lane] * d + ma[lane]]
-                    for lane in range(nb, lanes):
-                        ba[lane] = 0.0
-                for a in range(k):
-                    za = Z[a]
-                    for lane in range(lanes):
-                        za[lane] = 0.0
-                    for e in range(k):
-                        cae = C[a, e]
-                        be = B[e]
-                        for lane in range(lanes):
-                            za[lane] -= cae[lane] * be[lane]
-                if want_stats:
-                    # summed conditional covariances, lower triangle (M is
-                    # increasing along a); lanes may collide: no SIMD here
-                    for a in range(k):
-                        ma = M[a]
-                        for e in range(a + 1):
-                            me = M[e]
-                            cae = C[a, e]
-                            for lane in range(nb):
-                                accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
-            else:
-                for lane in range(lanes):
-                    ld[lane] = 0.0
-            for lane in range(nb):
-                p = p0 + lane
-                off = pat_off[p]
-                first = pat_rows[p]
-                for i in range(first, pat_rows[p + 1]):
-                    w = W[i - r0]
-                    if i == first:
-                        for a in range(k):
-                            z[a] = Z[a, lane]
-                            bv[a] = B[a, lane]
-                    else:
-                        for a in range(k):
-                            bv[a] = w[miss_idx[off + a]]
-                        for a in range(k):
-                            t = 0.0
-                            for e in range(k):
-                                t += C[a, e, lane] * bv[e]
-                            z[a] = -t
-                    if want_quad:
-                        q = 0.0
-                        for j in range(d):
-                            q += R[i, j] * w[j]
-                        for a in range(k):
-                            q += bv[a] * z[a]
-                        out_quad[i] = q
-                    if sample:
-                        for t in range(k):
-                            eps = noise[i, miss_idx[off + t]]
-                            for a in range(t + 1):
-                                z[a] += Li[t, a, lane] * eps
-                    for a in range(k):
-                        R[i, miss_idx[off + a]] = z[a]
-                    out_logdet[i] = ld[lane]
-        if want_stats:
-            out_gram[c] = np.dot(Rc.T, Rc)
-            acc = np.zeros(d, dtype=R.dtype)
-            for i in range(r0, r1):
-                ri = R[i]
-                for j in range(d):
-                    acc[j] += ri[j]
-            out_sum[c] = acc
+            np.dot(Rc.T, Rc, out=out_gram[c])
+            Rc.sum(axis=0, out=out_sum[c])
+
+    n_threads = int(min(n_threads, n_chunks))
+    if n_threads <= 1:
+        for c in range(n_chunks):
+            run(c)
+        return
+    chunks = itertools.count()  # next() is atomic under the GIL
+
+    def worker():
+        for c in chunks:
+            if c >= n_chunks:
+                return
+            run(c)
+
+    pool = _thread_pool(n_threads)
+    for f in [pool.submit(worker) for _ in range(n_threads)]:
+        f.result()
+
+
+_POOLS = {}
+
+
+def _thread_pool(n_threads):
+    """A thread pool of ``n_threads`` workers, kept for the process (starting
+    threads at every E-step costs more than a small E-step). Keyed by process
+    id too, so a forked child never reuses its parent's dead threads."""
+    key = (os.getpid(), n_threads)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS[key] = ThreadPoolExecutor(
+            max_workers=n_threads, thread_name_prefix="skngd-estep")
+    return pool
 
 
 @jit
@@ -312,32 +377,26 @@ def center_observed_rows(X, mu, R, r0, r1):
             ri[j] = 0.0 if np.isnan(v) else v - mu[j]
 
 
-@pjit
-def observed_moments(X, n_blocks, Z):
+@jit
+def observed_moments(X, Z):
     """Observed count and mean of every column; ``Z`` gets the residuals
     ``X - mean`` with 0 where missing. Returns ``(count, mean)``."""
     n, d = X.shape
-    bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
-    sums = np.zeros((n_blocks, d))
-    counts = np.zeros((n_blocks, d))
-    for b in prange(n_blocks):
-        s = sums[b]
-        c = counts[b]
-        for i in range(bounds[b], bounds[b + 1]):
-            xi = X[i]
-            for j in range(d):
-                v = xi[j]
-                if not np.isnan(v):
-                    s[j] += v
-                    c[j] += 1.0
-    count = counts.sum(axis=0)
-    mu = sums.sum(axis=0) / count
-    for b in prange(n_blocks):
-        center_observed_rows(X, mu, Z, bounds[b], bounds[b + 1])
+    s = np.zeros(d)
+    count = np.zeros(d)
+    for i in range(n):
+        xi = X[i]
+        for j in range(d):
+            v = xi[j]
+            if not np.isnan(v):
+                s[j] += v
+                count[j] += 1.0
+    mu = s / count
+    center_observed_rows(X, mu, Z, 0, n)
     return count, mu
 
 
-@pjit
+@jit
 def fill_missing(out, R, mu, rows, cols):
     """``out[rows[i], cols[j]] = R[i, j] + mu[j]`` where that entry is NaN.
 
@@ -345,7 +404,7 @@ def fill_missing(out, R, mu, rows, cols):
     back into the caller's (unsorted, possibly wider) output array.
     """
     n, d = R.shape
-    for i in prange(n):
+    for i in range(n):
         r = rows[i]
         for j in range(d):
             c = cols[j]
@@ -389,5 +448,5 @@ def estep_ref(X, mu, Sigma):
     return xhat, logdet, quad, ccov
 
 
-__all__ = ["center_observed_rows", "estep", "estep_ref", "fill_missing",
-           "observed_moments"]
+__all__ = ["center_observed_rows", "estep", "estep_chunk", "estep_ref",
+           "fill_missing", "observed_moments"]

@@ -50,12 +50,15 @@ Graph. Statist. 28(4), 834-846. Little & Rubin (2019),
 *Statistical Analysis with Missing Data*, 3rd ed., ch. 11.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
+from sklearn.exceptions import ConvergenceWarning
 
 from skngd._kernels.em_gaussian import estep
 from skngd._solvers._result import SolverResult, warn_not_converged
-from skngd.utils._threads import blas_threads, numba_threads
+from skngd.utils._threads import blas_threads, effective_n_threads
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -206,12 +209,12 @@ def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
     sample = noise is not None
     if noise is None:
         noise = work["noise"]
-    # the kernel calls BLAS from Numba threads: one BLAS thread each
-    with numba_threads(n_jobs), blas_threads(1):
+    # chunks run on n_jobs threads, each calling BLAS: one BLAS thread each
+    with blas_threads(1):
         estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows,
               data.batch_bounds, data.chunk_bounds, noise, sample, want_quad,
               want_stats, R, work["logdet"], quad, work["ccov"], work["gram"],
-              work["colsum"])
+              work["colsum"], n_threads=effective_n_threads(n_jobs))
     logdet_pmm = work["logdet"]
     logdet_sum = float(logdet_pmm.sum())  # NaN if any block failed
     if not np.isfinite(logdet_sum):
@@ -336,6 +339,7 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     history = [cur.obj]
     thetas, images = [], []
     converged = False
+    breakdown = None
     n_iter = 0
     n_rejected = 0
     while n_iter < max_iter:
@@ -363,15 +367,33 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
             n_iter += 1
             kind = "EM"
         change = new.obj - cur.obj
-        history.append(new.obj)
-        cur = new
         if verbose:
             print(f"[GaussianEMImputer] iter {n_iter:4d}  objective "
-                  f"{cur.obj:.10g}  change {change:.3g}  ({kind} step)")
-        if abs(change) < tol * abs(cur.obj):
+                  f"{new.obj:.10g}  change {change:.3g}  ({kind} step)")
+        if abs(change) < tol * abs(new.obj):
+            history.append(new.obj)
+            cur = new
             converged = True
             break
-    if not converged:
+        if change < 0:
+            # an exact EM step cannot lower the objective: only rounding
+            # can, when the covariance is nearly singular. Keep the last
+            # point and stop rather than iterate on noise.
+            breakdown = np.linalg.cond(new.Sigma)
+            break
+        history.append(new.obj)
+        cur = new
+    if breakdown is not None:
+        warnings.warn(
+            f"GaussianEMImputer (EM) stopped after {n_iter} iterations: an EM "
+            f"step lowered the objective by {-change:.3g}, which only "
+            "rounding errors can do; the covariance is nearly singular "
+            f"(condition number {breakdown:.1e}). The last good parameters are "
+            "kept. Increase reg_covar or remove collinear features.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    elif not converged:
         warn_not_converged("GaussianEMImputer (EM)", max_iter)
     # the buffer holds the completed residuals (sorted rows, xhat - mu) at
     # the returned parameters when their E-step was the last one run

@@ -19,16 +19,15 @@ from skngd._solvers.em_gaussian import (
     row_loglik,
 )
 from skngd._kernels.em_gaussian import fill_missing, observed_moments
-from skngd.utils._threads import blas_threads, numba_threads
+from skngd.utils._threads import blas_threads
 
 
 def _observed_moments(X):
     """Observed counts and means per column, and the residuals ``X - mean``
-    with 0 where missing (one parallel pass each)."""
+    with 0 where missing (one pass each)."""
     X = np.ascontiguousarray(X)
     Z = np.empty_like(X)
-    n_blocks = int(min(64, max(1, X.shape[0] // 4096)))
-    count, mu = observed_moments(X, n_blocks, Z)
+    count, mu = observed_moments(X, Z)
     return count, mu, Z
 
 
@@ -142,8 +141,10 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         :class:`sklearn.impute.MissingIndicator` (features with missing values
         in ``fit``) to the transformed data.
     n_jobs : int, default=None
-        Numba threads for the E-step. ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context; ``-1`` means all cores.
+        Threads for the E-step (chunks of rows run concurrently in Numba
+        kernels and BLAS calls that release the GIL; results do not depend
+        on it). ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context; ``-1`` means all cores.
     verbose : int, default=0
         Print the objective at every iteration when > 0.
 
@@ -276,7 +277,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "directions.",
                 UserWarning,
             )
-        with blas_threads(1), numba_threads(self.n_jobs):
+        with blas_threads(1):
             mu0, Sigma0 = _INITS[self.init](Xm, mm, self.reg_covar)
             data = PatternData(Xm, mm)
             del Xm, mm
@@ -342,8 +343,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         """
         m = self._modelled
         out = X.copy()
-        with numba_threads(self.n_jobs):
-            fill_missing(out, R, self.mean_[m], row_index, m)
+        fill_missing(out, R, self.mean_[m], row_index, m)
         if row_index.size < X.shape[0]:
             left = np.setdiff1d(np.arange(X.shape[0]), row_index)
             out[np.ix_(left, m)] = self.mean_[m]
