@@ -94,8 +94,8 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     :math:`\\Sigma = S + \\lambda I`). The E-step uses the expected sufficient
     statistics, including the conditional covariance of the missing block;
     rows are grouped by missingness pattern so each pattern's block is
-    factorised once per iteration, and rows are processed in parallel with
-    Numba. EM is accelerated by Anderson mixing of the EM map; a mixed point
+    factorised once per iteration, and chunks of rows are processed by Numba
+    kernels on ``n_jobs`` threads. EM is accelerated by Anderson mixing of the EM map; a mixed point
     is kept only when it does not lower the objective (otherwise the plain
     EM step is taken), so ``loglik_history_`` is non-decreasing.
     ``transform`` returns :math:`E[x_m \\mid x_o]`, or a draw from the
