@@ -54,7 +54,7 @@ from skngd._kernels._jit import jit
 
 
 @jit
-def _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s):
+def _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s):
     """Batched ``P_mm^{-1}`` for ``nb`` patterns with ``k`` missing each.
 
     ``Pf`` is the precision matrix flattened (``d * d``), ``M[a, lane]`` the
@@ -63,10 +63,12 @@ def _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s):
     ``A`` holds the lower Cholesky factors ``L`` (``P_mm = L L^T``), ``Li``
     their inverses (lower), ``C`` the full symmetric ``P_mm^{-1}`` and
     ``ld[lane]`` ``log det P_mm`` (NaN where the block is not positive
-    definite). Unused lanes hold the identity. Every innermost loop runs over
-    lanes through a 1-D view, so it is contiguous and vectorises.
+    definite). Only the first ``lb`` lanes are computed (``nb`` rounded up
+    to a multiple of 8); lanes ``nb .. lb - 1`` hold the identity. Every
+    innermost loop runs over lanes through a 1-D view, so it is contiguous
+    and vectorises.
     """
-    lanes = A.shape[2]
+    lanes = lb
     for a in range(k):
         ma = M[a]
         for e in range(a + 1):
@@ -151,6 +153,67 @@ def _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s):
                 cea[lane] = s[lane]
 
 
+K_BATCH = 48  # blocks larger than this are factorised one pattern at a time
+
+
+@jit
+def _factor_one(Pf, d, M, lane, k, U, Linv, Cinv):
+    """``P_mm^{-1}`` of the one pattern in ``lane``, for large ``k``.
+
+    With few patterns per batch the lane loops would be short; here every
+    inner loop runs along a row of a ``k x k`` work array instead (right-
+    looking Cholesky ``P_mm = U^T U``, then ``Linv = U^{-T}`` and
+    ``Cinv = Linv^T Linv``). Returns ``log det P_mm`` (NaN if not positive
+    definite).
+    """
+    A = Cinv
+    for a in range(k):
+        ra = M[a, lane]
+        for e in range(a, k):
+            A[a, e] = Pf[ra * d + M[e, lane]]
+    logdet = 0.0
+    for j in range(k):
+        piv = A[j, j]
+        if not piv > 0.0:
+            logdet = np.nan
+            piv = 1.0
+        ujj = np.sqrt(piv)
+        U[j, j] = ujj
+        inv = 1.0 / ujj
+        for e in range(j + 1, k):
+            U[j, e] = A[j, e] * inv
+        for i in range(j + 1, k):
+            uji = U[j, i]
+            for e in range(i, k):
+                A[i, e] -= uji * U[j, e]
+        logdet += 2.0 * np.log(ujj)
+    # Linv row a: Linv[a, :a] = -(1 / U[a, a]) sum_t U[t, a] Linv[t, :a]
+    for a in range(k):
+        for e in range(a + 1):
+            Linv[a, e] = 0.0
+        for t in range(a):
+            uta = U[t, a]
+            for e in range(t + 1):
+                Linv[a, e] -= uta * Linv[t, e]
+        inv = 1.0 / U[a, a]
+        for e in range(a):
+            Linv[a, e] *= inv
+        Linv[a, a] = inv
+    # Cinv = Linv^T Linv, lower half row by row, then mirrored
+    for a in range(k):
+        for e in range(a + 1):
+            Cinv[a, e] = 0.0
+    for t in range(k):
+        for a in range(t + 1):
+            lta = Linv[t, a]
+            for e in range(a + 1):
+                Cinv[a, e] += lta * Linv[t, e]
+    for a in range(k):
+        for e in range(a):
+            Cinv[e, a] = Cinv[a, e]
+    return logdet
+
+
 @jit
 def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
                 chunk_bounds, noise, sample, want_quad, want_stats,
@@ -170,15 +233,27 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
     b1 = chunk_bounds[c + 1]
     r0 = pat_rows[batch_bounds[b0]]
     r1 = pat_rows[batch_bounds[b1]]
-    kmax = 1
+    kmax = 1  # largest block in the chunk
+    kbat = 1  # largest block factorised in batches
     lanes = 1
     for bt in range(b0, b1):
         p = batch_bounds[bt]
-        kmax = max(kmax, pat_off[p + 1] - pat_off[p])
+        k = pat_off[p + 1] - pat_off[p]
+        kmax = max(kmax, k)
+        if k <= K_BATCH:
+            kbat = max(kbat, k)
         lanes = max(lanes, batch_bounds[bt + 1] - p)
-    A = np.empty((kmax, kmax, lanes), dtype=R.dtype)
-    Li = np.empty((kmax, kmax, lanes), dtype=R.dtype)
-    C = np.empty((kmax, kmax, lanes), dtype=R.dtype)
+    # batched work arrays (blocks up to K_BATCH) and, for larger blocks, one
+    # pattern's arrays seen as a single lane
+    A = np.empty((kbat, kbat, lanes), dtype=R.dtype)
+    Li = np.empty((kbat, kbat, lanes), dtype=R.dtype)
+    C = np.empty((kbat, kbat, lanes), dtype=R.dtype)
+    kone = kmax if kmax > K_BATCH else 1
+    U1 = np.empty((kone, kone), dtype=R.dtype)
+    Li1 = np.empty((kone, kone), dtype=R.dtype)
+    C1 = np.empty((kone, kone), dtype=R.dtype)
+    Li1l = Li1.reshape(kone, kone, 1)
+    C1l = C1.reshape(kone, kone, 1)
     B = np.empty((kmax, lanes), dtype=R.dtype)
     M = np.zeros((kmax, lanes), dtype=np.int64)
     first_row = np.zeros(lanes, dtype=np.int64)
@@ -192,6 +267,7 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
     s = np.empty(lanes, dtype=R.dtype)
     z = np.empty(kmax, dtype=R.dtype)
     bv = np.empty(kmax, dtype=R.dtype)
+    Cb, Lib = C, Li
     if want_stats:
         out_ccov[c] = 0.0
     for bt in range(b0, b1):
@@ -199,6 +275,8 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
         nb = batch_bounds[bt + 1] - p0
         k = pat_off[p0 + 1] - pat_off[p0]
         if k > 0:
+            # lanes in use, rounded up to whole SIMD registers
+            lb = nb if k > K_BATCH else min(lanes, (nb + 7) // 8 * 8)
             # missing coordinates lane-innermost (unused lanes: index 0)
             for lane in range(nb):
                 off = pat_off[p0 + lane]
@@ -206,28 +284,33 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
                     M[a, lane] = miss_idx[off + a]
                 first_row[lane] = pat_rows[p0 + lane] - r0
                 cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
-            for lane in range(nb, lanes):
+            for lane in range(nb, lb):
                 for a in range(k):
                     M[a, lane] = 0
                 first_row[lane] = 0
                 cnt[lane] = 0.0
-            _factor_batch(Pf, d, M, nb, k, A, Li, C, ld, s)
+            if k > K_BATCH:  # one pattern per batch
+                ld[0] = _factor_one(Pf, d, M, 0, k, U1, Li1, C1)
+                Cb, Lib = C1l, Li1l
+            else:
+                _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s)
+                Cb, Lib = C, Li
             # b for the first row of every lane, then Z = -C B lane-wise
             for a in range(k):
                 ba = B[a]
                 ma = M[a]
-                for lane in range(lanes):
+                for lane in range(lb):
                     ba[lane] = Wf[first_row[lane] * d + ma[lane]]
-                for lane in range(nb, lanes):
+                for lane in range(nb, lb):
                     ba[lane] = 0.0
             for a in range(k):
                 za = Z[a]
-                for lane in range(lanes):
+                for lane in range(lb):
                     za[lane] = 0.0
                 for e in range(k):
-                    cae = C[a, e]
+                    cae = Cb[a, e]
                     be = B[e]
-                    for lane in range(lanes):
+                    for lane in range(lb):
                         za[lane] -= cae[lane] * be[lane]
             if want_stats:
                 # summed conditional covariances, lower triangle (M is
@@ -236,11 +319,11 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
                     ma = M[a]
                     for e in range(a + 1):
                         me = M[e]
-                        cae = C[a, e]
+                        cae = Cb[a, e]
                         for lane in range(nb):
                             accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
         else:
-            for lane in range(lanes):
+            for lane in range(nb):
                 ld[lane] = 0.0
         for lane in range(nb):
             p = p0 + lane
@@ -258,7 +341,7 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
                     for a in range(k):
                         t = 0.0
                         for e in range(k):
-                            t += C[a, e, lane] * bv[e]
+                            t += Cb[a, e, lane] * bv[e]
                         z[a] = -t
                 if want_quad:
                     q = 0.0
@@ -271,7 +354,7 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
                     for t in range(k):
                         eps = noise[i, miss_idx[off + t]]
                         for a in range(t + 1):
-                            z[a] += Li[t, a, lane] * eps
+                            z[a] += Lib[t, a, lane] * eps
                 for a in range(k):
                     R[i, miss_idx[off + a]] = z[a]
                 out_logdet[i] = ld[lane]
@@ -448,5 +531,5 @@ def estep_ref(X, mu, Sigma):
     return xhat, logdet, quad, ccov
 
 
-__all__ = ["center_observed_rows", "estep", "estep_chunk", "estep_ref",
+__all__ = ["K_BATCH", "center_observed_rows", "estep", "estep_chunk", "estep_ref",
            "fill_missing", "observed_moments"]

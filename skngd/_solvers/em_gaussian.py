@@ -56,7 +56,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.em_gaussian import estep
+from skngd._kernels.em_gaussian import K_BATCH, estep
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd.utils._threads import blas_threads, effective_n_threads
 
@@ -67,13 +67,16 @@ _MAX_CHUNKS = 128
 # per-chunk d x d accumulators (two of them) stay under ~64 MB in total
 _MAX_CHUNK_CELLS = 1 << 22
 # lanes of a batch: 64 for |m| <= 24, fewer for larger blocks so the three
-# (|m|, |m|, lanes) work arrays of a chunk stay under ~1 MB
+# (|m|, |m|, lanes) work arrays of a chunk stay under ~1 MB (16 at |m| = 48;
+# larger blocks go one pattern at a time)
 _LANE_CELLS = 64 * 24 * 24
 _MAX_LANES = 64
 
 
 def _lanes(k):
-    return np.clip(_LANE_CELLS // np.maximum(k, 1) ** 2, 1, _MAX_LANES)
+    # blocks above K_BATCH are factorised one pattern at a time
+    lanes = np.clip(_LANE_CELLS // np.maximum(k, 1) ** 2, 1, _MAX_LANES)
+    return np.where(k > K_BATCH, 1, lanes)
 
 
 class PatternData:

@@ -131,3 +131,41 @@ def test_estep_without_statistics_gives_the_same_rows(threads):
     for key in ("R", "logdet", "quad"):
         np.testing.assert_array_equal(rows[key], full[key])
     assert np.all(rows["ccov"] == 7.0)  # untouched
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_estep_large_blocks_match_reference(threads):
+    # blocks above K_BATCH missing coordinates take the one-pattern path;
+    # mix them with small blocks in one problem
+    from skngd._kernels.em_gaussian import K_BATCH
+    d = K_BATCH + 20
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(d, d))
+    S = A @ A.T / d + 0.5 * np.eye(d)
+    mu = rng.normal(size=d)
+    X = rng.multivariate_normal(mu, S, size=300)
+    X[:100][rng.random((100, d)) < 0.9] = np.nan  # ~60 missing: large blocks
+    X[100:][rng.random((200, d)) < 0.1] = np.nan  # ~7 missing: batched
+    X[100:110] = X[0]  # a large block shared by several rows
+    data = PatternData(X)
+    assert np.diff(data.pat_off).max() > K_BATCH
+    P = np.linalg.inv(S)
+    noise = rng.standard_normal(X.shape)
+    with blas_threads(1):
+        out = _run(data, data.X, mu, P, threads=threads)
+        drawn = _run(data, data.X, mu, P, noise=noise, threads=threads)
+    xr, ldr, qr, ccr = estep_ref(data.X, mu, S)
+    np.testing.assert_allclose(out["R"] + mu, xr, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.slogdet(S)[1] + out["logdet"], ldr,
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out["quad"], qr, rtol=1e-9, atol=1e-8)
+    low = out["ccov"].sum(axis=0)
+    np.testing.assert_allclose(low + np.tril(low, -1).T, ccr, rtol=1e-9, atol=1e-8)
+    # the draw adds Linv^T eps, whose covariance is P_mm^{-1}: check one
+    # large-block row exactly
+    i = int(np.argmax(np.isnan(data.X).sum(axis=1)))
+    m = np.isnan(data.X[i])
+    L = np.linalg.cholesky(P[np.ix_(m, m)])
+    expect = np.linalg.solve(L.T, noise[i, m])
+    np.testing.assert_allclose(drawn["R"][i, m] - out["R"][i, m], expect, rtol=1e-8,
+                               atol=1e-10)
