@@ -185,14 +185,17 @@ class EStep:
     """Output of :func:`e_step` (rows in sorted order).
 
     ``R`` holds the completed residuals (``xhat - mu``), ``logdet_pmm`` the
-    per-row :math:`\\log\\det P_{mm}`, ``quad`` the per-row quadratic form
-    (or None) and, with ``want_stats``, ``ccov`` the summed conditional
-    covariances, ``gram`` :math:`R^T R` and ``colsum`` the column sums of R.
+    per-row :math:`\\log\\det P_{mm}` (a view of the data's workspace, valid
+    until its next E-step) and ``logdet_sum`` its sum, ``quad`` the per-row
+    quadratic form (or None) and, with ``want_stats``, ``ccov`` the summed
+    conditional covariances, ``gram`` :math:`R^T R` and ``colsum`` the column
+    sums of R.
     """
 
-    def __init__(self, R, logdet_pmm, quad=None, ccov=None, gram=None, colsum=None):
-        self.R, self.logdet_pmm, self.quad = R, logdet_pmm, quad
-        self.ccov, self.gram, self.colsum = ccov, gram, colsum
+    def __init__(self, R, logdet_pmm, logdet_sum, quad=None, ccov=None,
+                 gram=None, colsum=None):
+        self.R, self.logdet_pmm, self.logdet_sum = R, logdet_pmm, logdet_sum
+        self.quad, self.ccov, self.gram, self.colsum = quad, ccov, gram, colsum
 
 
 def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
@@ -225,9 +228,7 @@ def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
             "A conditional covariance block is not positive definite. "
             "Increase reg_covar."
         )
-    res = EStep(R, logdet_pmm.copy() if want_quad else logdet_pmm,
-                quad if want_quad else None)
-    res.logdet_sum = logdet_sum
+    res = EStep(R, logdet_pmm, logdet_sum, quad if want_quad else None)
     if want_stats:
         low = work["ccov"].sum(axis=0)
         res.ccov = low + np.tril(low, -1).T
@@ -271,8 +272,9 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
     accepted step is below ``tol``; ``tol=0`` runs exactly ``max_iter``
     E-steps.
     """
-    # EM's BLAS products are thin (n x d by d x d): BLAS threads would only
-    # compete with the Numba threads of the E-step
+    # the E-step runs its chunks on threads, each calling BLAS; the d x d
+    # work between E-steps is too small to gain from BLAS threads, whose
+    # spinning would only compete with the E-step's threads
     with blas_threads(1):
         return _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs,
                         verbose)
@@ -297,13 +299,18 @@ class _Point:
         self.next = m_step(mu, est, reg_covar)
 
     def theta(self):
-        return np.concatenate([self.mu, self.Sigma.ravel()])
+        return _theta(self.mu, self.Sigma)
+
+
+def _theta(mu, Sigma):
+    """The parameter vector Anderson mixing works on: ``[mu; vec Sigma]``."""
+    return np.concatenate([mu, Sigma.ravel()])
 
 
 _MEMORY = 5  # Anderson memory m (the gain flattens beyond 5 on the benchmark)
 
 
-def _anderson(thetas, images):
+def _anderson(thetas, images, d):
     """Anderson-mixed point from iterates ``thetas`` and their EM images.
 
     Returns ``(mu, Sigma)``, or None when there is no history yet or the
@@ -317,7 +324,6 @@ def _anderson(thetas, images):
     dG = np.diff(G, axis=0).T
     gamma = np.linalg.lstsq(dF, F[-1], rcond=None)[0]
     t = G[-1] - dG @ gamma
-    d = int(np.sqrt(t.size + 0.25) - 0.5)  # t holds d + d * d numbers
     mu, Sigma = t[:d], t[d:].reshape(d, d)
     Sigma = 0.5 * (Sigma + Sigma.T)
     if not np.all(np.isfinite(t)):
@@ -347,9 +353,9 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     n_rejected = 0
     while n_iter < max_iter:
         thetas.append(cur.theta())
-        images.append(np.concatenate([cur.next[0], cur.next[1].ravel()]))
+        images.append(_theta(*cur.next))
         del thetas[:-(_MEMORY + 1)], images[:-(_MEMORY + 1)]
-        mixed = _anderson(thetas, images)
+        mixed = _anderson(thetas, images, cur.mu.size)
         new = None
         if mixed is not None:
             try:

@@ -236,8 +236,10 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         return self
 
     def _fit(self, X):
-        """Fit; return the validated ``X`` and the conditional means of its
-        modelled features at the fitted parameters (None if not at hand)."""
+        """Fit; return the validated ``X`` and ``(R, row_index)``: the
+        completed residuals of the last E-step (sorted rows, modelled
+        features) and the row of ``X`` each belongs to, or None when the last
+        E-step was not run at the fitted parameters."""
         X = self._validate(X, reset=True)
         n, d = X.shape
         miss = np.isnan(X)
