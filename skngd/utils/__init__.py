@@ -9,6 +9,8 @@ from skngd.utils._threads import (
 )
 from skngd.utils.validation import (
     check_finite_param,
+    check_magnitude,
+    check_numeric_target,
     check_sample_weight,
     resolve_from_registry,
 )
@@ -17,6 +19,8 @@ __all__ = [
     "blas_threads",
     "parallel_section",
     "check_finite_param",
+    "check_magnitude",
+    "check_numeric_target",
     "check_sample_weight",
     "effective_n_threads",
     "numba_threads",

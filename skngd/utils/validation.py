@@ -45,6 +45,59 @@ def check_finite_param(value, name):
     return float(value)
 
 
+def check_numeric_target(y, *, name="y", estimator=None):
+    """Return a regression target as a float64 array, or raise ``ValueError``.
+
+    Strings, bytes and objects that are not numbers are rejected with the
+    message scikit-learn's regressors give ("could not convert string to
+    float"), prefixed with ``name`` and the estimator's class name, instead of
+    NumPy's ``UFuncTypeError`` deep inside a solver. Booleans and integers are
+    converted to float64. The shape is left as given.
+    """
+    arr = np.asarray(y)
+    who = f"{type(estimator).__name__}: " if estimator is not None else ""
+    if arr.dtype.kind in "USV" or arr.dtype.kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{who}{name} must be numeric for a regressor; {exc}. Encode "
+                f"categorical targets first, or use a classifier."
+            ) from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{who}{name} must be numeric, got dtype {arr.dtype}.")
+    return arr.astype(np.float64, copy=False)
+
+
+def check_magnitude(X, *, name="X", power=2, estimator=None):
+    """Raise ``ValueError`` when entries of ``X`` are so large that sums of
+    their ``power``-th powers overflow float64.
+
+    Second-order solvers form Gram matrices (``power=2``) and sums of squares;
+    with entries near 1e300 those overflow to inf and a LAPACK routine later
+    fails with an unrelated message. This checks at the boundary and names the
+    parameter and the remedy (rescaling). ``X`` may be dense or sparse and must
+    already be finite. Returns the largest absolute entry.
+    """
+    import scipy.sparse as sp
+
+    data = X.data if sp.issparse(X) else np.asarray(X)
+    if data.size == 0:
+        return 0.0
+    big = float(np.max(np.abs(data)))
+    n = max(int(X.shape[0]), 1)
+    limit = (np.finfo(np.float64).max / (16.0 * n)) ** (1.0 / power)
+    if not big <= limit:
+        who = f"{type(estimator).__name__}: " if estimator is not None else ""
+        raise ValueError(
+            f"{who}{name} has entries as large as {big:.3g} in absolute value; "
+            f"their {'squares' if power == 2 else f'{power}-th powers'} summed over "
+            f"{n} samples overflow float64 (limit about {limit:.3g}). Rescale {name} "
+            f"(for example with sklearn.preprocessing.StandardScaler)."
+        )
+    return big
+
+
 def resolve_from_registry(value, registry, name, base=None):
     """Resolve a string (or an instance of ``base``) through ``registry``.
 
