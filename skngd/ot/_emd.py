@@ -3,14 +3,10 @@
 import numpy as np
 
 from skngd.ot._result import OTResult
-from skngd.ot._validation import (
-    check_balanced,
-    check_cost,
-    check_marginal,
-    check_positive_int,
-)
+from skngd.ot._validation import check_balanced, check_cost, check_marginal, ot_params
 
 
+@ot_params("a", "b", "M", "max_iter")
 def emd(a, b, M, *, max_iter=1_000_000):
     r"""Exact optimal transport by the network simplex (POT's solver).
 
@@ -55,7 +51,7 @@ def emd(a, b, M, *, max_iter=1_000_000):
     a = check_marginal(a, n, "a")
     b = check_marginal(b, m, "b")
     check_balanced(a, b)
-    max_iter = check_positive_int(max_iter, "max_iter")
+    max_iter = int(max_iter)
     b = b * (a.sum() / b.sum())  # POT requires exactly equal masses
     import ot  # lazy: see docstring
 

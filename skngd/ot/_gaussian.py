@@ -1,10 +1,13 @@
 """Closed-form optimal transport between Gaussians (Bures-Wasserstein)."""
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
-from skngd.ot._validation import check_points
+from skngd.ot._validation import check_points, ot_params
+from skngd.utils._sklearn_compat import Interval
+from skngd.utils.validation import check_magnitude
 
 
 def _sym_sqrt(S, inverse=False):
@@ -28,6 +31,9 @@ def monge_matrix(S1, S2):
     return (A + A.T) / 2
 
 
+@ot_params(
+    "squared", m1=["array-like"], S1=["array-like"], m2=["array-like"], S2=["array-like"]
+)
 def bures_wasserstein(m1, S1, m2, S2, *, squared=False):
     r"""2-Wasserstein distance between :math:`N(m_1, S_1)` and :math:`N(m_2, S_2)`.
 
@@ -63,6 +69,7 @@ def bures_wasserstein(m1, S1, m2, S2, *, squared=False):
     for name, arr in (("m1", m1), ("S1", S1), ("m2", m2), ("S2", S2)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinity.")
+        check_magnitude(arr, name=name, power=2)
     r1 = _sym_sqrt(S1)
     cross = np.trace(_sym_sqrt(r1 @ S2 @ r1))
     w2 = float(np.sum((m1 - m2) ** 2) + np.trace(S1) + np.trace(S2) - 2 * cross)
@@ -117,6 +124,7 @@ class GaussianMap:
         return (X - self.mean_target) @ np.linalg.pinv(self.A) + self.mean_source
 
 
+@ot_params("Xs", "Xt", reg=[Interval(Real, 0, None, closed="left")])
 def gaussian_map(Xs, Xt, *, reg=1e-6):
     r"""Closed-form optimal transport map between Gaussian fits of two clouds.
 
@@ -163,8 +171,7 @@ def gaussian_map(Xs, Xt, *, reg=1e-6):
         raise ValueError(
             f"Xs has {Xs.shape[1]} features but Xt has {Xt.shape[1]}."
         )
-    if not np.isfinite(reg) or reg < 0:
-        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}.")
+    reg = float(reg)
     d = Xs.shape[1]
     ms, mt = Xs.mean(0), Xt.mean(0)
     Ss = np.atleast_2d(np.cov(Xs, rowvar=False, bias=True)) + reg * np.eye(d)

@@ -8,13 +8,11 @@ from scipy.special import xlogy
 from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
 from skngd.ot._sinkhorn import sinkhorn
-from skngd.ot._validation import check_cost, check_marginal, check_positive_int, check_reg
+from skngd.ot._validation import check_cost, check_labels, check_marginal, ot_params
 
 
 def _groups(labels, n):
-    labels = np.asarray(labels).ravel()
-    if labels.shape[0] != n:
-        raise ValueError(f"labels has {labels.shape[0]} entries, expected {n}.")
+    labels = check_labels(labels, n)
     classes, codes = np.unique(labels, return_inverse=True)
     return [np.flatnonzero(codes == c) for c in range(len(classes))]
 
@@ -42,6 +40,9 @@ def _gradient(P, groups):
     return G
 
 
+@ot_params(
+    "a", "b", "M", "labels", "reg", "reg_class", "max_iter", "tol", "max_outer", "n_jobs"
+)
 def sinkhorn_group_lasso(
     a,
     b,
@@ -104,10 +105,7 @@ def sinkhorn_group_lasso(
     n, m = M.shape
     a = check_marginal(a, n, "a")
     b = check_marginal(b, m, "b")
-    reg = check_reg(reg)
-    if not np.isfinite(reg_class) or reg_class < 0:
-        raise ValueError(f"reg_class must be a finite number >= 0, got {reg_class!r}.")
-    max_outer = check_positive_int(max_outer, "max_outer")
+    reg, reg_class, max_outer = float(reg), float(reg_class), int(max_outer)
     groups = _groups(labels, n)
     res = sinkhorn(a, b, M, reg, max_iter=max_iter, tol=tol, n_jobs=n_jobs)
     P, n_iter = res.plan, res.n_iter

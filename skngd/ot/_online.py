@@ -6,13 +6,7 @@ from skngd._kernels.sinkhorn import lse_rows_online, plan_cost_online
 from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
 from skngd.ot._sinkhorn import _STAGE_TOL, eps_schedule
-from skngd.ot._validation import (
-    check_balanced,
-    check_marginal,
-    check_points,
-    check_positive_int,
-    check_reg,
-)
+from skngd.ot._validation import check_balanced, check_marginal, check_points, ot_params
 from skngd.utils._threads import numba_threads
 
 _METRICS = {"sqeuclidean": True, "euclidean": False}  # name -> squared
@@ -33,6 +27,7 @@ def _cost_bound(Xs, Xt, squared):
     return r * r if squared else r
 
 
+@ot_params("Xs", "Xt", "reg", "a", "b", "metric", "cost_scale", "max_iter", "tol", "n_jobs")
 def sinkhorn_online(
     Xs,
     Xt,
@@ -98,48 +93,64 @@ def sinkhorn_online(
     Xs, Xt = check_points(Xs, "Xs"), check_points(Xt, "Xt")
     if Xs.shape[1] != Xt.shape[1]:
         raise ValueError(f"Xs has {Xs.shape[1]} features but Xt has {Xt.shape[1]}.")
-    if metric not in _METRICS:
-        valid = ", ".join(repr(k) for k in sorted(_METRICS))
-        raise ValueError(f"metric={metric!r} is not valid; choose one of {valid}.")
     squared = _METRICS[metric]
     n, m = Xs.shape[0], Xt.shape[0]
     a = check_marginal(a, n, "a")
     b = check_marginal(b, m, "b")
     check_balanced(a, b)
-    reg = check_reg(reg)
-    scale = 1.0 / check_reg(cost_scale, "cost_scale")
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = float(tol)
+    reg, max_iter, tol = float(reg), int(max_iter), float(tol)
+    scale = 1.0 / float(cost_scale)
     src, tgt = _Cloud(Xs), _Cloud(Xt)
     log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros(n), np.zeros(m)
     Lr, Lc = np.empty(n), np.empty(m)
     stages = eps_schedule(reg, _cost_bound(Xs, Xt, squared) * scale)
-    n_iter, col_err, converged = 0, np.inf, False
+    n_iter, col_err, converged, eps = 0, np.inf, False, stages[0]
     with numba_threads(n_jobs) as n_threads:
         work_r = np.empty((max(1, min(n_threads, n)), 4, m))
         work_c = np.empty((max(1, min(n_threads, m)), 4, n))
+
+        def rows(g, eps):  # exact row update: f such that P 1 = a
+            lse_rows_online(src.X, tgt.X, tgt.sq, g, eps, scale, squared, Lr, work_r)
+            return eps * (log_a - Lr)
+
+        def col_sums_log(f, eps):  # log of P^T 1, minus g / eps
+            lse_rows_online(tgt.X, src.X, src.sq, f, eps, scale, squared, Lc, work_c)
+            return Lc
+
         for k, eps in enumerate(stages):
             last = k == len(stages) - 1
             stage_tol = tol if last else max(tol, _STAGE_TOL)
             while n_iter < max_iter:
-                lse_rows_online(src.X, tgt.X, tgt.sq, g, eps, scale, squared, Lr, work_r)
-                f = eps * (log_a - Lr)  # rows now exact
-                lse_rows_online(tgt.X, src.X, src.sq, f, eps, scale, squared, Lc, work_c)
+                f = rows(g, eps)
+                Lcol = col_sums_log(f, eps)
                 n_iter += 1
-                col_err = np.abs(np.exp(g / eps + Lc) - b).sum()
+                col_err = np.abs(np.exp(g / eps + Lcol) - b).sum()
                 if col_err < stage_tol:
                     converged = last
                     break
-                g = eps * (log_b - Lc)
+                g = eps * (log_b - Lcol)
+            if n_iter >= max_iter and not converged:
+                break
+        if not converged:
+            # max_iter ran out (possibly at a larger eps of the schedule): the
+            # potentials are a warm start for reg, so finish with an exact
+            # row update at reg, giving a plan with every row's mass, and
+            # measure its column violation exactly
+            f = rows(g, reg)
+            col_err = np.abs(np.exp(g / reg + col_sums_log(f, reg)) - b).sum()
         out = np.empty((n, 2))
         plan_cost_online(src.X, tgt.X, tgt.sq, f, g, reg, scale, squared, out, work_r)
-    # converged: rows exact, columns off by col_err; otherwise the last
-    # update was the (exact) column one and only the rows are off
-    err = float(np.abs(out[:, 1] - a).sum() + (col_err if converged else 0.0))
+    # rows exact (up to rounding); the columns are off by col_err
+    err = float(np.abs(out[:, 1] - a).sum() + col_err)
     if not converged:
         warn_not_converged(
-            "sinkhorn_online", max_iter, detail=f"Marginal error {err:.3g}."
+            "sinkhorn_online",
+            max_iter,
+            detail=(
+                f"The eps-scaling schedule stopped at eps={eps:.3g} (reg={reg:.3g}); "
+                f"the returned plan has exact row sums and marginal error {err:.3g}."
+            ),
         )
     return OTResult(
         plan=None,
@@ -149,4 +160,5 @@ def sinkhorn_online(
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
+        extra={"eps_reached": float(eps)},
     )

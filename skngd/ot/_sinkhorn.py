@@ -5,13 +5,7 @@ import numpy as np
 from skngd._kernels.sinkhorn import lse_cols, lse_rows, scaling_pass
 from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
-from skngd.ot._validation import (
-    check_balanced,
-    check_cost,
-    check_marginal,
-    check_positive_int,
-    check_reg,
-)
+from skngd.ot._validation import check_balanced, check_cost, check_marginal, ot_params
 from skngd.utils._threads import numba_threads
 
 # Scalings are absorbed into the log-domain potentials once |log u| or
@@ -110,6 +104,7 @@ def _marginal_error(P, a, b):
     return float(np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum())
 
 
+@ot_params("a", "b", "M", "reg", "max_iter", "tol", "n_jobs")
 def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     r"""Entropic optimal transport, stable for any ``reg`` (Sinkhorn).
 
@@ -178,9 +173,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     a = check_marginal(a, n, "a")
     b = check_marginal(b, m, "b")
     check_balanced(a, b)
-    reg = check_reg(reg)
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = float(tol)
+    reg, max_iter, tol = float(reg), int(max_iter), float(tol)
     f, g = np.zeros(n), np.zeros(m)
     n_iter, err, converged = 0, np.inf, False
     stages = eps_schedule(reg, float(M.max() - M.min()))
