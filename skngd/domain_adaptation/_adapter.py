@@ -4,44 +4,47 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.spatial.distance import cdist
-from sklearn.base import (
-    BaseEstimator,
-    OneToOneFeatureMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.metrics import pairwise_distances_argmin
-from skngd.utils._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skngd.domain_adaptation._maps import (
+    AUTO_REG,
+    barycentric,
+    cost_spread,
+    coupling_entropy,
+    merge_duplicates,
+    spread_ratio,
+    warn_if_collapsed,
+)
 from skngd.domain_adaptation._validation import (
     domains_for_fit,
     source_mask_for_transform,
     target_mask_from_labels,
 )
 from skngd.ot import emd, gaussian_map, sinkhorn, sinkhorn_group_lasso
+from skngd.utils._sklearn_compat import Interval, StrOptions, _fit_context
+from skngd.utils.validation import check_magnitude
 
 _NORMS = {"max": np.max, "median": np.median}
 _METRICS = ("sqeuclidean", "euclidean", "cityblock", "cosine")
 
 
-def _fit_emd(est, C, Xs, Xt, ys):
+def _fit_emd(est, C, reg, ys):
     return emd(None, None, C)
 
 
-def _fit_sinkhorn(est, C, Xs, Xt, ys):
-    return sinkhorn(
-        None, None, C, est.reg, max_iter=est.max_iter, tol=est.tol, n_jobs=est.n_jobs
-    )
+def _fit_sinkhorn(est, C, reg, ys):
+    return sinkhorn(None, None, C, reg, max_iter=est.max_iter, tol=est.tol, n_jobs=est.n_jobs)
 
 
-def _fit_sinkhorn_class(est, C, Xs, Xt, ys):
+def _fit_sinkhorn_class(est, C, reg, ys):
     return sinkhorn_group_lasso(
         None,
         None,
         C,
         ys,
-        est.reg,
+        reg,
         est.reg_class,
         max_iter=est.max_iter,
         tol=est.tol,
@@ -52,20 +55,7 @@ def _fit_sinkhorn_class(est, C, Xs, Xt, ys):
 # method -> solver on the normalised cost; 'gaussian' needs no cost matrix
 _COUPLINGS = {"emd": _fit_emd, "sinkhorn": _fit_sinkhorn, "sinkhorn_class": _fit_sinkhorn_class}
 _METHODS = tuple(_COUPLINGS) + ("gaussian",)
-
-
-def _barycentric(P, Y, X):
-    """Rows of ``P`` as weights over the rows of ``Y``.
-
-    A row without mass (only possible for a non-converged plan) keeps its
-    own point from ``X`` instead of becoming NaN.
-    """
-    mass = P.sum(axis=1, keepdims=True)
-    out = P @ Y
-    empty = mass[:, 0] <= 0
-    out[~empty] /= mass[~empty]
-    out[empty] = X[empty]
-    return out
+_ENTROPIC = ("sinkhorn", "sinkhorn_class")
 
 
 class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -73,13 +63,14 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Source and target rows come stacked in one ``X``; ``sample_domain`` (>= 0
     source, < 0 target, as in skada) tells them apart and travels as
-    metadata (``set_fit_request(sample_domain=True)``). Without it, target
-    rows are those with a masked label (``y == -1`` or NaN); with no masked
-    label either there is nothing to adapt and the adapter is the identity.
+    metadata (requested by default under metadata routing). Without it,
+    target rows are those with a masked label (``y == -1`` or NaN); with no
+    masked label either there is nothing to adapt and the adapter is the
+    identity.
 
     A coupling :math:`P` between the :math:`n_s` source and :math:`n_t`
-    target rows solves, with :math:`C` the ground cost divided by its
-    ``norm``,
+    target rows solves, with :math:`C` the ground cost (divided by its
+    ``norm`` when one is set),
 
     .. math::
 
@@ -90,28 +81,47 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     (:math:`\varepsilon` = ``reg`` for 'sinkhorn' and 'sinkhorn_class', 0 for
     'emd'; :math:`\eta` = ``reg_class`` for 'sinkhorn_class' only). Source
     row :math:`i` is mapped to its barycentric projection
-    :math:`n_s \sum_j P_{ij} x^t_j`; target rows are left unchanged. New
-    (out-of-sample) source points move by the displacement of their nearest
-    fitted source point (``out_of_sample='barycentric'``), which reproduces
-    the in-sample map exactly on fitted points. 'gaussian' fits Gaussians to
-    both domains and uses the closed-form map
-    :math:`x \mapsto A(x - m_s) + m_t`, exact for any point.
+    :math:`n_s \sum_j P_{ij} x^t_j`; target rows are left unchanged.
+    Identical source rows are one atom of the source measure and share one
+    image, the barycentre of the target mass they receive together (an exact
+    plan may split them). New (out-of-sample) source points move by the
+    displacement of their nearest fitted source point
+    (``out_of_sample='barycentric'``; a point at the same distance from
+    several fitted points takes the first in fit order), which reproduces
+    the fitted map exactly on fitted points, so ``transform`` of the fitted
+    rows equals the in-sample map. 'gaussian' fits Gaussians to both domains
+    and uses the closed-form map :math:`x \mapsto A(x - m_s) + m_t`, exact for
+    any point.
+
+    The default ``reg='auto'`` is :math:`\varepsilon = 0.1\, s`, with
+    :math:`s` the spread of the double-centred cost
+    :math:`C_{ij} - \bar C_{i\cdot} - \bar C_{\cdot j} + \bar C`, the only
+    part of the cost the plan depends on: unlike a fraction of the cost's
+    max, it does not grow when the domains are far apart, so a large shift
+    cannot blur the coupling into a map that sends every source row to the
+    target mean. The solver reaches it by :math:`\varepsilon`-scaling from
+    the cost scale down. A map that still collapses (mapped source spread
+    below 10% of the target's, near-uniform coupling rows) gives a
+    :class:`CollapsedMapWarning` naming ``reg``.
 
     Parameters
     ----------
     method : {'sinkhorn', 'emd', 'gaussian', 'sinkhorn_class'}, default='sinkhorn'
-        Exact OT (network simplex, POT imported lazily), entropic OT
-        (stabilised log-domain Sinkhorn), the Gaussian (Bures-Wasserstein)
-        map, or entropic OT with the class group-lasso (needs source labels).
-    reg : float > 0, default=0.1
-        Entropic regularisation, in units of the normalised cost.
+        Entropic OT (stabilised log-domain Sinkhorn), exact OT (network
+        simplex, POT imported lazily), the Gaussian (Bures-Wasserstein) map,
+        or entropic OT with the class group-lasso (needs source labels).
+    reg : float > 0 or 'auto', default='auto'
+        Entropic regularisation, in units of the (normalised) cost, as
+        POT's ``reg_e``; 'auto' is 0.1 times the cost spread (see above).
     reg_class : float >= 0, default=0.0
         Group-lasso weight for 'sinkhorn_class'. For 'gaussian' it is not
         used (the covariance ridge is fixed at 1e-6).
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'cosine'}, default='sqeuclidean'
         Ground cost between rows.
-    norm : {'max', 'median'} or None, default='max'
-        The cost is divided by its max or median (None: unscaled).
+    norm : {'max', 'median'} or None, default=None
+        Divide the cost by its max or median before solving (None: the raw
+        cost, as POT's and skada's default). Only a numeric ``reg`` depends
+        on it: with ``reg='auto'`` every ``norm`` gives the same plan.
     max_iter : int >= 1, default=1000
         Sinkhorn iterations ('sinkhorn', 'sinkhorn_class').
     tol : float >= 0, default=1e-9
@@ -131,9 +141,20 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     coupling_ : ndarray of shape (n_source, n_target) or None
         The transport plan (None for 'gaussian' and for the identity map).
     cost_ : float
-        Transport cost :math:`\langle P, C_{\text{raw}}\rangle` in the units of
-        the unnormalised ground cost (squared Bures-Wasserstein distance for
-        'gaussian', 0 for the identity map).
+        The transport cost of the returned plan, :math:`\langle P,
+        C_{\text{raw}}\rangle`, in the units of the unnormalised ground cost
+        whatever ``norm`` (no entropy or group-lasso term; the squared
+        Bures-Wasserstein distance for 'gaussian', 0 for the identity map).
+        POT's ``cost_`` is something else: the (normalised) cost *matrix*.
+    reg_ : float or None
+        The entropic regularisation used, in units of the normalised cost
+        (None for 'emd', 'gaussian' and the identity map).
+    coupling_entropy_ : float or None
+        Mean entropy of the coupling's rows divided by its maximum
+        :math:`\log n_t` (0: a one-to-one matching; 1: uniform rows).
+    spread_ratio_ : float or None
+        Total variance of the mapped source rows over that of the target
+        rows (1 for an exact matching of equal clouds; near 0: collapsed).
     n_iter_ : int
         Sinkhorn iterations; 1 for the one-shot methods ('emd', 'gaussian')
         and the identity map.
@@ -141,6 +162,13 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     identity_ : bool
         True when fit saw no domain information and learnt the identity.
     n_features_in_ : int
+
+    See Also
+    --------
+    DomainAdaptedEstimator : fits a predictor on the mapped source rows only.
+        An adapter followed by an estimator in a plain ``Pipeline`` would
+        train that estimator on the target rows too, so ``fit_transform``
+        refuses labels once target rows are known.
 
     References
     ----------
@@ -159,9 +187,13 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    __metadata_request__fit = {"sample_domain": True}
+    __metadata_request__transform = {"sample_domain": True}
+    __metadata_request__inverse_transform = {"sample_domain": True}
+
     _parameter_constraints = {
         "method": [StrOptions(set(_METHODS))],
-        "reg": [Interval(Real, 0, None, closed="neither")],
+        "reg": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "reg_class": [Interval(Real, 0, None, closed="left")],
         "metric": [StrOptions(set(_METRICS))],
         "norm": [StrOptions(set(_NORMS)), None],
@@ -175,10 +207,10 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def __init__(
         self,
         method="sinkhorn",
-        reg=0.1,
+        reg="auto",
         reg_class=0.0,
         metric="sqeuclidean",
-        norm="max",
+        norm=None,
         max_iter=1000,
         tol=1e-9,
         out_of_sample="barycentric",
@@ -229,6 +261,13 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         scale = 1.0 if self.norm is None else float(_NORMS[self.norm](C))
         return C, (scale if scale > 0 else 1.0)
 
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        # squared distances and covariances square the entries
+        power = 2 if self.metric == "sqeuclidean" or self.method == "gaussian" else 1
+        check_magnitude(X, name="X", power=power, estimator=self)
+        return X
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_domain=None):
         """Learn the coupling between the source and target rows of ``X``.
@@ -248,15 +287,19 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._check_X(X, reset=True)
         dom = domains_for_fit(y, sample_domain, X.shape[0])
         self._fit_domains(X, y, dom)
         return self
 
-    def _fit_domains(self, X, y, dom):
-        self.identity_ = dom.identity
+    def _reset_fitted(self, identity):
+        self.identity_ = identity
         self.coupling_, self.cost_, self.n_iter_, self.converged_ = None, 0.0, 1, True
+        self.reg_ = self.coupling_entropy_ = self.spread_ratio_ = None
         self.gaussian_map_ = None
+
+    def _fit_domains(self, X, y, dom):
+        self._reset_fitted(dom.identity)
         if dom.identity:
             return
         Xs = np.asarray(X[dom.source], dtype=np.float64)
@@ -267,27 +310,60 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return
         ys = self._source_labels(y, dom) if self.method == "sinkhorn_class" else None
         C, scale = self._cost(Xs, Xt)
-        res = _COUPLINGS[self.method](self, C / scale, Xs, Xt, ys)
-        self.coupling_ = res.plan
-        self.cost_ = float(np.einsum("ij,ij->", res.plan, C))
+        Cn = C / scale
+        if self.method in _ENTROPIC:
+            self.reg_ = AUTO_REG * cost_spread(Cn) if self.reg == "auto" else float(self.reg)
+        res = _COUPLINGS[self.method](self, Cn, self.reg_, ys)
+        P = res.plan
+        self.coupling_ = P
+        self.cost_ = float(np.einsum("ij,ij->", P, C))
         self.n_iter_ = max(1, int(res.n_iter))
         self.converged_ = bool(res.converged)
         self.source_fit_, self.target_fit_ = Xs, Xt
-        self.source_mapped_ = _barycentric(res.plan, Xt, Xs)
-        self.target_mapped_ = _barycentric(res.plan.T, Xs, Xt)
+        self.source_mapped_ = merge_duplicates(Xs, barycentric(P, Xt, Xs), P.sum(1))
+        self.target_mapped_ = merge_duplicates(Xt, barycentric(P.T, Xs, Xt), P.sum(0))
+        self.coupling_entropy_ = coupling_entropy(P)
+        self.spread_ratio_ = spread_ratio(self.source_mapped_, Xt)
+        if self.method in _ENTROPIC:
+            warn_if_collapsed(
+                self.coupling_entropy_, self.spread_ratio_, f"reg_={self.reg_:.3g}"
+            )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, sample_domain=None):
         """Fit, then map the source rows of ``X`` (in-sample) onto the target.
 
         Unlike ``fit(X).transform(X)``, whose ``sample_domain=None`` means
         "all rows are target", the domains used at fit are applied here.
+
+        Labels are refused once target rows are known (from
+        ``sample_domain`` or masked labels): ``fit_transform`` with ``y`` is
+        what a ``Pipeline`` calls on a step followed by an estimator, which
+        would then be trained on the target rows (and learn the mask -1 as a
+        class). Use :class:`DomainAdaptedEstimator` to train an estimator
+        on the mapped source rows, or pass ``sample_domain`` without ``y``
+        to map features; 'sinkhorn_class' takes its labels in ``fit``.
         """
-        self.fit(X, y, sample_domain=sample_domain)
-        X = np.asarray(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
-        out = X.copy()
-        if self.identity_:
-            return out
+        X = self._check_X(X, reset=True)
         dom = domains_for_fit(y, sample_domain, X.shape[0])
+        if y is not None and not dom.identity:
+            raise ValueError(
+                "OTDomainAdapter.fit_transform got labels y together with "
+                "target rows: as a step of a plain Pipeline it would hand "
+                "the target rows (and their mask label -1) to the next "
+                "estimator, which would learn from them. Use "
+                "DomainAdaptedEstimator(OTDomainAdapter(...), estimator), "
+                "which trains the estimator on the mapped source rows only; "
+                "to map features alone pass sample_domain and no y (or call "
+                "fit(X, y, sample_domain=...) and then "
+                "transform(X, sample_domain=...))."
+            )
+        self._fit_domains(X, y, dom)
+        X = np.asarray(X)
+        return X.copy() if self.identity_ else self._in_sample(X, dom)
+
+    def _in_sample(self, X, dom):
+        out = X.copy()
         if self.gaussian_map_ is not None:
             out[dom.source] = self.gaussian_map_.transform(X[dom.source])
         else:
@@ -305,8 +381,9 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return out
         idx = pairwise_distances_argmin(Z, fitted)
         moved = Z + (mapped[idx] - fitted[idx])
+        new = np.any(Z != fitted[idx], axis=1)
+        moved[~new] = mapped[idx[~new]]  # fitted points: their image, exactly
         if self.out_of_sample == "identity":
-            new = np.any(Z != fitted[idx], axis=1)
             moved[new] = Z[new]
         out[rows] = moved
         return out
@@ -328,7 +405,7 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             A new array; ``X`` is never modified.
         """
         check_is_fitted(self)
-        X = np.asarray(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
+        X = np.asarray(self._check_X(X, reset=False))
         rows = source_mask_for_transform(sample_domain, X.shape[0])
         if self.identity_:
             return X.copy()
@@ -345,7 +422,7 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Source rows are unchanged.
         """
         check_is_fitted(self)
-        X = np.asarray(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]))
+        X = np.asarray(self._check_X(X, reset=False))
         rows = ~source_mask_for_transform(sample_domain, X.shape[0])
         if self.identity_:
             return X.copy()

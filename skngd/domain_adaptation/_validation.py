@@ -6,6 +6,7 @@ are the rows with a masked label (``-1`` for classification labels, NaN for
 regression targets). Arrays passed in are never modified.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,9 +101,13 @@ def domains_for_fit(y, sample_domain, n_samples, task=None):
     * ``sample_domain`` None and masked labels in ``y``: masked rows are the
       target; if every label is masked there is no source: ``ValueError``.
     * no ``sample_domain`` and nothing masked (or ``y`` None): no domain
-      information, ``identity=True`` and every row is a source row. The same
-      holds for labels ``{-1, c}`` (e.g. binary ``{-1, +1}``): read as a mask,
-      -1 would leave a single source class, so it is taken as a class.
+      information, ``identity=True`` and every row is a source row.
+    * the one ambiguous labelling, exactly ``{-1, +1}`` with no NaN and no
+      ``sample_domain``, is the usual binary encoding: it is read as two
+      classes (no domain information) and a ``UserWarning`` says how to mark
+      target rows instead. Any other label set reads -1 as the mask, so a
+      source with a single class is reported by the caller, never learnt
+      from the mask (see :func:`check_source_classes`).
     """
     if sample_domain is not None:
         sd = check_sample_domain(sample_domain, n_samples)
@@ -128,27 +133,46 @@ def domains_for_fit(y, sample_domain, n_samples, task=None):
             "No source rows: every label in y is masked (-1 or NaN) and no "
             "sample_domain was given."
         )
-    if not target.any() or _binary_minus_one(y, target, task):
+    if not target.any():
+        return Domains(np.ones(n_samples, bool), np.zeros(n_samples, bool), True)
+    if _plus_minus_one(y, target, task):
+        warnings.warn(
+            "y holds exactly the labels -1 and +1 and no sample_domain was "
+            "given: they are read as two classes, so no domain adaptation "
+            "takes place. If -1 marks the target rows, pass sample_domain "
+            "(>= 0 source, < 0 target) to say so.",
+            UserWarning,
+            stacklevel=3,
+        )
         return Domains(np.ones(n_samples, bool), np.zeros(n_samples, bool), True)
     return Domains(~target, target)
 
 
-def _binary_minus_one(y, target, task):
-    """True for the {-1, c} binary labelling (e.g. {-1, +1}).
-
-    Reading -1 as a mask there would leave a single labelled class, which no
-    classifier can be trained on, so -1 is taken as a class label and there
-    is no domain information (documented rule).
-    """
+def _plus_minus_one(y, target, task):
+    """True for the {-1, +1} binary labelling (no NaN)."""
     if task == "regression":
         return False
     y = np.asarray(y)
     if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         return False
     y = y.ravel()
-    if y.dtype.kind == "f" and np.isnan(y).any():
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and np.isnan(y).any()):
         return False
-    return np.unique(y[~target]).shape[0] == 1
+    rest = np.unique(y[~target])
+    return rest.shape[0] == 1 and rest[0] == 1
+
+
+def check_source_classes(y_source, who):
+    """A classifier needs two source classes; the mask is never one of them."""
+    classes = np.unique(y_source)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{who}: every labelled source row has the single class "
+            f"{classes[0].item() if hasattr(classes[0], 'item') else classes[0]!r}, "
+            "so no classifier can be trained (target rows are masked and "
+            "their labels are never read). Provide source rows of at least "
+            "two classes."
+        )
 
 
 def source_mask_for_transform(sample_domain, n_samples):

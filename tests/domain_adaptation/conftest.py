@@ -4,7 +4,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.datasets import load_digits, make_moons
+from sklearn.decomposition import PCA
 
 
 def rotated_moons(angle=40, n=300, seed=0):
@@ -28,6 +30,31 @@ def shifted_digits(seed=0):
     return X[s], y[s], X[t] @ A + shift, y[t]
 
 
+def pca_digits(seed=0, n_components=20):
+    """Digits reduced by PCA; the target half goes through a random affine map
+    (the panel case of benchmarks/bench_da.py)."""
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(seed)
+    Z = PCA(n_components, random_state=0).fit_transform(X)
+    idx = rng.permutation(len(X))
+    s, t = idx[:900], idx[900:]
+    A = np.eye(n_components) + 0.3 * rng.randn(n_components, n_components) / np.sqrt(n_components)
+    shift = 2 * Z.std(0) * rng.randn(n_components)
+    return Z[s], y[s], Z[t] @ A + shift, y[t]
+
+
+def skada_shifted(shift, seed=0, n=50, noise=0.3):
+    """skada's make_shifted_datasets as (Xs, ys, Xt, yt); skada switches
+    metadata routing on when imported, so the import is confined."""
+    with sklearn.config_context():
+        datasets = pytest.importorskip("skada.datasets")
+    X, y, sd = datasets.make_shifted_datasets(
+        n_samples_source=n, n_samples_target=n, shift=shift, noise=noise, random_state=seed
+    )
+    src = sd >= 0
+    return X[src], y[src], X[~src], y[~src]
+
+
 def stack(Xs, ys, Xt):
     X = np.r_[Xs, Xt]
     y = np.r_[ys, -np.ones(len(Xt), dtype=int)]
@@ -38,7 +65,13 @@ def stack(Xs, ys, Xt):
 @pytest.fixture
 def da_data():
     """The shift benchmarks, as a namespace of functions."""
-    return SimpleNamespace(rotated_moons=rotated_moons, shifted_digits=shifted_digits, stack=stack)
+    return SimpleNamespace(
+        rotated_moons=rotated_moons,
+        shifted_digits=shifted_digits,
+        pca_digits=pca_digits,
+        skada_shifted=skada_shifted,
+        stack=stack,
+    )
 
 
 @pytest.fixture
