@@ -122,8 +122,11 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Divide the cost by its max or median before solving (None: the raw
         cost, as POT's and skada's default). Only a numeric ``reg`` depends
         on it: with ``reg='auto'`` every ``norm`` gives the same plan.
-    max_iter : int >= 1, default=1000
-        Sinkhorn iterations ('sinkhorn', 'sinkhorn_class').
+    max_iter : int >= 1, default=10_000
+        Cap on the Sinkhorn iterations ('sinkhorn', 'sinkhorn_class'); the
+        solver stops at ``tol`` long before on most problems (a few hundred
+        iterations at ``reg='auto'``), the cap only binds on slowly
+        converging ones.
     tol : float >= 0, default=1e-9
         Marginal violation (L1) at which Sinkhorn stops.
     out_of_sample : {'barycentric', 'identity'}, default='barycentric'
@@ -211,7 +214,7 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         reg_class=0.0,
         metric="sqeuclidean",
         norm=None,
-        max_iter=1000,
+        max_iter=10_000,
         tol=1e-9,
         out_of_sample="barycentric",
         n_jobs=None,
@@ -285,7 +288,8 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : OTDomainAdapter
+            The fitted adapter.
         """
         X = self._check_X(X, reset=True)
         dom = domains_for_fit(y, sample_domain, X.shape[0])
@@ -343,6 +347,20 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         class). Use :class:`DomainAdaptedEstimator` to train an estimator
         on the mapped source rows, or pass ``sample_domain`` without ``y``
         to map features; 'sinkhorn_class' takes its labels in ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows, stacked.
+        y : None
+            Accepted only when it carries no domain information.
+        sample_domain : array-like of int, shape (n_samples,) or None
+            >= 0 for source rows, < 0 for target rows.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Source rows mapped, target rows unchanged.
         """
         X = self._check_X(X, reset=True)
         dom = domains_for_fit(y, sample_domain, X.shape[0])
@@ -394,6 +412,7 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to map.
         sample_domain : array-like of int or None
             >= 0 marks the source rows to map. None: every row is a target
             row, so ``X`` is returned unchanged (what prediction on new target
@@ -420,6 +439,18 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         barycentric projection onto the source (nearest fitted target point's
         displacement for new points; the inverse linear map for 'gaussian').
         Source rows are unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to map back.
+        sample_domain : array-like of int or None
+            < 0 marks the target rows to map; None: every row.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            A new array; ``X`` is never modified.
         """
         check_is_fitted(self)
         X = np.asarray(self._check_X(X, reset=False))

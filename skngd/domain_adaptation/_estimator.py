@@ -69,7 +69,7 @@ def _mask_target_labels(y, target):
 
 
 class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
-    """Train a predictor on labelled source rows transported to the target.
+    r"""Train a predictor on labelled source rows transported to the target.
 
     ``fit`` fits an adapter on all rows of ``X`` (source and target, told
     apart by ``sample_domain`` or by masked labels, as in
@@ -84,11 +84,14 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
     at fit, without target labels, among several candidates and no
     adaptation at all: each candidate model is fitted and scored by
     :class:`AssortativityScorer` (do the predicted target classes follow the
-    target's own clusters?), and no adaptation is kept unless a candidate
-    beats it by more than 0.02. ``adapter=None`` tries the Gaussian map and
-    Sinkhorn at 0.03, 0.1 and 1 times the cost spread; a given adapter (or
-    list of adapters) is tried against no adaptation. What was chosen, the
-    scores and why are in ``selection_``. The score cannot see a labelling
+    target's own clusters?), and the first candidate in the order of
+    preference whose score is within 0.02 of the best wins, so no adaptation
+    (always first) is kept unless beaten by more than 0.02. ``adapter=None``
+    tries, in this order, no adaptation, Sinkhorn at the adapter's default
+    blur (0.1 times the cost spread), the Gaussian map, Sinkhorn at 0.03 and
+    at 1 times the cost spread; a given adapter (or list) is tried after no
+    adaptation, in the order given. What was chosen, the scores and why are
+    in ``selection_``. The score cannot see a labelling
     whose classes are swapped as a whole (it is blind to class names), and it
     judges the model the estimator can draw: a linear model that cannot
     follow the target's clusters under any map gives it little to go on.
@@ -102,6 +105,18 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
     the search classes treat it as such. With no domain information at all
     (no ``sample_domain``, nothing masked) it is ``estimator`` fitted on all
     rows.
+
+    Given an adapter mapping :math:`T` of the source rows, the estimator
+    solves its own problem on the mapped, labelled source sample,
+
+    .. math::
+
+        \hat h = \arg\min_h \sum_{i \in S} \ell\big(h(T(x_i)), y_i\big),
+
+    and predicts :math:`\hat h(x)` on target rows (which :math:`T` leaves
+    unchanged). The selection maximises a label-free score
+    :math:`r(\hat h_k)` over the candidates :math:`k` (first within 0.02 of
+    the best, in order of preference).
 
     Parameters
     ----------
@@ -129,6 +144,12 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray
         Class labels (classifiers only).
     n_features_in_ : int
+
+    References
+    ----------
+    Courty, N., Flamary, R., Tuia, D. and Rakotomamonjy, A. (2017). Optimal
+    transport for domain adaptation. IEEE TPAMI 39(9).
+    Newman, M. E. J. (2003). Mixing patterns in networks. Phys. Rev. E 67.
 
     Examples
     --------
@@ -183,7 +204,7 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
             return default_candidates(X[dom.source], X[dom.target])
         cands = list(self.adapter) if isinstance(self.adapter, list) else [self.adapter]
         if not any(_is_passthrough(c) for c in cands):
-            cands.append(PASSTHROUGH)
+            cands.insert(0, PASSTHROUGH)  # the baseline comes first
         return cands
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -193,6 +214,7 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Source and target rows, stacked.
         y : array-like of shape (n_samples,)
             Labels; target rows may be masked (-1 / NaN) and are never used.
         sample_domain : array-like of int or None
@@ -200,7 +222,8 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : DomainAdaptedEstimator
+            The fitted meta-estimator.
         """
         if y is None:
             raise ValueError(
@@ -287,11 +310,26 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
+        """Class labels of the fitted estimator (classifiers only)."""
         check_is_fitted(self)
         return self.estimator_.classes_
 
     def predict(self, X, sample_domain=None):
-        """Predict with the estimator on rows passed through the adapter."""
+        """Predict with the estimator on rows passed through the adapter.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+        sample_domain : array-like of int or None
+            None (new target data, not mapped) or the domain of each row
+            (source rows, >= 0, are mapped first).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The estimator's predictions.
+        """
         Xm = self._map(X, sample_domain)
         return self.estimator_.predict(Xm)
 
@@ -319,6 +357,22 @@ class DomainAdaptedEstimator(MetaEstimatorMixin, BaseEstimator):
         Rows whose label is masked (-1 / NaN) are never scored; if every
         row is masked there is nothing to score and a ``ValueError`` points
         to the label-free scorers of :mod:`skngd.domain_adaptation`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : array-like of shape (n_samples,)
+            Their labels; masked rows are left out.
+        sample_weight : array-like of shape (n_samples,) or None
+            Row weights.
+        sample_domain : array-like of int or None
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        score : float
+            Accuracy or :math:`R^2` of the unmasked rows.
         """
         y = column_or_1d(y, warn=True)
         task = "classification" if is_classifier(self) else "regression"

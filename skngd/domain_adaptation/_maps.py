@@ -14,7 +14,26 @@ COLLAPSE_ENTROPY = 0.9
 
 
 class CollapsedMapWarning(UserWarning):
-    """The barycentric map sent the source rows towards the target mean."""
+    """The barycentric map sent the source rows towards the target mean.
+
+    Emitted by :class:`OTDomainAdapter` when the mapped source keeps less
+    than 10% of the target's spread while the coupling's rows are nearly
+    uniform; the message names ``reg``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skngd.domain_adaptation import CollapsedMapWarning, OTDomainAdapter
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.r_[rng.randn(30, 2), rng.randn(30, 2) + 20]
+    >>> sd = np.r_[np.ones(30, int), -np.ones(30, int)]
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     _ = OTDomainAdapter(reg=0.5, norm="max").fit(X, sample_domain=sd)
+    >>> any(issubclass(x.category, CollapsedMapWarning) for x in w)
+    True
+    """
 
 
 def cost_spread(C):

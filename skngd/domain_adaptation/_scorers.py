@@ -233,6 +233,17 @@ class DeepEmbeddedValidation(_DomainScorer):
     ----------
     You, K., Wang, X., Long, M. and Jordan, M. I. (2019). Towards accurate
     model selection in deep unsupervised domain adaptation. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skngd.domain_adaptation import DeepEmbeddedValidation, DomainAdaptedEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.randn(60, 2); ys = (Xs[:, 0] > 0).astype(int)
+    >>> X, y = np.r_[Xs, rng.randn(40, 2) + 0.5], np.r_[ys, -np.ones(40, int)]
+    >>> model = DomainAdaptedEstimator().fit(X, y)
+    >>> DeepEmbeddedValidation()(model, X, y) <= 0.0      # minus a risk
+    True
     """
 
     def __init__(self, domain_classifier=None):
@@ -260,6 +271,18 @@ class PredictionEntropyScorer(_DomainScorer):
     ----------
     Morerio, P., Cavazza, J. and Murino, V. (2018). Minimal-entropy
     correlation alignment for unsupervised deep domain adaptation. ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skngd.domain_adaptation import DomainAdaptedEstimator, PredictionEntropyScorer
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = rng.randn(60, 2); ys = (Xs[:, 0] > 0).astype(int)
+    >>> X, y = np.r_[Xs, rng.randn(40, 2) + 0.5], np.r_[ys, -np.ones(40, int)]
+    >>> model = DomainAdaptedEstimator(estimator=LogisticRegression()).fit(X, y)
+    >>> -np.log(2) <= PredictionEntropyScorer()(model, X, y) <= 0.0
+    True
     """
 
     _needs_source = False
@@ -317,6 +340,18 @@ class CircularValidation(_DomainScorer):
     TPAMI 32(5).
     Zhong, E. et al. (2010). Cross validation framework to choose amongst
     models and datasets for transfer learning. ECML PKDD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skngd.domain_adaptation import CircularValidation, DomainAdaptedEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> Xs = np.r_[rng.randn(50, 2) - 3, rng.randn(50, 2) + 3]
+    >>> ys = np.r_[np.zeros(50, int), np.ones(50, int)]
+    >>> X, y = np.r_[Xs, Xs + [0.0, 8.0]], np.r_[ys, -np.ones(100, int)]
+    >>> model = DomainAdaptedEstimator().fit(X, y)
+    >>> float(CircularValidation()(model, X, y))
+    1.0
     """
 
     def __init__(self, scoring=None):
@@ -364,7 +399,7 @@ def assortativity(G, labels):
 
 
 def neighbourhood_graph(X, n_neighbors="auto"):
-    """Symmetric radius graph: radius = median distance to the k-th neighbour.
+    r"""Symmetric radius graph: radius = median distance to the k-th neighbour.
 
     ``n_neighbors='auto'`` is :math:`k = \lceil\sqrt{n}\rceil`, a radius that
     shrinks as the sample grows while the expected degree grows.
@@ -453,7 +488,24 @@ class AssortativityScorer(_DomainScorer):
             )
 
     def score_candidates(self, estimators, X, y=None, sample_domain=None):
-        """Scores of several fitted models on the same rows (one graph)."""
+        """Score several fitted models on the same rows, building one graph.
+
+        Parameters
+        ----------
+        estimators : list of fitted classifiers
+            The models to compare.
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows.
+        y : array-like of shape (n_samples,) or None
+            Labels with the target rows masked (read only for the domains).
+        sample_domain : array-like of int or None
+            >= 0 source, < 0 target.
+
+        Returns
+        -------
+        scores : list of float
+            One assortativity per estimator.
+        """
         X = check_array(X, dtype=[np.float64, np.float32])
         y = None if y is None else np.asarray(y)
         for est in estimators:

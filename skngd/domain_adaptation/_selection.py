@@ -11,36 +11,34 @@ from skngd.domain_adaptation._maps import cost_spread
 from skngd.domain_adaptation._scorers import AssortativityScorer
 
 PASSTHROUGH = "passthrough"
-# entropic regularisations tried by default, in units of the cost spread:
-# near-exact matching, the adapter's 'auto' default, and a strong blur that
-# smooths the map where exact matching mixes classes (large rotations)
-DEFAULT_REGS = (0.03, 0.1, 1.0)
 # the candidates' Sinkhorn stopping rule: an L1 marginal error of 1e-4 moves
 # a barycentric image by ~1e-4 of the target spread, far below what changes
 # a classifier, at a fraction of the iterations 1e-9 needs at small reg
 _CANDIDATE_TOL, _CANDIDATE_MAX_ITER = 1e-4, 5000
-# no adaptation is kept unless a candidate beats its score by this much: the
-# baseline wins ties (the score differences below it are within the spread
-# seen between resamples of a few hundred target rows)
+# scores within this of the best are ties, won by the candidate listed first
+# (no adaptation, then the adapter's own default): differences below it are
+# within the spread seen between resamples of a few hundred target rows
 BASELINE_MARGIN = 0.02
 
 
 def default_candidates(Xs, Xt):
-    """No adaptation, the Gaussian map, and Sinkhorn at three blurs.
+    """In order of preference: no adaptation, Sinkhorn at the adapter's
+    default blur (0.1), the Gaussian map, Sinkhorn at 0.03 (near-exact
+    matching) and at 1 (a strong blur that smooths the map where exact
+    matching mixes classes, e.g. large rotations).
 
-    The regularisations are ``DEFAULT_REGS`` times the spread of the
+    The regularisations are those multiples of the spread of the
     double-centred squared Euclidean cost (see :func:`cost_spread`), given
     to the adapter in raw cost units.
     """
     s = cost_spread(cdist(Xs, Xt, "sqeuclidean"))
-    out = [PASSTHROUGH, OTDomainAdapter(method="gaussian")]
-    out += [
-        OTDomainAdapter(
+
+    def sinkhorn(r):
+        return OTDomainAdapter(
             method="sinkhorn", reg=r * s, max_iter=_CANDIDATE_MAX_ITER, tol=_CANDIDATE_TOL
         )
-        for r in DEFAULT_REGS
-    ]
-    return out
+
+    return [PASSTHROUGH, sinkhorn(0.1), OTDomainAdapter(method="gaussian"), sinkhorn(0.03), sinkhorn(1.0)]
 
 
 def candidate_name(adapter):
@@ -69,10 +67,11 @@ def default_selection_scorer(task):
 def select(fits, scorer, X, y_masked, sample_domain, margin):
     """Score each fitted candidate and pick one.
 
-    ``fits`` is a list of ``(name, model, caught_warnings)`` where ``model``
-    is a fitted single-candidate estimator; the first entry named 'no
-    adaptation' (if any) is the baseline, kept unless beaten by ``margin``.
-    Returns ``(index, Bunch)``.
+    ``fits`` is a list of ``(name, model, caught_warnings)`` in order of
+    preference, ``model`` a fitted single-candidate estimator. The chosen
+    candidate is the first whose score is within ``margin`` of the best, so
+    no adaptation (listed first) is kept unless beaten by more than
+    ``margin``. Returns ``(index, Bunch)``.
     """
     models = [m for _, m, _ in fits]
     if hasattr(scorer, "score_candidates"):
@@ -86,11 +85,10 @@ def select(fits, scorer, X, y_masked, sample_domain, margin):
             f"({', '.join(names)})."
         )
     ranked = np.where(np.isfinite(scores), scores, -np.inf)
-    best = int(np.argmax(ranked))
+    top = int(np.argmax(ranked))
+    best = int(np.flatnonzero(ranked >= ranked[top] - margin)[0])
     base = names.index("no adaptation") if "no adaptation" in names else None
-    if base is not None and ranked[best] - ranked[base] <= margin:
-        best = base
-    reason = _reason(names, ranked, best, base, scorer, margin)
+    reason = _reason(names, ranked, best, top, base, scorer, margin)
     report = Bunch(
         candidates=names,
         scores=scores,
@@ -110,12 +108,17 @@ def _safe_score(scorer, model, X, y, sample_domain):
             return np.nan
 
 
-def _reason(names, scores, best, base, scorer, margin):
-    name = type(scorer).__name__
+def _reason(names, scores, best, top, base, scorer, margin):
+    name = getattr(scorer, "__name__", type(scorer).__name__)
     text = f"{names[best]!r} has {name} {scores[best]:.3f}"
-    others = [f"{n} {s:.3f}" for i, (n, s) in enumerate(zip(names, scores)) if i != best]
-    if base is not None and best == base:
+    if best != top:
+        text += (
+            f", within {margin:g} of the best ({names[top]!r}, {scores[top]:.3f}), "
+            "and comes first in the order of preference"
+        )
+    elif base is not None and best == base:
         text += f"; no candidate beats it by more than {margin:g}"
-    elif base is not None:
-        text += f", above no adaptation ({scores[base]:.3f}) by more than {margin:g}"
+    if base is not None and best != base:
+        text += f"; no adaptation scores {scores[base]:.3f}"
+    others = [f"{n} {s:.3f}" for i, (n, s) in enumerate(zip(names, scores)) if i != best]
     return text + (f" (others: {', '.join(others)})" if others else "")

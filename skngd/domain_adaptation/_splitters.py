@@ -47,9 +47,11 @@ class SourceTargetShuffleSplit(_MetadataRequester):
     Parameters
     ----------
     n_splits : int >= 1, default=5
+        Number of splits.
     test_size : float in (0, 1) or int >= 1, default=0.2
         Share (or number) of the rows of each domain held out.
     random_state : int, RandomState or None, default=None
+        Seed of the shuffles.
 
     Examples
     --------
@@ -58,7 +60,7 @@ class SourceTargetShuffleSplit(_MetadataRequester):
     >>> sd = np.r_[np.zeros(10, int), -np.ones(5, int)]
     >>> cv = SourceTargetShuffleSplit(n_splits=2, test_size=0.2, random_state=0)
     >>> [(len(tr), len(te)) for tr, te in cv.split(np.zeros((15, 1)), sample_domain=sd)]
-    [(11, 4), (11, 4)]
+    [(12, 3), (12, 3)]
     """
 
     __metadata_request__split = {"sample_domain": True}
@@ -82,7 +84,25 @@ class SourceTargetShuffleSplit(_MetadataRequester):
             )
 
     def split(self, X, y=None, groups=None, sample_domain=None):
-        """Yield ``(train, test)`` index arrays; ``groups`` is ignored."""
+        """Yield ``(train, test)`` index arrays.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows (only their number is used).
+        y : array-like of shape (n_samples,) or None
+            Labels; masked rows (-1 / NaN) are the target when
+            ``sample_domain`` is not given.
+        groups : None
+            Ignored (scikit-learn's splitter signature).
+        sample_domain : array-like of int or None
+            >= 0 source, < 0 target.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices.
+        """
         self._check()
         sd = _sample_domain(X, y, sample_domain, type(self).__name__)
         parts = [np.flatnonzero(sd >= 0), np.flatnonzero(sd < 0)]
@@ -100,7 +120,20 @@ class SourceTargetShuffleSplit(_MetadataRequester):
             yield train, test
 
     def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
-        """Number of splits (``n_splits``)."""
+        """Return the number of splits, ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+        sample_domain : array-like of int or None
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+            The number of splits.
+        """
         return self.n_splits
 
 
@@ -148,7 +181,25 @@ class LeaveOneDomainOut(_MetadataRequester):
         return domains if m is None else domains[:m]
 
     def split(self, X, y=None, groups=None, sample_domain=None):
-        """Yield ``(train, test)`` index arrays; ``groups`` is ignored."""
+        """Yield ``(train, test)`` index arrays.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows (only their number is used).
+        y : array-like of shape (n_samples,) or None
+            Labels; masked rows (-1 / NaN) are the target when
+            ``sample_domain`` is not given.
+        groups : None
+            Ignored (scikit-learn's splitter signature).
+        sample_domain : array-like of int or None
+            >= 0 source, < 0 target.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices.
+        """
         if sample_domain is None:
             raise ValueError(
                 "LeaveOneDomainOut.split needs sample_domain (several source "
@@ -161,7 +212,20 @@ class LeaveOneDomainOut(_MetadataRequester):
             yield np.flatnonzero(~held), np.sort(np.r_[np.flatnonzero(held), target])
 
     def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
-        """Number of splits: the source domains held out."""
+        """Return the number of splits: the source domains held out.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+        sample_domain : array-like of int or None
+            The domains (needed unless ``max_n_splits`` is set).
+
+        Returns
+        -------
+        n_splits : int
+            The number of splits.
+        """
         if sample_domain is None:
             if self.max_n_splits is None:
                 raise ValueError("get_n_splits needs sample_domain when max_n_splits is None.")

@@ -44,12 +44,21 @@ def bures_wasserstein(m1, S1, m2, S2, *, squared=False):
 
     Parameters
     ----------
-    m1, m2 : array-like of shape (d,)
-        Means.
-    S1, S2 : array-like of shape (d, d)
-        Symmetric positive semi-definite covariances.
+    m1 : array-like of shape (d,)
+        Mean of the first Gaussian.
+    S1 : array-like of shape (d, d)
+        Its covariance (symmetric positive semi-definite).
+    m2 : array-like of shape (d,)
+        Mean of the second Gaussian.
+    S2 : array-like of shape (d, d)
+        Its covariance.
     squared : bool, default=False
         Return :math:`W_2^2` instead of :math:`W_2`.
+
+    Returns
+    -------
+    distance : float
+        :math:`W_2` (or :math:`W_2^2`).
 
     Examples
     --------
@@ -114,12 +123,34 @@ class GaussianMap:
     cost: float
 
     def transform(self, X):
-        """Map source points to the target domain."""
+        """Map source points to the target domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Source points.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n, d)
+            :math:`A(x - m_s) + m_t` for every row.
+        """
         X = np.asarray(X, dtype=np.float64)
         return (X - self.mean_source) @ self.A + self.mean_target
 
     def inverse_transform(self, X):
-        """Map target points back (the Monge map from target to source)."""
+        """Map target points back (the Monge map from target to source).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Target points.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n, d)
+            :math:`A^{-1}(x - m_t) + m_s` for every row.
+        """
         X = np.asarray(X, dtype=np.float64)
         return (X - self.mean_target) @ np.linalg.pinv(self.A) + self.mean_source
 
@@ -142,13 +173,16 @@ def gaussian_map(Xs, Xt, *, reg=1e-6):
     Parameters
     ----------
     Xs : array-like of shape (n, d)
+        Source points.
     Xt : array-like of shape (m, d)
+        Target points.
     reg : float >= 0, default=1e-6
         Added to the diagonal of both covariances.
 
     Returns
     -------
-    GaussianMap
+    gaussian_map : GaussianMap
+        The affine map and the two Gaussian fits.
 
     References
     ----------

@@ -72,15 +72,27 @@ def sinkhorn_group_lasso(
 
     Parameters
     ----------
-    a, b, M, reg, max_iter, tol, n_jobs
-        As in :func:`sinkhorn` (``max_iter``, ``tol`` for each inner solve).
+    a : array-like of shape (n,) or None
+        Source weights (``None``: uniform), as in :func:`sinkhorn`.
+    b : array-like of shape (m,) or None
+        Target weights (``None``: uniform).
+    M : array-like of shape (n, m)
+        Finite ground cost.
     labels : array-like of shape (n,)
-        Class of every source row.
+        Class of every source row (1-D, no NaN).
+    reg : float > 0
+        Entropic regularisation :math:`\varepsilon`.
     reg_class : float >= 0
         Weight :math:`\eta` of the group-lasso term.
+    max_iter : int >= 1, default=1000
+        Iterations of each inner Sinkhorn solve.
+    tol : float >= 0, default=1e-9
+        Marginal tolerance of each inner solve.
     max_outer : int >= 1, default=20
         Conditional-gradient iterations; stops earlier when the relative
         objective decrease falls below ``max(tol, 1e-7)``.
+    n_jobs : int or None
+        Threads for the Sinkhorn kernels.
 
     Returns
     -------

@@ -61,7 +61,9 @@ def sinkhorn_online(
     Parameters
     ----------
     Xs : array-like of shape (n, d)
+        Source points.
     Xt : array-like of shape (m, d)
+        Target points.
     reg : float > 0
         Entropic regularisation (in units of the scaled cost).
     a, b : array-like or None
@@ -70,6 +72,10 @@ def sinkhorn_online(
     cost_scale : float > 0, default=1.0
         The cost is divided by this (e.g. an estimate of its maximum).
     max_iter : int >= 1, default=1000
+        Iterations over all eps-scaling stages; when they run out, the plan
+        is finished with an exact row update at ``reg`` (every row keeps
+        its mass) and a ``ConvergenceWarning`` says where the schedule
+        stopped (``extra['eps_reached']``).
     tol : float >= 0, default=1e-9
         Stop when the L1 marginal violation falls below ``tol``.
     n_jobs : int or None

@@ -267,7 +267,7 @@ def test_selection_among_given_adapters(moons):
     X, y, sd, ns = moons
     cands = [OTDomainAdapter(method="emd"), OTDomainAdapter(method="gaussian")]
     clf = DomainAdaptedEstimator(cands, SVC()).fit(X, y)
-    assert clf.selection_.candidates == ["emd", "gaussian", "no adaptation"]
+    assert clf.selection_.candidates == ["no adaptation", "emd", "gaussian"]
     assert clf.adapter_ is None or clf.adapter_.method in ("emd", "gaussian")
     assert clf.get_params()["adapter"] is cands  # fit never rewrites it
     with pytest.raises(ValueError, match="selection=None"):
