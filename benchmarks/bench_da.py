@@ -199,20 +199,33 @@ def print_panel(methods, rows, chosen, times):
         best_ot_all.append(best_ot)
         ref = max(row["no adaptation"], best_ot)
         gaps.append(row["skngd default"] - ref)
-        print(f"{name:24s}" + "".join(f"{row[k]:>{w + 1}.3f}" for k in keys)
-              + f"{best_ot:>9.3f}  {ch}")
-    means = {k: np.nanmean([r[k] for _, r in rows]) for k in keys}
-    print(f"{'mean':24s}" + "".join(f"{means[k]:>{w + 1}.3f}" for k in keys)
+        cells = "".join(
+            f"{'fail':>{w + 1}}" if np.isnan(row[k]) else f"{row[k]:>{w + 1}.3f}" for k in keys
+        )
+        print(f"{name:24s}{cells}{best_ot:>9.3f}  {ch}")
+    acc = {k: np.array([r[k] for _, r in rows]) for k in keys}
+    means = {k: np.nanmean(v) for k, v in acc.items()}
+    print(f"{'mean (completed cases)':24s}" + "".join(f"{means[k]:>{w + 1}.3f}" for k in keys)
           + f"{np.mean(best_ot_all):>9.3f}")
     print(f"{'time (s, all cases)':24s}" + "".join(f"{times[k]:>{w + 1}.1f}" for k in keys))
+    fails = {k: int(np.isnan(v).sum()) for k, v in acc.items() if np.isnan(v).any()}
+    if fails:
+        print("fail: the peer raised or returned NaN (POT's SinkhornTransport at reg_e=1 on the")
+        print("raw cost of the digits case gives NaN out-of-sample maps):", fails)
     print()
     d = means["skngd default"]
     peers = [k for k in keys if k not in ("skngd default", "no adaptation")]
-    beaten = [k for k in peers if not d > means[k]]
-    print(f"panel mean: skngd default {d:.3f}, no adaptation {means['no adaptation']:.3f}; "
-          f"best peer default {max(means[k] for k in peers if k.startswith(('POT', 'skada'))):.3f}")
+    print(f"panel mean: skngd default {d:.3f}, no adaptation {means['no adaptation']:.3f}")
     print("default above no adaptation:", d > means["no adaptation"])
-    print("default above every other column:", not beaten, "" if not beaten else beaten)
+    print("default vs every other column, on the cases that column completed:")
+    ok = True
+    for k in peers:
+        done = ~np.isnan(acc[k])
+        dk, pk = acc["skngd default"][done].mean(), acc[k][done].mean()
+        ok &= dk > pk
+        print(f"  {k:34s} {pk:.3f} vs default {dk:.3f} ({done.sum()} cases) "
+              f"{'above' if dk > pk else 'NOT above'}")
+    print("default above every peer:", ok)
     bad = [(name, g) for (name, _), g in zip(rows, gaps) if g < -0.02]
     print(f"cases more than 2 points below max(no adaptation, best OT): {len(bad)} of {len(rows)}")
     for name, g in bad:
@@ -239,6 +252,8 @@ def run_tuning(seeds):
     print("DomainAdaptedEstimator(OTDomainAdapter(), SVC(), selection=None), cv =")
     print("SourceTargetShuffleSplit(3, test_size=0.3); cell: chosen reg/s -> target accuracy.")
     print("Grid: reg/s in", alphas, "; Bayes: 8 iterations, log-uniform [0.01, 3].")
+    print("oracle: the grid point with the best target accuracy (reads target labels;")
+    print("a reference, not a method). Search scores never see a target label.")
     head = ["none", "oracle"] + [f"grid {k}" for k in scorers] + ["bayes assort"]
     print(f"{'case':24s}" + "".join(f"{h:>15}" for h in head))
     nonfinite = 0
@@ -265,7 +280,7 @@ def run_tuning(seeds):
             out["bayes assort"] = (b.best_params_["adapter__reg"] / s, b.best_estimator_.score(Xt, yt))
         for h in head:
             cells[h].append(out[h][1])
-        fmt = lambda a, acc: f"{a}->{acc:.3f}" if isinstance(a, str) else f"{a:.2g}->{acc:.3f}"
+        fmt = lambda a, acc: f"{acc:.3f}" if isinstance(a, str) else f"{a:.2g}->{acc:.3f}"
         print(f"{name:24s}" + "".join(f"{fmt(*out[h]):>15}" for h in head), flush=True)
     print(f"{'mean':24s}" + "".join(f"{np.mean(cells[h]):>15.3f}" for h in head))
     print(f"non-finite cross-validated scores: {nonfinite}")

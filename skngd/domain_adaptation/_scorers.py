@@ -345,13 +345,14 @@ class CircularValidation(_DomainScorer):
     --------
     >>> import numpy as np
     >>> from skngd.domain_adaptation import CircularValidation, DomainAdaptedEstimator
-    >>> rng = np.random.RandomState(0)
-    >>> Xs = np.r_[rng.randn(50, 2) - 3, rng.randn(50, 2) + 3]
-    >>> ys = np.r_[np.zeros(50, int), np.ones(50, int)]
-    >>> X, y = np.r_[Xs, Xs + [0.0, 8.0]], np.r_[ys, -np.ones(100, int)]
-    >>> model = DomainAdaptedEstimator().fit(X, y)
-    >>> float(CircularValidation()(model, X, y))
-    1.0
+    >>> rng = np.random.RandomState(1)
+    >>> centres = np.repeat([[-3.0, 0.0], [3.0, 0.0]], 40, axis=0)
+    >>> Xs, ys = centres + rng.randn(80, 2), np.repeat([0, 1], 40)
+    >>> X = np.r_[Xs, 1.5 * Xs + 10.0]               # scaled, shifted target
+    >>> y = np.r_[ys, -np.ones(80, int)]
+    >>> score = CircularValidation()(DomainAdaptedEstimator().fit(X, y), X, y)
+    >>> bool(score > 0.95)
+    True
     """
 
     def __init__(self, scoring=None):
@@ -474,10 +475,13 @@ class AssortativityScorer(_DomainScorer):
         self.n_neighbors = n_neighbors
 
     def _score(self, estimator, X, y, source, target):
-        self._check_classifier(estimator)
-        Xt = X[target]
-        labels = np.asarray(predict_as_target(estimator, Xt))
-        return assortativity(neighbourhood_graph(Xt, self.n_neighbors), labels)
+        return self._assortativities([estimator], X[target])[0]
+
+    def _assortativities(self, estimators, Xt):
+        for est in estimators:
+            self._check_classifier(est)
+        G = neighbourhood_graph(Xt, self.n_neighbors)
+        return [assortativity(G, np.asarray(predict_as_target(e, Xt))) for e in estimators]
 
     @staticmethod
     def _check_classifier(estimator):
@@ -508,11 +512,5 @@ class AssortativityScorer(_DomainScorer):
         """
         X = check_array(X, dtype=[np.float64, np.float32])
         y = None if y is None else np.asarray(y)
-        for est in estimators:
-            self._check_classifier(est)
         _, target = self._domains(X, y, sample_domain, estimators[0])
-        Xt = X[target]
-        G = neighbourhood_graph(Xt, self.n_neighbors)
-        return [
-            assortativity(G, np.asarray(predict_as_target(est, Xt))) for est in estimators
-        ]
+        return self._assortativities(estimators, X[target])

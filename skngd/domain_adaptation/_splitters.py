@@ -36,7 +36,35 @@ def _n_test(n, test_size, who):
     return k
 
 
-class SourceTargetShuffleSplit(_MetadataRequester):
+class _DomainSplitter(_MetadataRequester):
+    """``split`` reads the domains once and hands them to ``_iter_splits``."""
+
+    __metadata_request__split = {"sample_domain": True}
+
+    def split(self, X, y=None, groups=None, sample_domain=None):
+        """Yield ``(train, test)`` index arrays.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows (only their number is used).
+        y : array-like of shape (n_samples,) or None
+            Labels; masked rows (-1 / NaN) are the target when
+            ``sample_domain`` is not given.
+        groups : None
+            Ignored (scikit-learn's splitter signature).
+        sample_domain : array-like of int or None
+            >= 0 source, < 0 target.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Row indices.
+        """
+        yield from self._iter_splits(_sample_domain(X, y, sample_domain, type(self).__name__))
+
+
+class SourceTargetShuffleSplit(_DomainSplitter):
     """Shuffle split done separately within the source and the target rows.
 
     Every split holds out ``test_size`` of the source rows and of the target
@@ -63,8 +91,6 @@ class SourceTargetShuffleSplit(_MetadataRequester):
     [(12, 3), (12, 3)]
     """
 
-    __metadata_request__split = {"sample_domain": True}
-
     def __init__(self, n_splits=5, *, test_size=0.2, random_state=None):
         self.n_splits = n_splits
         self.test_size = test_size
@@ -83,28 +109,8 @@ class SourceTargetShuffleSplit(_MetadataRequester):
                 f"{self.test_size!r}."
             )
 
-    def split(self, X, y=None, groups=None, sample_domain=None):
-        """Yield ``(train, test)`` index arrays.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows (only their number is used).
-        y : array-like of shape (n_samples,) or None
-            Labels; masked rows (-1 / NaN) are the target when
-            ``sample_domain`` is not given.
-        groups : None
-            Ignored (scikit-learn's splitter signature).
-        sample_domain : array-like of int or None
-            >= 0 source, < 0 target.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Row indices.
-        """
+    def _iter_splits(self, sd):
         self._check()
-        sd = _sample_domain(X, y, sample_domain, type(self).__name__)
         parts = [np.flatnonzero(sd >= 0), np.flatnonzero(sd < 0)]
         if any(p.size == 0 for p in parts):
             raise ValueError(
@@ -137,7 +143,7 @@ class SourceTargetShuffleSplit(_MetadataRequester):
         return self.n_splits
 
 
-class LeaveOneDomainOut(_MetadataRequester):
+class LeaveOneDomainOut(_DomainSplitter):
     """Hold out one source domain at a time (several source domains).
 
     ``sample_domain`` numbers the source domains (0, 1, 2, ... >= 0) and
@@ -163,8 +169,6 @@ class LeaveOneDomainOut(_MetadataRequester):
     [[0, 1, 5, 6], [2, 3, 5, 6], [4, 5, 6]]
     """
 
-    __metadata_request__split = {"sample_domain": True}
-
     def __init__(self, max_n_splits=None):
         self.max_n_splits = max_n_splits
 
@@ -181,31 +185,16 @@ class LeaveOneDomainOut(_MetadataRequester):
         return domains if m is None else domains[:m]
 
     def split(self, X, y=None, groups=None, sample_domain=None):
-        """Yield ``(train, test)`` index arrays.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows (only their number is used).
-        y : array-like of shape (n_samples,) or None
-            Labels; masked rows (-1 / NaN) are the target when
-            ``sample_domain`` is not given.
-        groups : None
-            Ignored (scikit-learn's splitter signature).
-        sample_domain : array-like of int or None
-            >= 0 source, < 0 target.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Row indices.
-        """
         if sample_domain is None:
             raise ValueError(
                 "LeaveOneDomainOut.split needs sample_domain (several source "
                 "domains cannot be read from masked labels)."
             )
-        sd = check_sample_domain(sample_domain, len(X))
+        return super().split(X, y, groups, sample_domain)
+
+    split.__doc__ = _DomainSplitter.split.__doc__
+
+    def _iter_splits(self, sd):
         target = np.flatnonzero(sd < 0)
         for d in self._domains(sd):
             held = sd == d
