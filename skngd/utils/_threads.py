@@ -209,7 +209,7 @@ def serial_parallel_launches():
 
 
 @contextmanager
-def fit_threads(n_jobs, *, blas=None, numba=True):
+def fit_threads(n_jobs, *, blas=None, numba=True, verbose=0):
     """The thread policy of one fit.
 
     Parameters
@@ -224,16 +224,23 @@ def fit_threads(n_jobs, *, blas=None, numba=True):
     numba : bool, default=True
         Whether the fit runs Numba kernels. ``False`` skips importing Numba
         (small problems solved in NumPy) and applies only the BLAS limit.
+    verbose : int, default=0
+        The estimator's ``verbose``: above 0, a first compilation of kernels in
+        this process is announced at once (otherwise only once it has lasted a
+        second; see :mod:`skngd.utils._compile_notice`).
 
     Yields the number of threads. Everything is restored on exit.
     """
+    from skngd.utils._compile_notice import compile_verbosity
+
     if not numba:
         n = max(1, min(effective_n_jobs(n_jobs if n_jobs is None else int(n_jobs)),
                        os.cpu_count() or 1))
         with blas_threads(n if blas is None else blas):
             yield n
         return
-    with numba_threads(n_jobs) as n, blas_threads(n if blas is None else blas):
+    with compile_verbosity(verbose), numba_threads(n_jobs) as n, \
+            blas_threads(n if blas is None else blas):
         yield n
 
 
