@@ -11,9 +11,18 @@
 Use :data:`jit` for serial kernels and :data:`pjit` for kernels whose outer
 loop is a ``numba.prange`` over rows, each iteration writing its own slice.
 Call kernels inside :func:`skngd.utils.numba_threads` so ``n_jobs`` is honoured.
+
+Importing this module registers :mod:`skngd.utils._compile_notice`'s listener:
+the first compilation in a process that lasts over a second (or any, at
+``verbose > 0``) prints one line saying that kernels compile once.
 """
 
 import numba
+
+from skngd.utils._compile_notice import install_compile_notice
+
+# one line on stderr, once per process, when kernels compile (never on a cache load)
+install_compile_notice()
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 

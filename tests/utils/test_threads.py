@@ -71,3 +71,114 @@ def test_blas_threads_and_parallel_section_restore():
         assert n == 1 and numba.get_num_threads() == 1
         assert all(c == 1 for c in blas_counts())
     assert blas_counts() == before and numba.get_num_threads() == nb
+
+
+def _blas_counts():
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_interleaved_blas_limits_from_two_threads_restore_the_original():
+    """Thread A limits, thread B limits, A exits, B exits: both limits are in
+    force while they overlap, and the process is back at its original BLAS
+    limits at the end (nested threadpool_limits contexts leave it at 1: B saved
+    A's temporary value and restores it last)."""
+    import threading
+
+    from skngd.utils import blas_threads
+
+    before = _blas_counts()
+    assert max(before) > 1, "the test needs a multi-threaded BLAS"
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with blas_threads(1):
+            a_in.set()
+            b_in.wait(5)
+            seen["a"] = _blas_counts()
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with blas_threads(1):
+            b_in.set()
+            a_out.wait(5)
+            seen["b_after_a"] = _blas_counts()
+
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    [t.start() for t in ts]
+    [t.join(10) for t in ts]
+    assert all(c == 1 for c in seen["a"])
+    # A left while B still runs: B's limit stays in force ...
+    assert all(c == 1 for c in seen["b_after_a"])
+    # ... and once both left, the original limits are back
+    assert _blas_counts() == before
+    # the main thread can still change the limits afterwards
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert all(c == 1 for c in _blas_counts())
+    assert _blas_counts() == before
+
+
+def test_concurrent_fits_leave_blas_limits_unchanged():
+    import threading
+
+    from skngd import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12_000, 8))
+    y = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
+    before = _blas_counts()
+    errors = []
+
+    def work():
+        try:
+            for _ in range(3):
+                LogisticRegression(n_jobs=2).fit(X, y)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    ts = [threading.Thread(target=work) for _ in range(4)]
+    [t.start() for t in ts]
+    [t.join(120) for t in ts]
+    assert not errors
+    assert _blas_counts() == before
+
+
+_WORKQUEUE_SCRIPT = """
+import threading
+import numpy as np
+from skngd import LogisticRegression
+rng = np.random.default_rng(0)
+X = rng.normal(size=(20_000, 20))
+y = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
+errors = []
+def work():
+    try:
+        for _ in range(3):
+            LogisticRegression(n_jobs=2).fit(X, y)
+    except Exception as exc:
+        errors.append(repr(exc))
+ts = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+import numba
+print(numba.threading_layer(), len(errors))
+"""
+
+
+def test_concurrent_fits_under_the_workqueue_layer_do_not_abort(tmp_path):
+    """Numba's workqueue layer aborts the process (SIGABRT) when two Python
+    threads launch parallel kernels at once; skngd serialises its launches."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", _WORKQUEUE_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["workqueue", "0"]
