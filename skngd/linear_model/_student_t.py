@@ -11,7 +11,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd._solvers._result import warn_not_converged
 from skngd._solvers.em_t import INITS, fit_student_t, interpolate
-from skngd.utils import check_finite_param, check_sample_weight, resolve_from_registry
+from skngd._solvers.t_nu import NU_GRID, out_of_sample_residuals, select_nu_min_variance
+from skngd.linear_model._t_problem import TProblem
+from skngd.utils import (check_finite_param, check_magnitude, check_numeric_target,
+                         check_sample_weight, resolve_from_registry)
 
 # registry of starting points: name -> factory returning the start function
 _INIT_FACTORIES = {name: (lambda f=f: f) for name, f in INITS.items()}
@@ -37,9 +40,12 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
     :math:`\\lambda_i = (\\nu+1)/(\\nu+\\delta_i)`,
     :math:`\\delta_i = r_i^2/\\sigma^2`, and solves a weighted ridge least-squares
     problem (accelerated by over-relaxation and, near the optimum, Newton
-    steps, each accepted only if it increases the objective). With ``nu='auto'`` an ECME step maximises the observed
-    log-likelihood over :math:`\\nu \\in [1, 1000]` each iteration. The
-    objective never decreases (``loglik_history_``). Dividing the penalty by
+    steps, each accepted only if it increases the objective). The objective
+    never decreases (``loglik_history_``). By default :math:`\\nu` is chosen
+    first, as the value on a grid over :math:`[1, 1000]` that minimises the
+    estimated asymptotic variance of the coefficients (see ``nu``); with
+    ``nu='auto'`` an ECME step instead maximises the observed log-likelihood
+    over :math:`\\nu \\in [1, 1000]` each iteration. Dividing the penalty by
     :math:`\\sigma^2` makes the fit equivariant to rescaling ``y`` and makes it
     tend to :class:`~sklearn.linear_model.Ridge` as :math:`\\nu \\to \\infty`.
 
@@ -49,9 +55,27 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    nu : float > 0 or 'auto', default=4.0
+    nu : float > 0, 'adaptive' or 'auto', default='adaptive'
         Degrees of freedom of the t distribution (small = heavier tails, more
-        robust). ``'auto'`` estimates it by maximum likelihood (ECME).
+        robust).
+
+        - ``'adaptive'``: chosen from the data to make the coefficients most
+          precise. For each :math:`\\nu` on a geometric grid over
+          :math:`[1, 1000]` the sandwich variance
+          :math:`\\sigma^2 \\overline{\\psi^2} / \\overline{\\psi'}^2` of the
+          t M-estimator (:math:`\\psi(u) = (\\nu+1)u/(\\nu+u^2)`, maximum
+          likelihood scale) is evaluated on out-of-sample residuals of the
+          robust L1 starting fit; the smallest wins (ties within the
+          estimate's sampling error, :math:`0.25/\\sqrt{n}` relative, go to the
+          larger :math:`\\nu`). The likelihood is then maximised at that
+          :math:`\\nu`. Gaussian errors give :math:`\\nu = 1000` (least
+          squares), t errors their own :math:`\\nu`, and gross outliers the
+          largest tail weight that still rejects them (about 4 at 10%, 1.5 at
+          30%), where maximum likelihood fits the contamination with
+          :math:`\\nu \\to 1` and loses efficiency on the clean rows.
+        - ``'auto'``: maximum likelihood (ECME), the model's own estimate.
+        - a number: fixed, e.g. ``nu=4.0`` (the earlier default), which breaks
+          down beyond about 20% gross outliers (see Notes).
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     alpha : float >= 0, default=0.0
@@ -67,11 +91,13 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         Starting point: L1 regression by IRLS with a MAD scale, or (ridge)
         least squares with its RMS scale.
     n_jobs : int, default=None
-        Threads for the Numba row pass (``None`` = 1, ``-1`` = all cores).
+        Kept for compatibility; it has no effect. The row passes are NumPy and
+        BLAS, whose threads follow the BLAS thread pool (``threadpoolctl``).
     verbose : int, default=0
         Print the log-likelihood at every iteration if > 0.
     warm_start : bool, default=False
-        Start from the previous solution (coefficients, scale and ``nu_``).
+        Start from the previous solution (coefficients, scale, and ``nu_``
+        for ``nu='auto'``; ``'adaptive'`` chooses :math:`\\nu` again).
 
     Attributes
     ----------
@@ -81,7 +107,8 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         Fitted :math:`\\sigma`. Zero when the training data are fitted
         exactly (e.g. constant ``y``), where the likelihood is unbounded.
     nu_ : float
-        Degrees of freedom used (``nu``, or its estimate for ``'auto'``).
+        Degrees of freedom used (``nu``, or the value chosen for
+        ``'adaptive'`` / estimated for ``'auto'``).
     weights_ : ndarray of shape (n_samples,)
         E-step weights :math:`\\lambda_i = E[\\tau_i \\mid y_i]` at the solution,
         in :math:`(0, (\\nu+1)/\\nu]`; small values flag outliers.
@@ -98,9 +125,16 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
     -----
     The joint maximum-likelihood fit of location and scale with fixed
     :math:`\\nu` tolerates a fraction of gross outliers up to about
-    :math:`1/(\\nu+1)` (20% for the default :math:`\\nu=4`): beyond it the scale
-    grows to cover the outliers. For heavier contamination use a smaller
-    ``nu`` or ``nu='auto'``, which picks a heavy tail when the data need it.
+    :math:`1/(\\nu+1)` (20% for :math:`\\nu=4`): beyond it the scale grows to
+    cover the outliers. ``'adaptive'`` and ``'auto'`` pick a heavy enough tail
+    when the data need it. Like every M-estimator (and ``HuberRegressor``),
+    the fit is not robust to outliers in ``X`` with wrong ``y`` (bad
+    leverage points).
+
+    The solver works on centred data scaled by powers of two (``y``, the
+    weights, and the columns of ``X`` when ``alpha=0``), which is exact, so
+    any data whose squares do not overflow are fitted alike; entries whose
+    squares overflow float64 are rejected with a ``ValueError``.
 
     At least 2 samples with positive weight are required. With ``alpha=0``
     and no more samples than parameters (``n_features + fit_intercept``), the
@@ -132,7 +166,7 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "nu": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "nu": [Interval(Real, 0, None, closed="neither"), StrOptions({"adaptive", "auto"})],
         "fit_intercept": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -143,7 +177,7 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         "warm_start": ["boolean"],
     }
 
-    def __init__(self, nu=4.0, *, fit_intercept=True, alpha=0.0, max_iter=200, tol=1e-8,
+    def __init__(self, nu="adaptive", *, fit_intercept=True, alpha=0.0, max_iter=200, tol=1e-8,
                  init="robust", n_jobs=None, verbose=0, warm_start=False):
         self.nu = nu
         self.fit_intercept = fit_intercept
@@ -173,55 +207,60 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         self : StudentTRegressor
             The fitted estimator.
         """
-        estimate_nu = self.nu == "auto"
-        if not estimate_nu:
+        if not isinstance(self.nu, str):
             check_finite_param(self.nu, "nu")
         warm = self.warm_start and hasattr(self, "coef_")
+        y = check_numeric_target(y, estimator=self) if y is not None else y
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
                              reset=not warm)
+        check_magnitude(X, name="X", estimator=self)
+        check_magnitude(y, name="y", estimator=self)
         sw = check_sample_weight(sample_weight, X, dtype=np.float64)
-        pos = sw > 0
-        n_eff, n_params = int(pos.sum()), X.shape[1] + int(self.fit_intercept)
+        n_eff = int(np.count_nonzero(sw))
         if n_eff < 2:
             raise ValueError(
                 "StudentTRegressor needs at least 2 samples with positive weight, "
                 f"got n_samples={n_eff}."
             )
-        x_mean = (sw @ X) / sw.sum() if self.fit_intercept else np.zeros(X.shape[1])
-        Xc = np.ascontiguousarray(X - x_mean)
-        y = np.ascontiguousarray(y)
-        floor = _EXACT_RTOL * float(np.max(np.abs(y[pos])))
-        alpha = float(self.alpha)
-
-        nu = 4.0 if estimate_nu else float(self.nu)
-        if self.alpha == 0 and n_eff <= n_params:  # documented minimum-norm fit
-            res = interpolate(Xc, y, sw, self.fit_intercept, nu)
-        else:
-            init = resolve_from_registry(self.init, _INIT_FACTORIES, "init")
-            if warm and self.scale_ > 0:  # previous solution, in centred coordinates
-                beta = np.array(self.coef_, dtype=np.float64)
-                b, scale = float(self.intercept_ + x_mean @ beta), self.scale_
-                nu = self.nu_ if estimate_nu else nu
-            else:
-                beta, b, scale = init(Xc, y, sw, alpha, self.fit_intercept, floor)
-            res = fit_student_t(
-                Xc, y, sw, nu=nu, estimate_nu=estimate_nu, alpha=alpha,
-                fit_intercept=self.fit_intercept, start=(beta, b, scale, nu),
-                max_iter=self.max_iter, tol=self.tol, floor=floor, n_jobs=self.n_jobs,
-                verbose=self.verbose,
-            )
+        wide = n_eff <= X.shape[1] + int(self.fit_intercept)
+        prob = TProblem.from_data(X, y, sw, float(self.alpha), self.fit_intercept,
+                                  scale_columns=self.alpha == 0 and not wide)
+        res = self._solve(prob, warm, wide)
         if not res.converged:
             warn_not_converged("StudentTRegressor", self.max_iter)
-        self.coef_ = res.coef
-        self.intercept_ = (float(res.extra["intercept"] - x_mean @ res.coef)
-                           if self.fit_intercept else 0.0)
-        self.scale_ = res.extra["scale"]
-        self.nu_ = res.extra["nu"]
+        self.coef_, self.intercept_, self.scale_ = prob.from_scaled(
+            res.coef, res.extra["intercept"], res.extra["scale"])
+        self.nu_ = float(res.extra["nu"])
         self.weights_ = res.extra["weights"]
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
-        self.loglik_history_ = np.asarray(res.history, dtype=np.float64)
+        self.loglik_history_ = prob.history(res.history)
         return self
+
+    def _solve(self, prob, warm, wide):
+        """Run the solver on the scaled problem; a :class:`SolverResult`."""
+        X, y, sw, alpha = prob.X, prob.y, prob.sw, prob.alpha
+        floor = _EXACT_RTOL * float(np.max(np.abs(y[sw > 0])))
+        estimate_nu, adaptive = self.nu == "auto", self.nu == "adaptive"
+        nu = 4.0 if estimate_nu else NU_GRID[-1] if adaptive else float(self.nu)
+        if alpha == 0 and wide:
+            return interpolate(X, y, sw, self.fit_intercept, nu)  # documented min-norm fit
+        from_l1 = not (warm and self.scale_ > 0) and self.init == "robust"
+        if warm and self.scale_ > 0:  # previous solution
+            start = prob.to_scaled(self.coef_, self.intercept_, self.scale_)
+            nu = self.nu_ if estimate_nu else nu
+        else:
+            init = resolve_from_registry(self.init, _INIT_FACTORIES, "init")
+            start = init(X, y, sw, alpha, self.fit_intercept, floor)
+        if adaptive and start[2] > floor:  # out-of-sample residuals of an L1 fit
+            nu = select_nu_min_variance(*out_of_sample_residuals(
+                X, y, sw, alpha, self.fit_intercept, floor,
+                l1=start[:2] if from_l1 else None))[0]
+        return fit_student_t(
+            X, y, sw, nu=nu, estimate_nu=estimate_nu, alpha=alpha,
+            fit_intercept=self.fit_intercept, start=(*start, nu),
+            max_iter=self.max_iter, tol=self.tol, floor=floor, verbose=self.verbose,
+            units=prob.units)
 
     def predict(self, X):
         """Predict the location (mean and median) :math:`x^\\top\\beta + b`.

@@ -52,7 +52,9 @@ def check_numeric_target(y, *, name="y", estimator=None):
     message scikit-learn's regressors give ("could not convert string to
     float"), prefixed with ``name`` and the estimator's class name, instead of
     NumPy's ``UFuncTypeError`` deep inside a solver. Booleans and integers are
-    converted to float64. The shape is left as given.
+    converted to float64; complex targets are returned unchanged, so that
+    ``validate_data`` rejects them with scikit-learn's "Complex data not
+    supported". The shape is left as given.
     """
     arr = np.asarray(y)
     who = f"{type(estimator).__name__}: " if estimator is not None else ""
@@ -64,6 +66,8 @@ def check_numeric_target(y, *, name="y", estimator=None):
                 f"{who}{name} must be numeric for a regressor; {exc}. Encode "
                 f"categorical targets first, or use a classifier."
             ) from None
+    if arr.dtype.kind == "c":  # validate_data rejects it: "Complex data not supported"
+        return arr
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{who}{name} must be numeric, got dtype {arr.dtype}.")
     return arr.astype(np.float64, copy=False)

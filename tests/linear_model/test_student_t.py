@@ -310,10 +310,11 @@ def test_newton_step_matches_finite_differences(with_nu):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("frac, nu", [(0.1, 4.0), (0.3, "auto")])
-def test_benchmark_design_accuracy(frac, nu):
-    """The benchmark's data (gross, asymmetric outliers) at n=20,000: error
-    within 10% of the oracle's at 10% contamination, no worse than Huber's."""
+@pytest.mark.parametrize("frac", [0.1, 0.3])
+def test_benchmark_design_accuracy(frac):
+    """The benchmark's data (gross, asymmetric outliers) at n=20,000, at the
+    defaults: error within 10% of the oracle's at 10% contamination, no worse
+    than Huber's."""
     from sklearn.linear_model import HuberRegressor
 
     rng = np.random.default_rng(0)
@@ -323,7 +324,7 @@ def test_benchmark_design_accuracy(frac, nu):
     y = X @ beta + 1.0 + rng.normal(size=n)
     out = rng.random(n) < frac
     y[out] += np.where(rng.random(out.sum()) < 0.7, 1.0, -1.0) * rng.uniform(10, 50, out.sum())
-    est = StudentTRegressor(nu=nu).fit(X, y)
+    est = StudentTRegressor().fit(X, y)
     err = np.linalg.norm(est.coef_ - beta)
     oracle = np.linalg.norm(LinearRegression().fit(X[~out], y[~out]).coef_ - beta)
     huber = np.linalg.norm(HuberRegressor(max_iter=1000).fit(X, y).coef_ - beta)
