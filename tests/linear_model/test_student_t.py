@@ -341,3 +341,7 @@ def test_tour_section_runs():
     scores = {r.model: r.score for r in rows}
     assert all(np.isfinite(list(scores.values())))
     assert scores["skngd StudentTRegressor(nu='auto')"] > scores["sklearn LinearRegression"]
+    # the tour runs the estimator at its defaults, and the default wins
+    default = scores["skngd StudentTRegressor() [default]"]
+    assert default > scores["sklearn HuberRegressor"]
+    assert default > scores["skngd StudentTRegressor(nu=4)"]
