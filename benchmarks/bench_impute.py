@@ -19,7 +19,7 @@ that many rows, its RMSE shown beside the oracle RMSE on the same subsample.
 Times are the best of ``--repeat`` runs (one run for methods slower than
 10 s); ratios come from the same run.
 
-Usage: python benchmarks/bench_impute.py [--quick] [--repeat R]
+Usage: python benchmarks/bench_impute.py [--quick | --small] [--repeat R]
 """
 
 import argparse
@@ -118,11 +118,15 @@ def run_size(n, d, rate, cap_rows, repeat, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--small", action="store_true",
+                        help="only the first (20,000 x 20) size of the full run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cap-rows", type=int, default=10_000,
                         help="subsample size for KNNImputer at large n")
     args = parser.parse_args(argv)
     sizes = [(5_000, 10), (10_000, 20)] if args.quick else [(20_000, 20), (200_000, 50)]
+    if args.small:
+        sizes = sizes[:1]
     # warm the Numba cache / compile outside the timings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -56,7 +56,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.em_gaussian import K_BATCH, estep
+from skngd._kernels.em_gaussian import K_BATCH, estep, observed_block_loglik
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd.utils._threads import blas_threads, effective_n_threads
 
@@ -245,6 +245,58 @@ def row_loglik(data, est, logdet_sigma):
     return ll
 
 
+# Above this condition number of the correlation matrix, log densities are
+# computed from a Cholesky factor of each pattern's observed block instead of
+# from the precision matrix. The precision route loses about 1e-17 * cond^2
+# per row (measured: 1.4e-9 at cond 1e4, 1e-5 at 1e6, 1e-3 at 1e7, 4.6 at 1e9;
+# summed over 300 rows at cond 5e12: -1.2e6 instead of 3505); below 1e4 it is
+# accurate to rounding and costs nothing extra (the E-step computes it).
+STABLE_COND = 1e4
+
+
+def needs_stable_loglik(Sigma, chol=None):
+    """Whether the correlation matrix of ``Sigma`` is too ill-conditioned for
+    the precision-based log densities (reciprocal condition number, 1-norm,
+    estimated by LAPACK ``pocon`` from a Cholesky factor)."""
+    d = Sigma.shape[0]
+    if d == 0:
+        return False
+    s = 1.0 / np.sqrt(np.diag(Sigma))
+    if chol is None:
+        try:
+            chol = linalg.cholesky(Sigma, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            return True
+    L = chol * s[:, None]  # Cholesky factor of the correlation matrix
+    corr = Sigma * np.outer(s, s)
+    rcond, info = linalg.lapack.dpocon(L, np.abs(corr).sum(axis=0).max(), uplo="L")
+    return info != 0 or not rcond * STABLE_COND > 1.0
+
+
+def observed_loglik(data, mu, Sigma):
+    """Per-row :math:`\\log N(x_o; \\mu_o, \\Sigma_{oo})` (sorted rows) from a
+    Cholesky factor of each pattern's observed block
+    (:func:`~skngd._kernels.em_gaussian.observed_block_loglik`): accurate
+    whatever the conditioning of the precision matrix. Rows with nothing
+    observed get 0. Raises ``ValueError`` when an observed block is not
+    numerically positive definite.
+    """
+    X = data.X
+    out = np.empty(X.shape[0])
+    bad = observed_block_loglik(X, np.ascontiguousarray(mu, dtype=np.float64),
+                                np.ascontiguousarray(Sigma, dtype=np.float64),
+                                data.miss_idx, data.pat_off, data.pat_rows, out)
+    if bad >= 0:
+        k = X.shape[1] - int(data.pat_off[bad + 1] - data.pat_off[bad])
+        raise ValueError(
+            "The covariance is numerically singular on the observed coordinates "
+            f"of some rows (a block of {k} features is not positive definite): "
+            "their log densities are not defined. Refit with reg_covar > 0 or "
+            "remove collinear features."
+        )
+    return out
+
+
 def m_step(mu, est, reg_covar):
     """Closed-form M-step from the statistics of an :class:`EStep` at ``mu``."""
     n = est.R.shape[0]
@@ -281,19 +333,29 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
 
 
 class _Point:
-    """Parameters with their E-step: precision, statistics, objective."""
+    """Parameters with their E-step: precision, statistics, objective.
 
-    def __init__(self, data, mu, Sigma, reg_covar, n_jobs, buffer):
+    ``stable`` is a one-element list shared by the points of a fit: once a
+    covariance needs it (:func:`needs_stable_loglik`), this and every later
+    point compute the log-likelihood by :func:`observed_loglik`, so that
+    objectives compared with each other come from the same route.
+    """
+
+    def __init__(self, data, mu, Sigma, reg_covar, n_jobs, buffer, stable):
         self.mu, self.Sigma = mu, Sigma
         self.P, self.logdet = precision_from_covariance(Sigma)
         est = e_step(data, mu, self.P, n_jobs=n_jobs, want_stats=True,
                      out=buffer)
         n = data.X.shape[0]
-        # at the conditional means r_o^T Sigma_oo^{-1} r_o = rhat^T P rhat,
-        # so the quadratic forms sum to tr(P R^T R)
-        quad = float(np.sum(self.P * est.gram))
-        loglik = -0.5 * (float(data.n_observed.sum()) * _LOG_2PI
-                         + n * self.logdet + est.logdet_sum + quad)
+        stable[0] = stable[0] or needs_stable_loglik(Sigma)
+        if stable[0]:
+            loglik = float(observed_loglik(data, mu, Sigma).sum())
+        else:
+            # at the conditional means r_o^T Sigma_oo^{-1} r_o = rhat^T P rhat,
+            # so the quadratic forms sum to tr(P R^T R)
+            quad = float(np.sum(self.P * est.gram))
+            loglik = -0.5 * (float(data.n_observed.sum()) * _LOG_2PI
+                             + n * self.logdet + est.logdet_sum + quad)
         self.obj = loglik - 0.5 * n * reg_covar * float(np.trace(self.P))
         # the M-step from this point, computed now so ``buffer`` can be reused
         self.next = m_step(mu, est, reg_covar)
@@ -338,9 +400,10 @@ def _anderson(thetas, images, d):
 def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     buffer = np.empty_like(data.X)
     last = []
+    stable = [False]
 
     def point(mu, Sigma):
-        p = _Point(data, mu, Sigma, reg_covar, n_jobs, buffer)
+        p = _Point(data, mu, Sigma, reg_covar, n_jobs, buffer, stable)
         last[:] = [p]
         return p
 
@@ -419,5 +482,6 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     )
 
 
-__all__ = ["EStep", "PatternData", "e_step", "m_step", "em_gaussian",
-           "precision_from_covariance", "row_loglik"]
+__all__ = ["EStep", "PatternData", "STABLE_COND", "e_step", "m_step", "em_gaussian",
+           "needs_stable_loglik", "observed_loglik", "precision_from_covariance",
+           "row_loglik"]

@@ -15,6 +15,8 @@ from skngd._solvers.em_gaussian import (
     PatternData,
     e_step,
     em_gaussian,
+    needs_stable_loglik,
+    observed_loglik,
     precision_from_covariance,
     row_loglik,
 )
@@ -392,11 +394,22 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     def score_samples(self, X):
         """Log density of each row's observed coordinates (marginal Gaussian).
 
-        Rows with no observed value score 0.
+        Rows with no observed value score 0. When the correlation matrix of
+        ``covariance_`` is ill-conditioned (condition number above 1e4) the
+        densities come from a Cholesky factor of each row pattern's observed
+        block rather than from ``precision_``, whose rounding errors grow
+        like the square of the condition number; ``loglik_history_`` is
+        computed the same way. A ``ValueError`` is raised when an observed
+        block is numerically singular.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return self._e_step(X, want_loglik=True)[2]
+        m = self._modelled
+        Sigma = self.covariance_[np.ix_(m, m)]
+        if not needs_stable_loglik(Sigma):
+            return self._e_step(X, want_loglik=True)[2]
+        data = PatternData(X if m.size == X.shape[1] else X[:, m])
+        return data.unsort(observed_loglik(data, self.mean_[m], Sigma))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the rows of ``X``."""
