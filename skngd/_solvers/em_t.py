@@ -164,11 +164,15 @@ def l1_fit(X, y, sw, alpha, fit_intercept, floor):
         G.flat[::k + 1] += ridge
         rhs = XaT @ (v * y)
         try:
-            theta = np.linalg.solve(G, rhs)
+            C = np.linalg.cholesky(G)
+            piv = np.diagonal(C)
+            ok = piv.min() > 1e-7 * piv.max()  # numerically full rank
         except np.linalg.LinAlgError:
-            theta = None
-        if theta is None or not np.isfinite(theta).all():
-            theta = linalg.pinvh(G, check_finite=False) @ rhs  # minimum-norm
+            ok = False
+        if ok:
+            theta = np.linalg.solve(C.T, np.linalg.solve(C, rhs))
+        else:  # collinear columns: the minimum-norm solution
+            theta = linalg.pinvh(G, check_finite=False) @ rhs
         return theta, y - Xa @ theta
 
     theta, r = solve(sw)

@@ -113,8 +113,13 @@ def select_nu_min_variance(r, sw, grid=NU_GRID):
     residuals ``r`` (sample weights ``sw``; zero weights ignored). On more than
     ``_SUBSAMPLE`` rows an evenly spaced subsample is used.
 
-    Returns ``(nu, V)`` with ``V`` the criterion on the grid. Ties (e.g. exact
-    fits, where ``V = 0``) go to the largest ``nu``.
+    Returns ``(nu, V)`` with ``V`` the criterion on the grid. Values of ``nu``
+    whose ``V`` is within ``0.25 / sqrt(n)`` (relative; ``n`` the effective
+    sample size) of the smallest count as tied, a fraction of the estimate's
+    sampling error: the tie goes to the largest ``nu``, the closest to least
+    squares (Gaussian errors then give the top of the grid rather than any of
+    the nearly equivalent values above 30, and exact fits, where ``V = 0``,
+    the largest ``nu`` that fits them exactly).
     """
     rows = np.flatnonzero(sw > 0)
     if rows.size > _SUBSAMPLE:
@@ -125,9 +130,6 @@ def select_nu_min_variance(r, sw, grid=NU_GRID):
     n_eff = 1.0 / float(w @ w)  # Kish's effective sample size
     best = np.flatnonzero(v <= v.min() * (1.0 + 0.25 / np.sqrt(n_eff)))[-1]
     return float(grid[best]), v
-
-
-__all__ = ["NU_GRID", "asymptotic_variance", "ml_scale2", "select_nu_min_variance"]
 
 
 def _distinct_row_folds(X, y, folds):
@@ -188,4 +190,5 @@ def out_of_sample_residuals(X, y, sw, alpha, fit_intercept, floor, l1=None):
     return resid[used], wp[used]
 
 
-__all__ += ["out_of_sample_residuals"]
+__all__ = ["NU_GRID", "asymptotic_variance", "ml_scale2", "out_of_sample_residuals",
+           "select_nu_min_variance"]

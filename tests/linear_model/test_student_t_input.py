@@ -152,3 +152,20 @@ def test_verbose_reports_the_callers_units(capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert f"scale {est.scale_:.6g}" in last
     assert f"loglik {est.loglik_history_[-1]: .10g}" in last
+
+
+@pytest.mark.parametrize("nu", ["adaptive", 4.0])
+def test_duplicated_column_is_a_defined_fit(nu):
+    """Collinear columns: the L1 start must not wander along the null space
+    (it reached +-5e15 and a non-monotone history when its solve ignored the
+    rank deficiency); the fit equals the one without the copy."""
+    X, y = _data(n=50, p=3)
+    ref = StudentTRegressor(nu=nu).fit(X, y)
+    est = _fit(np.column_stack([X, X[:, 0]]), y, nu=nu)
+    assert est.converged_
+    h = est.loglik_history_
+    assert np.all(np.diff(h) >= -1e-10 * np.abs(h[1:]))
+    np.testing.assert_allclose(est.coef_[0] + est.coef_[3], ref.coef_[0], rtol=1e-6)
+    np.testing.assert_allclose(est.predict(np.column_stack([X, X[:, 0]])), ref.predict(X),
+                               rtol=1e-6, atol=1e-8)
+    assert np.abs(est.coef_).max() < 10 * np.abs(ref.coef_).max()
