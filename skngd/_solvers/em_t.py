@@ -41,7 +41,10 @@ plain step above is taken): the Gram matrix of step 3 is reused while steps
 with it keep increasing :math:`L`; the EM step is over-relaxed adaptively
 (Salakhutdinov & Roweis 2003); and once the fitted values move by less than
 1% of :math:`\\sigma` per iteration, Newton steps on :math:`(\\beta, b,
-\\log\\sigma)` finish the convergence quadratically.
+\\log\\sigma)` finish the convergence. The Hessian (one :math:`n p^2`
+product) is kept for the next steps (chord steps: only the gradient is
+recomputed) while they are accepted and shrink the step at least fourfold,
+and formed afresh otherwise.
 
 So :math:`L` never decreases; the history records it after every iteration.
 
@@ -259,62 +262,75 @@ def _maximise_nu(d, sw, nu):
     return nu
 
 
-def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False):
+def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False, H=None):
     """Newton step on the observed objective in ``(beta, b, log sigma[, log nu])``.
 
-    Returns ``(d_beta, d_b, d_log_scale, d_log_nu)`` (``d_log_nu = 0`` unless
-    ``with_nu``), or ``None`` where the Hessian is not negative definite (then
-    the caller takes an EM step).
+    Returns ``(d_beta, d_b, d_log_scale, d_log_nu, H)`` (``d_log_nu = 0``
+    unless ``with_nu``; ``H`` minus the Hessian used), or ``None`` where the
+    Hessian is not negative definite (then the caller takes an EM step).
+    Passing the ``H`` of an earlier step reuses it (a chord step: only the
+    gradient is computed, one pass over X instead of the Hessian's
+    ``n p^2`` product); it converges linearly, fast near the optimum.
     """
     p = X.shape[1]
     s2 = scale * scale
     q = nu * s2 + r * r
-    q2 = q * q
-    curv = sw * (nu + 1.0) * (nu * s2 - r * r) / q2  # -d2l/d(eta)^2
     u = sw * (nu + 1.0) * r / q  # dl/d(eta)
-    cross = sw * 2.0 * nu * s2 * (nu + 1.0) * r / q2  # -d2l/d(eta)d(log sigma)
     k = p + int(fit_intercept)
     m = k + 2 if with_nu else k + 1
     d = r * r / s2
-    rs = sw * r * (r * r - s2) / q2  # d2l/d(eta)d(nu), for with_nu
-    # every X^T-vector product of the step in one pass over X
-    V = np.column_stack([curv, cross, u, rs] if with_nu else [curv, cross, u])
-    XtV = np.vstack([X.T @ V, V.sum(axis=0)]) if fit_intercept else X.T @ V
-    H = np.empty((m, m))  # minus the Hessian
-    H[:p, :p] = X.T @ (X * curv[:, None])
-    H[:k, k] = XtV[:, 1]
-    if fit_intercept:
-        H[:p, p] = H[p, :p] = XtV[:p, 0]
-        H[p, p] = XtV[p, 0]
-    H[np.arange(p), np.arange(p)] += alpha / s2
-    H[:p, k] -= 2.0 * alpha * beta / s2
-    H[k, :k] = H[:k, k]
     pen = alpha * (beta @ beta) / s2
-    H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * d / (q2 / s2 / s2))) + 2.0 * pen
+    fresh = H is None
+    if fresh:
+        q2 = q * q
+        curv = sw * (nu + 1.0) * (nu * s2 - r * r) / q2  # -d2l/d(eta)^2
+        cross = sw * 2.0 * nu * s2 * (nu + 1.0) * r / q2  # -d2l/d(eta)d(log sigma)
+        rs = sw * r * (r * r - s2) / q2  # d2l/d(eta)d(nu), for with_nu
+        # every X^T-vector product of the step in one pass over X
+        V = np.column_stack([curv, cross, u, rs] if with_nu else [curv, cross, u])
+        XtV = np.vstack([X.T @ V, V.sum(axis=0)]) if fit_intercept else X.T @ V
+        H = np.empty((m, m))  # minus the Hessian
+        H[:p, :p] = X.T @ (X * curv[:, None])
+        H[:k, k] = XtV[:, 1]
+        if fit_intercept:
+            H[:p, p] = H[p, :p] = XtV[:p, 0]
+            H[p, p] = XtV[p, 0]
+        H[np.arange(p), np.arange(p)] += alpha / s2
+        H[:p, k] -= 2.0 * alpha * beta / s2
+        H[k, :k] = H[:k, k]
+        H[k, k] = float(sw @ (2.0 * (nu + 1.0) * nu * d / (q2 / s2 / s2))) + 2.0 * pen
+        Xtu = XtV[:, 2]
+    else:
+        Xtu = X.T @ u
+        if fit_intercept:
+            Xtu = np.append(Xtu, u.sum())
     g = np.empty(m)
-    g[:k] = XtV[:, 2]
+    g[:k] = Xtu
     g[:p] -= alpha * beta / s2
     g[k] = float(sw @ ((nu + 1.0) * r * r / q - 1.0)) + pen
     if with_nu:  # derivatives in t = log nu (dl/dt = nu dl/dnu)
         nd = nu + d
         total = sw.sum()
         dc = 0.5 * (digamma(0.5 * (nu + 1)) - digamma(0.5 * nu)) - 0.5 / nu
-        d2c = 0.25 * (polygamma(1, 0.5 * (nu + 1)) - polygamma(1, 0.5 * nu)) + 0.5 / nu**2
         dl = total * dc + sw @ (-0.5 * np.log1p(d / nu) + (nu + 1) * d / (2 * nu * nd))
-        d2l = total * d2c + sw @ (d / (2 * nu * nd)
-                                  - d * (nu * nu + 2 * nu + d) / (2 * nu * nu * nd * nd))
-        H[:k, k + 1] = H[k + 1, :k] = -nu * XtV[:, 3]
-        H[k, k + 1] = H[k + 1, k] = -nu * float(r @ rs)
-        H[k + 1, k + 1] = -(nu * nu * d2l + nu * dl)
         g[k + 1] = nu * dl
-    d = _solve_pd(H, g)
-    if with_nu and d is not None and not NU_BOUNDS[0] <= nu * np.exp(d[k + 1]) <= NU_BOUNDS[1]:
+        if fresh:  # the log-nu row and column of the Hessian
+            d2c = 0.25 * (polygamma(1, 0.5 * (nu + 1)) - polygamma(1, 0.5 * nu)) + 0.5 / nu**2
+            d2l = total * d2c + sw @ (d / (2 * nu * nd)
+                                      - d * (nu * nu + 2 * nu + d) / (2 * nu * nu * nd * nd))
+            H[:k, k + 1] = H[k + 1, :k] = -nu * XtV[:, 3]
+            H[k, k + 1] = H[k + 1, k] = -nu * float(r @ rs)
+            H[k + 1, k + 1] = -(nu * nu * d2l + nu * dl)
+    step = _solve_pd(H, g)
+    if with_nu and step is not None and not (
+            NU_BOUNDS[0] <= nu * np.exp(step[k + 1]) <= NU_BOUNDS[1]):
         # nu would leave its range: Newton in the other parameters, nu fixed
-        d = _solve_pd(H[:-1, :-1], g[:-1])
-        d = None if d is None else np.append(d, 0.0)
-    if d is None:
+        step = _solve_pd(H[:-1, :-1], g[:-1])
+        step = None if step is None else np.append(step, 0.0)
+    if step is None:
         return None
-    return d[:p], (d[p] if fit_intercept else 0.0), d[k], (d[k + 1] if with_nu else 0.0)
+    return (step[:p], (step[p] if fit_intercept else 0.0), step[k],
+            (step[k + 1] if with_nu else 0.0), H)
 
 
 def _solve_pd(H, g):
@@ -385,6 +401,7 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
     converged, it = False, 0
     omega, solve = 1.0, None
     newton_wait = -1  # -1: not yet close enough; 0: try Newton; > 0: wait
+    hessian, newton_step = None, np.inf  # Hessian kept for chord steps, their size
     p = X.shape[1]
     for it in range(1, max_iter + 1):
         v = sw * lam
@@ -393,9 +410,10 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
         r_old, scale_old, nu_old = r.copy(), scale, nu
         accepted = False
         if newton_wait == 0:  # Newton polish near the optimum, checked against L
-            n_passes[0] += 2  # Hessian and the X^T products
+            chord = hessian is not None
+            n_passes[0] += 1 if chord else 2  # (Hessian and) the X^T products
             d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept,
-                             with_nu=estimate_nu)
+                             with_nu=estimate_nu, H=hessian)
             if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
                 beta_new, b_new = beta + d[0], b + d[1]
                 scale_new, nu_new = scale * np.exp(d[2]), nu * np.exp(d[3])
@@ -405,7 +423,11 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                     accepted = obj_new >= obj
                     if accepted:
                         nu = nu_new
-            newton_wait = -1 if accepted else _NEWTON_RETRY
+            # keep the Hessian for chord steps while they are accepted and
+            # contract fast; a rejected chord step retries at once with a
+            # fresh Hessian, a rejected full Newton step waits
+            hessian = d[4] if accepted else None
+            newton_wait = -1 if accepted else (0 if chord else _NEWTON_RETRY)
         newton_used = accepted
         if not accepted:
             # score of the complete-data objective in (beta, b), times sigma^2
@@ -464,6 +486,9 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
             print(f"[StudentT EM] iter {it:4d}  loglik {units[0] * obj - units[2]: .10g}  "
                   f"scale {units[1] * scale:.6g}  nu {nu:.6g}")
         step = np.max(np.abs(r - r_old)[pos])
+        if newton_used:  # a chord step that contracts slowly: fresh Hessian next
+            hessian = hessian if step <= 0.25 * newton_step else None
+            newton_step = step
         if newton_wait > 0:
             newton_wait -= 1
         elif newton_wait < 0 and step <= _NEWTON_START * scale:

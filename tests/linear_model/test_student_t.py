@@ -345,3 +345,34 @@ def test_tour_section_runs():
     default = scores["skngd StudentTRegressor() [default]"]
     assert default > scores["sklearn HuberRegressor"]
     assert default > scores["skngd StudentTRegressor(nu=4)"]
+
+
+@pytest.mark.parametrize("with_nu", [False, True])
+def test_chord_step_with_the_same_hessian_is_the_newton_step(with_nu):
+    from skngd._solvers.em_t import _newton_step
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3))
+    r = rng.standard_t(3, size=80)
+    beta, sw = np.array([0.5, -1.0, 2.0]), rng.uniform(0.5, 2.0, 80)
+    full = _newton_step(X, r, sw, beta, 1.3, 3.0, 0.4, True, with_nu=with_nu)
+    chord = _newton_step(X, r, sw, beta, 1.3, 3.0, 0.4, True, with_nu=with_nu, H=full[4])
+    for a, b in zip(full[:4], chord[:4]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("nu", [2.0, "adaptive", "auto"])
+def test_tiny_tol_reaches_rounding_accuracy(nu):
+    """No floor in the stopping rule: at tol=1e-15 the Newton step left at the
+    solution is at rounding level (chord steps converge to the exact root)."""
+    from skngd._solvers.em_t import _newton_step
+
+    X, y, _, _ = _contaminated(n=3000, p=5, frac=0.1, seed=21, noise="t3")
+    est = StudentTRegressor(nu=nu, tol=1e-15, max_iter=2000).fit(X, y)
+    assert est.converged_
+    _assert_monotone(est)
+    xm = X.mean(axis=0)
+    r = y - (X - xm) @ est.coef_ - (est.intercept_ + xm @ est.coef_)
+    d = _newton_step(X - xm, r, np.ones(len(y)), est.coef_, est.scale_, est.nu_, 0.0, True)
+    assert np.abs(np.append(d[0], d[1])).max() <= 1e-12 * np.abs(est.coef_).max()
+    assert abs(d[2]) <= 1e-12
