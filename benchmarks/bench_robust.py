@@ -4,8 +4,8 @@ beside scikit-learn (HuberRegressor, RANSACRegressor, OLS), statsmodels RLM
 
 Data: X ~ N(0, I), y = X beta + 1 + N(0, 1); a fraction of rows (10% and 30%)
 get y += s * U(10, 50) with s = +1 w.p. 0.7 and -1 w.p. 0.3 (asymmetric gross
-outliers). Reported: fit time (best of ``--repeats``), ||coef - beta||_2 and
-its ratio to the oracle's. BLAS is limited to ``--threads`` threads for every
+outliers). Reported: fit time (best of ``--repeats``; the repeats interleave
+the methods), ||coef - beta||_2 and its ratio to the oracle's. BLAS is limited to ``--threads`` threads for every
 method (default 1, so that timings on a shared machine are comparable);
 StudentTRegressor's row pass is NumPy/BLAS and so follows the same limit.
 
@@ -91,15 +91,19 @@ def run(n, p, fracs, repeats, threads):
             t_or = min(_time(lambda: LinearRegression().fit(X[~out], y[~out]))
                        for _ in range(repeats))
             rows.append((frac, "oracle: OLS on clean rows", t_or, oracle_err))
-            for name, fit in methods().items():
-                best, coef = np.inf, None
-                for _ in range(repeats):
+            fits = methods()
+            best, err = dict.fromkeys(fits, np.inf), {}
+            # repeats interleave the methods, so a burst of load on the shared
+            # machine hits them alike rather than one method's every repeat
+            for _ in range(repeats):
+                for name, fit in fits.items():
                     t0 = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         coef = fit(X, y)
-                    best = min(best, time.perf_counter() - t0)
-                rows.append((frac, name, best, np.linalg.norm(coef - beta)))
+                    best[name] = min(best[name], time.perf_counter() - t0)
+                    err[name] = np.linalg.norm(coef - beta)
+            rows.extend((frac, name, best[name], err[name]) for name in fits)
     return rows
 
 

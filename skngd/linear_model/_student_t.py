@@ -70,8 +70,8 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
           larger :math:`\\nu`). The likelihood is then maximised at that
           :math:`\\nu`. Gaussian errors give :math:`\\nu = 1000` (least
           squares), t errors their own :math:`\\nu`, and gross outliers the
-          largest tail weight that still rejects them (about 4 at 10%, 1.5 at
-          30%), where maximum likelihood fits the contamination with
+          largest tail weight that still rejects them (about 4 at 10%, 1.3-1.8
+          at 30%), where maximum likelihood fits the contamination with
           :math:`\\nu \\to 1` and loses efficiency on the clean rows.
         - ``'auto'``: maximum likelihood (ECME), the model's own estimate.
         - a number: fixed, e.g. ``nu=4.0`` (the earlier default), which breaks
