@@ -401,6 +401,16 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         like the square of the condition number; ``loglik_history_`` is
         computed the same way. A ``ValueError`` is raised when an observed
         block is numerically singular.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with NaN for missing values.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            :math:`\\log N(x_o; \\mu_o, \\Sigma_{oo})` for each row.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -412,7 +422,20 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         return data.unsort(observed_loglik(data, self.mean_[m], Sigma))
 
     def score(self, X, y=None):
-        """Mean of :meth:`score_samples` over the rows of ``X``."""
+        """Mean of :meth:`score_samples` over the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with NaN for missing values.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean observed-data log density per row.
+        """
         return float(np.mean(self.score_samples(X)))
 
     def sample(self, n_samples=1):
