@@ -147,7 +147,7 @@ def test_killed_search_loses_no_finished_candidate(tmp_path):
         child.wait()
     with sqlite3.connect(path) as con:
         n_rows = con.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
-        stored = con.execute("SELECT params_json FROM candidates ORDER BY idx").fetchall()
+        stored = con.execute("SELECT params FROM candidates ORDER BY idx").fetchall()
     assert 4 <= n_rows < 12
     sys.path.insert(0, str(tmp_path))
     try:
@@ -181,7 +181,7 @@ def test_plain_callback_stops_the_search(cls, diabetes):
         seen.append(len(results["params"]))
         return len(results["params"]) >= 4
 
-    s = _search(cls, 10, callbacks=[stop_after_four]).fit(X, y)
+    s = _search(cls, 10, callbacks=[stop_after_four], batch_size=1).fit(X, y)
     assert len(s.cv_results_["params"]) == 4
     assert seen == [1, 2, 3, 4] or seen[-1] == 4
     assert s.best_params_ == s.cv_results_["params"][s.best_index_]
@@ -214,9 +214,9 @@ def test_sklearn_fit_callback_api_drives_and_stops_the_search(how, diabetes):
     X, y = diabetes
     cb = _StopRound()
     if how == "callbacks":
-        s = _search(BayesSearchCV, 10, callbacks=[cb])
+        s = _search(BayesSearchCV, 10, callbacks=[cb], batch_size=1)
     else:
-        s = _search(BayesSearchCV, 10).set_callbacks(cb)
+        s = _search(BayesSearchCV, 10, batch_size=1).set_callbacks(cb)
     s.fit(X, y)
     assert len(s.cv_results_["params"]) == 3
     assert cb.tasks[0] == "setup" and cb.tasks[-1] == "teardown"
