@@ -259,6 +259,8 @@ class Checkpoint:
 
     def _parse_row(self, row, n_splits):
         _, u, scores, ft, fts, st, sts, err = row
+        if not isinstance(u, str) or not isinstance(scores, (str, type(None))):
+            raise TypeError("u and scores must be JSON text")
         u = json.loads(u)
         if not (isinstance(u, list) and len(u) == self.n_columns
                 and all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 for v in u)):
@@ -278,6 +280,13 @@ class Checkpoint:
             train = (None if scores["train"] is None
                      else _scores(scores["train"], n_splits, "train"))
         return np.array(u, dtype=float), Outcome(test, train, (ft, fts), (st, sts), err)
+
+    def check_splits(self, n_samples):
+        """Every stored split must index rows of the data given to fit."""
+        for k, (tr, te) in enumerate(self.splits or ()):
+            if any(a.size and (a.min() < 0 or a.max() >= n_samples) for a in (tr, te)):
+                self._fail(f"has a damaged split: split {k} indexes rows outside the {n_samples} "
+                           "samples given to fit")
 
     # -- writing ---------------------------------------------------------------
     def append(self, start, candidates, outcomes, splits=None):

@@ -64,17 +64,9 @@ class FrozenSplits:
         return self.cv.get_n_splits(X, y, groups, **params)
 
     def split(self, X, y=None, groups=None, **params):
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
         if self.splits is None:
             self.splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp))
                            for tr, te in self.cv.split(X, y, groups, **params)]
-        else:
-            for tr, te in self.splits:
-                if (tr.size and (tr.min() < 0 or tr.max() >= n)) or \
-                        (te.size and (te.min() < 0 or te.max() >= n)):
-                    raise ValueError(
-                        f"the stored cross-validation splits index rows outside the "
-                        f"{n} samples given to fit")
         return iter(self.splits)
 
     def get_metadata_routing(self):

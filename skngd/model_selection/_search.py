@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state, indexable
 
 from skngd.utils._sklearn_compat import BaseSearchCV, Interval, _fit_context
 
-from ._checkpoint import Checkpoint
+from ._checkpoint import Checkpoint, CheckpointError
 from ._driver import SearchRun, static_metric_names
 from ._evaluation import BatchEvaluator, FrozenSplits, SearchDone
 from ._foreign import check_foreign_arguments, check_foreign_fit_params
@@ -213,6 +213,11 @@ class _SequentialSearchCV(BaseSearchCV):
                                                                   (X, y, params)),
                                seed, space.n_columns)
             seed = store.seed
+            try:
+                store.check_splits(X.shape[0] if hasattr(X, "shape") else len(X))
+            except CheckpointError:
+                store.close()
+                raise
         try:
             run = self._search(X, y, params, space, plan, seed, store, cv,
                                plain_callbacks, root)
