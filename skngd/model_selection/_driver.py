@@ -79,7 +79,11 @@ class SearchRun:
         self.names = next((list(o.test) for _, o in self.stored if o.test is not None),
                           None)
         self._checked_names = set()
-        self.n_splits = None
+
+    @property
+    def n_splits(self):
+        """Number of CV splits, once drawn (or read from the checkpoint)."""
+        return None if self.frozen.splits is None else len(self.frozen.splits)
 
     # -- results -------------------------------------------------------------
     def metric_names(self):
@@ -96,8 +100,7 @@ class SearchRun:
                          for o in outcomes], dtype=float)
 
     # -- the loop ------------------------------------------------------------
-    def __call__(self, evaluate_candidates, n_splits):
-        self.n_splits = n_splits
+    def __call__(self, evaluate_candidates):
         n_iter, seen = self.plan.n_iter, set()
         progress = Progress(self.search, n_iter)
         try:
@@ -157,20 +160,20 @@ class SearchRun:
         self._check_param_names(params)
         round_ctx, kw = None, {}
         if self.search_ctx is not None:
+            n_splits = self.n_splits
             round_ctx = self.search_ctx.subcontext(
-                task_name="search-round", max_subtasks=len(new) * self.n_splits,
-                sequential_subtasks=False,
+                task_name="search-round", sequential_subtasks=False,
+                max_subtasks=None if n_splits is None else len(new) * n_splits,
             ).call_on_fit_task_begin(estimator=s)
             kw["callback_ctx"] = round_ctx
         t0 = time.perf_counter()
         try:
-            results = evaluate_candidates(params, **kw)
+            results = evaluate_candidates(params, cv=self.frozen, **kw)
         except ValueError as exc:
             # scikit-learn raises when every fit of one call failed; with a numeric
             # error_score a sequential search records those candidates as failed and
-            # goes on. Before the splits are drawn no fit has run: re-raise.
-            if s.error_score == "raise" or self.frozen.splits is None \
-                    or len(self.frozen.splits) != self.n_splits:
+            # goes on. Before consistent splits are drawn no fit has run: re-raise.
+            if s.error_score == "raise" or not self.frozen.consistent():
                 raise
             outs = self._failed_batch(new, str(exc), time.perf_counter() - t0)
         else:

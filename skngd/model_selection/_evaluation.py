@@ -3,9 +3,9 @@
 ``BaseSearchCV.fit`` documents one extension point: ``_run_search(evaluate_candidates)``,
 where ``evaluate_candidates(candidate_params, cv=None, more_results=None)`` cross-
 validates a batch and returns every result so far formatted like ``cv_results_``.
-The search classes drive a private :class:`BatchEvaluator` (a ``BaseSearchCV`` with
-``refit=False``) through exactly that protocol and read each batch's rows from the
-returned dict. Rows replayed from a checkpoint and batches in which every fit failed
+The search classes implement ``_run_search``, pass ``cv=``:class:`FrozenSplits` so
+that every batch sees the same folds, and read each batch's rows from the returned
+dict. Rows replayed from a checkpoint and batches in which every fit failed
 never reach scikit-learn; :func:`format_results` builds the final ``cv_results_``
 from all rows, in the format scikit-learn documents.
 """
@@ -18,7 +18,6 @@ import numpy as np
 from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 
-from skngd.utils._sklearn_compat import BaseSearchCV
 
 
 @dataclass
@@ -57,16 +56,22 @@ class FrozenSplits:
 
     def __init__(self, cv, splits=None):
         self.cv, self.splits = cv, splits
+        self.expected = None if splits is None else len(splits)
 
     def get_n_splits(self, X=None, y=None, groups=None, **params):
         if self.splits is not None:
             return len(self.splits)
         return self.cv.get_n_splits(X, y, groups, **params)
 
+    def consistent(self):
+        """Splits drawn, at least one, as many as the splitter announces."""
+        return bool(self.splits) and self.expected == len(self.splits)
+
     def split(self, X, y=None, groups=None, **params):
         if self.splits is None:
             self.splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp))
                            for tr, te in self.cv.split(X, y, groups, **params)]
+            self.expected = self.cv.get_n_splits(X, y, groups, **params)
         return iter(self.splits)
 
     def get_metadata_routing(self):
@@ -75,31 +80,13 @@ class FrozenSplits:
         return get_routing_for_object(self.cv)
 
 
-class BatchEvaluator(BaseSearchCV):
-    """``BaseSearchCV`` whose ``_run_search`` hands ``evaluate_candidates`` to a driver.
-
-    The driver runs the whole search and always ends by raising :class:`SearchDone`,
-    so nothing of ``BaseSearchCV.fit`` after ``_run_search`` is relied upon.
-    """
-
-    def __init__(self, estimator, *, scoring=None, n_jobs=None, cv=None, verbose=0,
-                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
-        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs,
-                         refit=False, cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
-                         error_score=error_score, return_train_score=return_train_score)
-
-    def _run_search(self, evaluate_candidates):
-        self._driver(evaluate_candidates, self.n_splits_)
-        raise SearchDone
-
-    def __getstate__(self):  # scikit-learn ships the caller to workers
-        state = dict(super().__getstate__())
-        state.pop("_driver", None)
-        return state
-
-
 class SearchDone(Exception):
-    """Raised by :class:`BatchEvaluator` once the driver has finished."""
+    """Raised at the end of ``_run_search`` once the search set every attribute.
+
+    ``BaseSearchCV.fit`` documents nothing after ``_run_search``, so the search
+    selects the best candidate over all rows, refits it and ends the callback task
+    itself, then leaves ``BaseSearchCV.fit`` through this exception.
+    """
 
 
 def outcomes_from_results(results, n_new, n_splits, return_train_score):

@@ -1,9 +1,11 @@
 """BayesSearchCV and CMAESSearchCV: sequential searches on scikit-learn's BaseSearchCV.
 
-``fit`` drives a private :class:`~._evaluation.BatchEvaluator` through the one
-protocol ``BaseSearchCV`` documents, ``_run_search(evaluate_candidates)``, then
-selects the best candidate over every row (replayed from a checkpoint or evaluated
-now) and refits it once. No scikit-learn internals are read or written.
+``BaseSearchCV.fit`` validates, routes metadata, sets up scikit-learn's callbacks and
+calls ``_run_search(evaluate_candidates)``, the one extension point it documents.
+``_run_search`` proposes and evaluates batches (``evaluate_candidates(..., cv=...)``
+returns the results so far), replays checkpointed candidates without a fit, then
+selects the best candidate over every row, refits it once and leaves through
+:class:`~._evaluation.SearchDone`. No scikit-learn internals are read or written.
 """
 
 import numbers
@@ -20,11 +22,11 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state, indexable
 
-from skngd.utils._sklearn_compat import BaseSearchCV, Interval, _fit_context
+from skngd.utils._sklearn_compat import BaseSearchCV, Interval
 
-from ._checkpoint import Checkpoint, CheckpointError
+from ._checkpoint import Checkpoint
 from ._driver import SearchRun, static_metric_names
-from ._evaluation import BatchEvaluator, FrozenSplits, SearchDone
+from ._evaluation import FrozenSplits, SearchDone
 from ._foreign import check_foreign_arguments, check_foreign_fit_params
 from ._proposers import GridProposer
 from ._space import SearchSpace
@@ -165,7 +167,6 @@ class _SequentialSearchCV(BaseSearchCV):
             raise ValueError(_REFIT_MESSAGE.format(refit))
 
     # -- fit -------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **params):
         """Run the search: propose, cross-validate, repeat; then refit the best.
 
@@ -182,53 +183,64 @@ class _SequentialSearchCV(BaseSearchCV):
         self : object
         """
         check_foreign_fit_params(params, self.estimator)
-        if isinstance(self.scoring, (list, tuple, set, dict)):
-            self._check_refit(static_metric_names(self.scoring))
-        X, y = indexable(X, y)
-        space = SearchSpace(self.param_distributions)
-        plan = self._plan(space)
         skl, plain = self._callback_lists()
         previous = list(getattr(self, "_skl_callbacks", []))
         if skl:
             self.set_callbacks(*previous, *skl)
+        self._fit_inputs = (X, y, params, plain)
         try:
-            self._fit(X, y, params, space, plan, plain)
+            super().fit(X, y, **params)  # validation, routing, callbacks; _run_search
+        except SearchDone:
+            pass
         finally:
+            del self._fit_inputs
             if skl:
                 self.set_callbacks(*previous)
         return self
 
-    def _fit(self, X, y, params, space, plan, plain_callbacks):
+    def __getstate__(self):  # scikit-learn ships the search to its workers
+        state = dict(super().__getstate__())
+        state.pop("_fit_inputs", None)
+        return state
+
+    def _original_cv(self, y):
+        cv = getattr(self, "_checked_cv_orig", None)  # documented by BaseSearchCV
+        if cv is not None:
+            return cv
+        if not hasattr(self.cv, "split") and iter(self.cv) is self.cv:
+            raise ValueError(
+                "cv is a one-shot iterator (such as cv.split(X, y)); with scikit-learn "
+                "< 1.9 pass list(...) of its splits or the splitter itself.")
+        return check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        """Propose, replay or evaluate, record; then select, refit and finish."""
+        X, y, params, plain_callbacks = self._fit_inputs
+        X, y = indexable(X, y)
+        space = SearchSpace(self.param_distributions)
+        plan = self._plan(space)
         sw = params.get("sample_weight")
         meta = None if sw is None else {"sample_weight": sw}
-        root = None
-        if hasattr(self, "_init_callback_context"):  # scikit-learn >= 1.9
-            root = self._init_callback_context(
-                max_subtasks=1 + (self.refit is not False)
-            ).call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=meta)
-        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         store, seed = None, plan.seed
         if self.checkpoint is not None:
-            store = Checkpoint(self.checkpoint, self._fingerprint(space, plan,
-                                                                  (X, y, params)),
+            store = Checkpoint(self.checkpoint,
+                               self._fingerprint(space, plan, (X, y, params)),
                                seed, space.n_columns)
             seed = store.seed
-            try:
-                store.check_splits(X.shape[0] if hasattr(X, "shape") else len(X))
-            except CheckpointError:
-                store.close()
-                raise
         try:
-            run = self._search(X, y, params, space, plan, seed, store, cv,
-                               plain_callbacks, root)
+            if store is not None:
+                store.check_splits(X.shape[0] if hasattr(X, "shape") else len(X))
+            run = self._search(space, plan, seed, store, self._original_cv(y),
+                               plain_callbacks, callback_ctx, evaluate_candidates)
         finally:
             if store is not None:
                 store.close()
-        self._refit_best(X, y, params, run, root, meta)
-        if root is not None:
-            root.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=meta)
+        self._refit_best(X, y, params, run, callback_ctx, meta)
+        if callback_ctx is not None:
+            callback_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=meta)
+        raise SearchDone
 
-    def _search(self, X, y, params, space, plan, seed, store, cv, callbacks, root):
+    def _search(self, space, plan, seed, store, cv, callbacks, root, evaluate):
         if plan.exhaustive:
             proposer = GridProposer(space)
         else:
@@ -240,16 +252,7 @@ class _SequentialSearchCV(BaseSearchCV):
             search_ctx = root.subcontext(task_name="search", max_subtasks=None)
             search_ctx.call_on_fit_task_begin(estimator=self)
         run = SearchRun(self, plan, proposer, store, frozen, callbacks, search_ctx)
-        evaluator = BatchEvaluator(
-            self.estimator, scoring=self.scoring, n_jobs=self.n_jobs, cv=frozen,
-            verbose=self.verbose, pre_dispatch=self.pre_dispatch,
-            error_score=self.error_score, return_train_score=self.return_train_score,
-        )
-        evaluator._driver = run
-        try:
-            evaluator.fit(X, y, **params)
-        except SearchDone:
-            pass
+        run(evaluate)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         return run

@@ -199,7 +199,7 @@ def test_no_scikit_learn_internals_are_read_or_written():
 def test_an_exhaustive_search_formats_results_exactly_like_grid_search(cancer):
     X, y = cancer
     grid = [{"C": [0.1, 1.0], "fit_intercept": [True, False]},
-            {"C": [10.0], "penalty": ["l2"]}]
+            {"C": [10.0], "class_weight": [None]}]
     kw = dict(scoring={"acc": "accuracy", "auc": "roc_auc"}, refit="auc",
               return_train_score=True, cv=3)
     ours = BayesSearchCV(LogisticRegression(), grid, n_iter=5, **kw).fit(X, y)
