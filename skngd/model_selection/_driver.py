@@ -151,7 +151,7 @@ class SearchRun:
         for params in params_list:
             key = tuple(sorted(params))
             if key not in self._checked_names:
-                clone(self.search.estimator).set_params(**params)
+                clone(self.search.estimator).set_params(**clone(params, safe=False))
                 self._checked_names.add(key)
 
     def _evaluate(self, evaluate_candidates, new):

@@ -40,6 +40,12 @@ class Outcome:
         return cls(None, None, (float(fit_time), 0.0), (0.0, 0.0), message)
 
 
+def _indices(rows):
+    """Row indices of a split given as indices or as a boolean mask."""
+    rows = np.asarray(rows)
+    return np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.intp)
+
+
 class FrozenSplits:
     """A CV splitter that draws its splits once and replays them on every call.
 
@@ -69,7 +75,7 @@ class FrozenSplits:
 
     def split(self, X, y=None, groups=None, **params):
         if self.splits is None:
-            self.splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp))
+            self.splits = [(_indices(tr), _indices(te))
                            for tr, te in self.cv.split(X, y, groups, **params)]
             self.expected = self.cv.get_n_splits(X, y, groups, **params)
         return iter(self.splits)

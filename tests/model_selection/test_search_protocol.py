@@ -238,3 +238,58 @@ def test_loguniform_space_is_searched_and_refit_once(cancer):
                           random_state=0).fit(X, y)
     assert len(fits) == 6 * 2 + 1 and fits[-1] == s.best_params_["C"]
     assert ms.CMAESSearchCV is CMAESSearchCV
+
+
+class Inconsistent(OneTimeSplits):
+    """Announces three splits, yields two."""
+
+    def split(self, X=None, y=None, groups=None):
+        return KFold(2).split(np.zeros(self.n_samples))
+
+
+def test_a_splitter_error_is_not_taken_for_failed_fits():
+    X, y = _rows()
+    with pytest.raises(ValueError, match="inconsistent"):
+        BayesSearchCV(FoldProbe(), {"a": Real(0.0, 1.0)}, n_iter=3,
+                      cv=Inconsistent(), error_score=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="No fits were performed"):
+        BayesSearchCV(FoldProbe(), {"a": Real(0.0, 1.0)}, n_iter=3, cv=[],
+                      error_score=0.0).fit(X, y)
+
+
+def test_a_generator_as_cv():
+    X, y = _rows()
+    cv = KFold(3, shuffle=True, random_state=0)
+    ref = BayesSearchCV(FoldProbe(), {"a": Real(0.0, 1.0)}, n_iter=4, cv=cv,
+                        random_state=0).fit(X, y)
+    gen = BayesSearchCV(FoldProbe(), {"a": Real(0.0, 1.0)}, n_iter=4,
+                        cv=cv.split(X), random_state=0)
+    import sklearn
+    from sklearn.utils.fixes import parse_version
+
+    try:
+        gen.fit(X, y)
+    except ValueError as exc:  # scikit-learn keeps no drawn splitter before 1.9
+        assert "one-shot iterator" in str(exc)
+        assert parse_version(sklearn.__version__) < parse_version("1.9")
+        return
+    np.testing.assert_array_equal(_split_scores(gen, 3), _split_scores(ref, 3))
+
+
+def test_boolean_masks_as_splits_and_estimators_in_the_space_stay_untouched(cancer):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    X, y = cancer
+    mask = np.arange(len(y)) % 2 == 0
+    cv = [(mask, ~mask), (~mask, mask)]
+    s = BayesSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_iter=2, cv=cv).fit(X, y)
+    ref = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=cv).fit(X, y)
+    np.testing.assert_array_equal(s.cv_results_["split1_test_score"],
+                                  ref.cv_results_["split1_test_score"])
+    svc = LinearSVC()
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", None)])
+    s = BayesSearchCV(pipe, {"clf": [svc], "clf__C": [0.01]}, n_iter=1, cv=2,
+                      scoring="accuracy").fit(X, y)
+    assert svc.C == 1.0 and s.best_estimator_.named_steps["clf"].C == 0.01
