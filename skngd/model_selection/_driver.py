@@ -206,14 +206,15 @@ class SearchRun:
         return [Outcome.failed(message, elapsed / n_fits) for _ in new]
 
     def _after_batch(self, progress, n_new):
-        results = self.results()
-        m = objective_metric(self.metric_names(), self.search.refit)
-        scores = np.asarray(results[f"mean_test_{m}"], dtype=float)
-        best = np.nanmax(scores) if np.isfinite(scores).any() else np.nan
-        progress.update(n_new, len(self.outcomes), best)
+        if progress.verbose > 0:
+            scores = self._objective(self.outcomes)
+            best = np.nanmax(scores) if np.isfinite(scores).any() else np.nan
+            progress.update(n_new, len(self.outcomes), best)
         stop = False
-        for cb in self.callbacks:
-            stop = bool(cb(results)) or stop
+        if self.callbacks:
+            results = self.results()
+            for cb in self.callbacks:
+                stop = bool(cb(results)) or stop
         return stop
 
     def _raise_if_all_failed(self):

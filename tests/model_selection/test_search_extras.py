@@ -297,3 +297,34 @@ def test_search_runs_on_a_dask_local_cluster(diabetes):
     assert s.cv_results_["params"] == local.cv_results_["params"]
     np.testing.assert_allclose(s.cv_results_["mean_test_score"],
                                local.cv_results_["mean_test_score"])
+
+
+def test_a_second_process_on_a_checkpoint_in_use_fails_at_once(tmp_path):
+    """Two processes, one file: the second is refused before any work."""
+    (tmp_path / "slowmod.py").write_text(_MOD)
+    path = str(tmp_path / "busy.sqlite")
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(_CHILD.format(moddir=str(tmp_path), path=path))],
+        cwd=os.getcwd(),
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import slowmod
+
+        t0 = time.time()
+        while not os.path.exists(path) and time.time() - t0 < 120:
+            time.sleep(0.1)
+        assert child.poll() is None, "child finished too early"
+        t1 = time.time()
+        with pytest.raises(CheckpointError, match="in use by another running search"):
+            slowmod.run(path, 12)
+        assert time.time() - t1 < 5  # refused at start, not mid-search
+        child.kill()
+        child.wait()
+        resumed = slowmod.run(path, 12)  # the lock died with its process
+        assert len(resumed.cv_results_["params"]) == 12
+    finally:
+        child.kill()
+        child.wait()
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("slowmod", None)
