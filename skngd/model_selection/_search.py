@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state, indexable
 from skngd.utils._sklearn_compat import BaseSearchCV, Interval
 
 from ._checkpoint import Checkpoint
-from ._driver import SearchRun, static_metric_names
+from ._driver import SearchRun
 from ._evaluation import FrozenSplits, SearchDone
 from ._foreign import check_foreign_arguments, check_foreign_fit_params
 from ._proposers import GridProposer

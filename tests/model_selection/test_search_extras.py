@@ -124,13 +124,19 @@ def run(path, n_iter):
 """
 
 
-def test_killed_search_loses_no_finished_candidate(tmp_path):
+def _start_child(tmp_path, name):
+    """A child process running a slow 12-candidate search on ``tmp_path/name``."""
     (tmp_path / "slowmod.py").write_text(_MOD)
-    path = str(tmp_path / "killed.sqlite")
+    path = str(tmp_path / name)
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_CHILD.format(moddir=str(tmp_path), path=path))],
         cwd=os.getcwd(),
     )
+    return child, path
+
+
+def test_killed_search_loses_no_finished_candidate(tmp_path):
+    child, path = _start_child(tmp_path, "killed.sqlite")
     n_rows, t0 = 0, time.time()
     try:
         while n_rows < 4 and time.time() - t0 < 120:
@@ -301,12 +307,7 @@ def test_search_runs_on_a_dask_local_cluster(diabetes):
 
 def test_a_second_process_on_a_checkpoint_in_use_fails_at_once(tmp_path):
     """Two processes, one file: the second is refused before any work."""
-    (tmp_path / "slowmod.py").write_text(_MOD)
-    path = str(tmp_path / "busy.sqlite")
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(_CHILD.format(moddir=str(tmp_path), path=path))],
-        cwd=os.getcwd(),
-    )
+    child, path = _start_child(tmp_path, "busy.sqlite")
     sys.path.insert(0, str(tmp_path))
     try:
         import slowmod

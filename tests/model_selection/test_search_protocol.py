@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.stats import loguniform
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
@@ -22,13 +22,6 @@ import skngd.model_selection as ms
 from skngd.model_selection import BayesSearchCV, CMAESSearchCV, Integer, Real
 
 SEARCHES = [BayesSearchCV, CMAESSearchCV]
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = (X - X.mean(0)) / X.std(0)
-    return X[::3, :8], y[::3]
 
 
 @pytest.mark.parametrize("cls", SEARCHES)
