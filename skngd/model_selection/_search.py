@@ -207,7 +207,9 @@ class _SequentialSearchCV(BaseSearchCV):
         cv = getattr(self, "_checked_cv_orig", None)  # documented by BaseSearchCV
         if cv is not None:
             return cv
-        if not hasattr(self.cv, "split") and iter(self.cv) is self.cv:
+        cv = self.cv
+        if cv is not None and not isinstance(cv, numbers.Integral) and not hasattr(
+                cv, "split") and iter(cv) is cv:
             raise ValueError(
                 "cv is a one-shot iterator (such as cv.split(X, y)); with scikit-learn "
                 "< 1.9 pass list(...) of its splits or the splitter itself.")

@@ -12,7 +12,9 @@ Every dimension maps its values to ``n_columns`` coordinates in ``[0, 1]``:
   so any point of the cube decodes to a valid value;
 * scipy.stats frozen distributions -- ``loguniform`` becomes a log-uniform
   :class:`Real`, ``uniform`` a :class:`Real`, ``randint`` an :class:`Integer`; any other
-  continuous distribution is mapped through its CDF (``u = F(x)``, ``x = F^{-1}(u)``).
+  continuous distribution is mapped through its CDF (``u = F(x)``, ``x = F^{-1}(u)``);
+* scikit-optimize and Optuna dimensions -- read through their attributes
+  (:mod:`._foreign`), without importing either package.
 
 A list of dicts is a conditional space: each dict is a subspace with its own block
 of columns, preceded by a one-hot block choosing the subspace (when there is more
@@ -387,7 +389,8 @@ class SearchSpace:
     ----------
     param_distributions : dict or list of dict
         As accepted by :class:`~sklearn.model_selection.RandomizedSearchCV`, plus
-        :class:`Real`, :class:`Integer` and :class:`Categorical` values.
+        :class:`Real`, :class:`Integer` and :class:`Categorical` values and
+        scikit-optimize / Optuna dimensions (see ``_foreign``).
 
     Attributes
     ----------
