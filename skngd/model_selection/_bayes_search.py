@@ -79,7 +79,8 @@ _COMMON_DOC = """
         on the recorded splits. The file holds data only (encoded points, scores,
         times, error texts), read back without pickle, so it never runs code. A
         different search, a damaged file or a file in use by another running
-        search raises :class:`CheckpointError` naming the fault.
+        search raises :class:`~skngd.model_selection.CheckpointError` naming the
+        fault.
 """
 
 _ATTRS_DOC = """
