@@ -63,7 +63,7 @@ def objective_metric(names, refit):
 
 
 class SearchRun:
-    """One run of a search, driven by ``evaluate_candidates`` (see BatchEvaluator).
+    """One run of a search, called by ``_run_search`` with ``evaluate_candidates``.
 
     Candidates recorded in the checkpoint are replayed (their stored outcome is used,
     nothing is fitted) as long as the proposer proposes exactly them again; new ones
@@ -112,7 +112,7 @@ class SearchRun:
                 cands = cands[: n_iter - n_done]
                 if not cands:
                     break
-                outs, stop = self._replay(n_done, cands)
+                outs, stop = self._replay(n_done, cands), False
                 new = cands[len(outs):]
                 if new:
                     new_outs, stop = self._evaluate(evaluate_candidates, new)
@@ -144,7 +144,7 @@ class SearchRun:
                     "differs from the one recorded; the checkpoint belongs to a "
                     "different search. Use a new checkpoint file for a new search.")
             outs.append(outcome)
-        return outs, False
+        return outs
 
     def _check_param_names(self, params_list):
         """Invalid names raise here, not as 'failed fits' inside scikit-learn."""
