@@ -184,9 +184,9 @@ class _SequentialSearchCV(BaseSearchCV):
         """
         check_foreign_fit_params(params, self.estimator)
         skl, plain = self._callback_lists()
-        previous = list(getattr(self, "_skl_callbacks", []))
-        if skl:
-            self.set_callbacks(*previous, *skl)
+        previous = list(getattr(self, "_user_fit_callbacks", ()))
+        if skl:  # registered like set_callbacks, for the duration of this fit
+            BaseSearchCV.set_callbacks(self, *previous, *skl)
         self._fit_inputs = (X, y, params, plain)
         try:
             super().fit(X, y, **params)  # validation, routing, callbacks; _run_search
@@ -195,8 +195,25 @@ class _SequentialSearchCV(BaseSearchCV):
         finally:
             del self._fit_inputs
             if skl:
-                self.set_callbacks(*previous)
+                BaseSearchCV.set_callbacks(self, *previous)
         return self
+
+    if hasattr(BaseSearchCV, "set_callbacks"):  # scikit-learn >= 1.9
+
+        def set_callbacks(self, *callbacks):
+            """Set scikit-learn callbacks (``FitCallback`` instances) on the search.
+
+            Parameters
+            ----------
+            *callbacks : FitCallback instances
+
+            Returns
+            -------
+            self : object
+            """
+            super().set_callbacks(*callbacks)
+            self._user_fit_callbacks = list(callbacks)
+            return self
 
     def __getstate__(self):  # scikit-learn ships the search to its workers
         state = dict(super().__getstate__())

@@ -231,7 +231,15 @@ def test_sklearn_fit_callback_api_drives_and_stops_the_search(how, diabetes):
         assert name in cb.tasks
     assert cb.tasks.count("search-round") == 3
     if how == "callbacks":  # registered for the duration of fit only
-        assert not getattr(s, "_skl_callbacks", [])
+        user = _StopRound()
+        s.set_callbacks(user)
+        cb.tasks.clear()
+        s.fit(X, y)
+        assert "search-round" in cb.tasks and "search-round" in user.tasks
+        cb.tasks.clear()
+        user.tasks.clear()
+        s.set_params(callbacks=None).fit(X, y)
+        assert cb.tasks == [] and "search-round" in user.tasks
 
 
 def test_verbose_shows_progress(diabetes, capsys):
