@@ -286,3 +286,13 @@ def test_boolean_masks_as_splits_and_estimators_in_the_space_stay_untouched(canc
     s = BayesSearchCV(pipe, {"clf": [svc], "clf__C": [0.01]}, n_iter=1, cv=2,
                       scoring="accuracy").fit(X, y)
     assert svc.C == 1.0 and s.best_estimator_.named_steps["clf"].C == 0.01
+
+
+def test_cmaes_candidates_do_not_depend_on_batch_size(cancer):
+    X, y = cancer
+    space = {"C": loguniform(1e-3, 1e2), "fit_intercept": [True, False],
+             "max_iter": Integer(50, 200)}
+    seqs = [CMAESSearchCV(LogisticRegression(), space, n_iter=14, cv=2, random_state=0,
+                          batch_size=k).fit(X, y).cv_results_["params"]
+            for k in (None, 1, 3)]
+    assert seqs[0] == seqs[1] == seqs[2]
