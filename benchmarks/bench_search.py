@@ -16,6 +16,7 @@ Usage::
 
     python benchmarks/bench_search.py            # the full panel
     python benchmarks/bench_search.py --quick    # 3 tasks, budgets 10/20, 2 seeds
+    python benchmarks/bench_search.py --batch-sizes None 2 4 --budgets 20 50 --seeds 3
 """
 
 import argparse
@@ -158,8 +159,8 @@ def _history_optuna(search):
     return np.asarray(vals, dtype=float)
 
 
-def _run(method, task, budget, seed):
-    kw = dict(cv=task["cv"], scoring=task.get("scoring"))
+def _run(method, task, budget, seed, **extra):
+    kw = dict(cv=task["cv"], scoring=task.get("scoring"), **extra)
     est, space_d = task["est"], task["space"]
     if method == "random":
         s = RandomizedSearchCV(est, space_d, n_iter=budget, random_state=seed, **kw)
@@ -226,6 +227,26 @@ def surrogate_overhead(dims=(2, 4, 6), n_obs=100, repeats=7, seed=0):
     return rows
 
 
+def batch_size_table(names, tasks, budgets, n_seeds, sizes):
+    """BayesSearchCV best score at each budget for ``batch_size`` in ``sizes``."""
+    top = max(budgets)
+    print(f"# BayesSearchCV batch_size (n_jobs=1; default None = initial design in "
+          f"one call, then 1 per round); best of the first b of {top}, {n_seeds} seeds")
+    print(f"{'task':<15}{'batch_size':>11}" + "".join(f"{'best@' + str(b):>12}"
+                                                   for b in budgets) + f"{'wall s':>9}")
+    for name in names:
+        for k in sizes:
+            bests, walls = {b: [] for b in budgets}, []
+            for seed in range(n_seeds):
+                hist, wall = _run("bayes", tasks[name], top, seed, batch_size=k)
+                walls.append(wall)
+                for b in budgets:
+                    bests[b].append(np.nanmax(hist[:b]))
+            print(f"{name:<15}{str(k):>11}" + "".join(
+                f"{np.mean(bests[b]):>12.5f}" for b in budgets)
+                + f"{np.mean(walls):>9.2f}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
@@ -233,6 +254,8 @@ def main(argv=None):
     p.add_argument("--budgets", type=int, nargs="+", default=None)
     p.add_argument("--tasks", nargs="+", default=None)
     p.add_argument("--methods", nargs="+", default=None)
+    p.add_argument("--batch-sizes", nargs="+", default=None,
+                   help="only the BayesSearchCV batch_size table, e.g. None 2 4")
     p.add_argument("--separate", action="store_true",
                    help="run BayesSearchCV/CMAESSearchCV once per budget (n_iter=b, so "
                         "their initial design scales with b) instead of reading prefixes")
@@ -250,6 +273,10 @@ def main(argv=None):
                            if args.quick else list(tasks))
     methods = args.methods or ["random", "grid", "bayes", "cmaes", "optuna_tpe",
                                "optuna_cmaes"]
+    if args.batch_sizes:
+        sizes = [None if k == "None" else int(k) for k in args.batch_sizes]
+        batch_size_table(names, tasks, budgets, n_seeds, sizes)
+        return
     top = max(budgets)
     how = ("BayesSearchCV/CMAESSearchCV: one run per budget; others: best of the "
            f"first b evaluations of one {top}-evaluation run" if args.separate else

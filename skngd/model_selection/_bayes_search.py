@@ -17,11 +17,15 @@ _COMMON_DOC = """
         Everything :class:`~sklearn.model_selection.RandomizedSearchCV` accepts
         (lists are categorical; scipy.stats frozen ``loguniform``, ``uniform``,
         ``randint`` and other continuous distributions), plus
-        :class:`Real`, :class:`Integer` and :class:`Categorical`. A list of dicts is
-        a conditional space, each dict its own subspace.
+        :class:`Real`, :class:`Integer` and :class:`Categorical`, scikit-optimize's
+        ``skopt.space.Real/Integer/Categorical`` and Optuna's ``FloatDistribution``,
+        ``IntDistribution`` (``log``, ``step``) and ``CategoricalDistribution``
+        (read through their attributes; neither package is imported). A list of
+        dicts is a conditional space, each dict its own subspace.
     n_iter : int, default=50
-        Number of candidates evaluated (>= 1); capped, with a warning, at the size
-        of a finite space.
+        Number of candidates evaluated (>= 1). When a finite space has at most
+        ``n_iter`` candidates the search is exhaustive: every candidate once, in
+        GridSearchCV's order (with a warning if the space is smaller).
     scoring : str, callable, list, tuple, dict or None, default=None
         As in RandomizedSearchCV; with several metrics the search optimises the
         ``refit`` metric (else the first one).
@@ -38,20 +42,26 @@ _COMMON_DOC = """
         As in RandomizedSearchCV.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial design and the proposals: the same integer gives the same
-        candidate sequence whatever ``n_jobs`` (for a fixed ``batch_size``).
+        candidate sequence whatever ``n_jobs`` (no default depends on it).
     error_score : 'raise' or float, default=np.nan
-        Score of a failed fit, exactly as in RandomizedSearchCV.
+        Score of a failed fit, exactly as in RandomizedSearchCV. A batch whose every
+        fit failed is recorded with this score and the search goes on; only when
+        every fit of the whole search failed does ``fit`` raise.
     return_train_score : bool, default=False
         As in RandomizedSearchCV.
     n_initial_points : int or None, default=None
         Size of the scrambled-Sobol initial design; default
         ``max(n_params + 1, round(0.1 * n_iter))``.
     batch_size : int or None, default=None
-        Candidates per call to ``evaluate_candidates`` (their folds run in parallel;
-        one checkpoint write each); default the effective ``n_jobs``. For
-        BayesSearchCV it is also the number of proposals per round; CMAESSearchCV
-        samples a whole generation at once and evaluates it in calls of
-        ``batch_size`` (``batch_size=popsize`` makes each generation one call).
+        Candidates per call to ``evaluate_candidates`` (all their folds run in
+        parallel on ``n_jobs`` workers; one checkpoint write each). The default
+        never depends on ``n_jobs``: the whole initial design in one call, then
+        one proposal per round for BayesSearchCV (the best score per evaluation in
+        the benchmark; raise it when ``n_jobs`` exceeds the number of folds) and
+        one whole generation per call for CMAESSearchCV (whose proposals do not
+        depend on ``batch_size``). An exhaustive search is one call. For
+        BayesSearchCV an explicit ``batch_size`` is the number of proposals per
+        round (constant liar or kriging believer).
     callbacks : list of callables or scikit-learn FitCallback, default=None
         A callable receives the ``cv_results_``-style dict of the results so far
         after each batch and returns True to stop the search. A
@@ -62,11 +72,15 @@ _COMMON_DOC = """
         on a round stops the search (its ``fitted_estimator`` carries the partial
         ``cv_results_`` and ``best_*``).
     checkpoint : str, path-like or None, default=None
-        SQLite file recording every finished candidate. Re-running the same search
-        (same estimator, space, data, scoring, cv, settings) with the same file
-        resumes it: recorded candidates are not re-evaluated and the proposal
-        sequence continues. A different search or a corrupt file raises
-        ``ValueError``. The file holds pickles: only resume from files you trust.
+        SQLite file recording every finished candidate and the CV splits. Re-running
+        the same search (same estimator, space, data, scoring, cv, settings; any
+        ``n_jobs``) with the same file resumes it: recorded candidates are not
+        re-evaluated, the proposal sequence continues and new candidates are scored
+        on the recorded splits. The file holds data only (encoded points, scores,
+        times, error texts), read back without pickle, so it never runs code. A
+        different search, a damaged file or a file in use by another running
+        search raises :class:`~skngd.model_selection.CheckpointError` naming the
+        fault.
 """
 
 _ATTRS_DOC = """

@@ -3,8 +3,11 @@
 A proposer sees the search space, a seeded generator and the scores so far; ``ask(k,
 seen)`` returns up to ``k`` new candidates ``(params, u, key)`` whose keys are not in
 ``seen`` (so finished and failed candidates are never proposed again) and ``tell(u,
-y)`` records scores (higher is better, NaN for a failed candidate). Both engines
-start with the same scrambled-Sobol design.
+y)`` records scores (higher is better, NaN for a failed candidate). ``k=None`` asks
+for the engine's natural batch: the rest of the initial design, then one proposal
+(GP) or the rest of the current generation (CMA-ES); it never depends on ``n_jobs``.
+Both engines start with the same scrambled-Sobol design, evaluated before any
+model-based proposal.
 """
 
 import numpy as np
@@ -48,7 +51,7 @@ class _Proposer:
 
     def _initial_batch(self, k, seen):
         out = []
-        while self._initial and len(out) < k:
+        while self._initial and (k is None or len(out) < k):
             c = self._first_unseen([self._initial.pop(0)], seen)
             if c is None:
                 break
@@ -83,9 +86,10 @@ class GPProposer(_Proposer):
     def ask(self, k, seen):
         seen = set(seen)
         out = self._initial_batch(k, seen)
-        y = self._filled()
-        if len(out) == k or self._initial:
+        if out or self._initial:
             return out
+        k = 1 if k is None else k
+        y = self._filled()
         if y is None or len(self.y) < 2 or self.space.n_columns == 0:
             while len(out) < k:
                 c = self._random_unseen(seen)
@@ -192,9 +196,30 @@ class CMAESProposer(_Proposer):
             if self._gen is None:
                 self._new_generation(seen)
             if self._queue:
+                k = len(self._queue) if k is None else k
                 out, self._queue = self._queue[:k], self._queue[k:]
                 return out
             if self._gen is not None and any(kk not in self.values for _, kk in self._gen):
                 return out  # pending members still being evaluated
         c = self._random_unseen(seen)
         return [] if c is None else [c]
+
+
+class GridProposer:
+    """Every candidate of a finite space, in ParameterGrid order (``n_iter >= size``).
+
+    When the budget covers the whole space the order cannot change what is found,
+    so the search evaluates it as GridSearchCV would (one call for ``k=None``).
+    """
+
+    def __init__(self, space):
+        self._todo = space.enumerate(limit=float("inf"))
+
+    def ask(self, k, seen):
+        self._todo = [c for c in self._todo if c[2] not in seen]
+        k = len(self._todo) if k is None else k
+        out, self._todo = self._todo[:k], self._todo[k:]
+        return out
+
+    def tell(self, U, y):
+        pass

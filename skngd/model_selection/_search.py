@@ -1,96 +1,61 @@
-"""BayesSearchCV and CMAESSearchCV: sequential searches on scikit-learn's BaseSearchCV."""
+"""BayesSearchCV and CMAESSearchCV: sequential searches on scikit-learn's BaseSearchCV.
+
+``BaseSearchCV.fit`` validates, routes metadata, sets up scikit-learn's callbacks and
+calls ``_run_search(evaluate_candidates)``, the one extension point it documents.
+``_run_search`` proposes and evaluates batches (``evaluate_candidates(..., cv=...)``
+returns the results so far), replays checkpointed candidates without a fit, then
+selects the best candidate over every row, refits it once and leaves through
+:class:`~._evaluation.SearchDone`. No scikit-learn internals are read or written.
+"""
 
 import numbers
 import os
 import time
 import warnings
+from dataclasses import dataclass
 
 import joblib
 import numpy as np
-from sklearn.base import clone
-from sklearn.exceptions import FitFailedWarning
-from sklearn.utils import check_random_state
+from sklearn import get_config
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state, indexable
 
 from skngd.utils._sklearn_compat import BaseSearchCV, Interval
-from skngd.utils._threads import blas_threads
 
 from ._checkpoint import Checkpoint
+from ._driver import SearchRun
+from ._evaluation import FrozenSplits, SearchDone
+from ._foreign import check_foreign_arguments, check_foreign_fit_params
+from ._proposers import GridProposer
 from ._space import SearchSpace
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import FitCallback
-except ImportError:  # pragma: no cover
+except ImportError:  # pragma: no cover - older scikit-learn
     FitCallback = None
+
+_REFIT_MESSAGE = (
+    "For multi-metric scoring, the parameter refit must be set to a scorer key or a "
+    "callable to refit an estimator with the best parameter setting on the whole "
+    "data and make the best_* attributes available for that metric. If this is not "
+    "needed, refit should be set to False explicitly. {!r} was passed."
+)
 
 
 def _is_fit_callback(cb):
-    return (
-        FitCallback is not None
-        and isinstance(cb, FitCallback)
-        and not isinstance(cb, type)
-    )
+    return (FitCallback is not None and isinstance(cb, FitCallback)
+            and not isinstance(cb, type))
 
 
-class _Evaluations:
-    """Read/extend the finished evaluations held by ``BaseSearchCV.fit``.
-
-    ``evaluate_candidates`` keeps every per-split result in its closure; reading it
-    gives the exact fold results to checkpoint and to detect failed fits, and
-    extending it replays checkpointed candidates without refitting them.
-    """
-
-    _NEEDED = ("all_candidate_params", "all_out", "all_more_results", "results")
-
-    def __init__(self, evaluate_candidates):
-        code = getattr(evaluate_candidates, "__code__", None)
-        cells = dict(zip(code.co_freevars, evaluate_candidates.__closure__ or ()))
-        self.ok = all(n in cells for n in self._NEEDED)
-        self.cells = cells
-
-    def _get(self, name):
-        return self.cells[name].cell_contents
-
-    def outs(self):
-        return self._get("all_out")
-
-    def inject(self, search, params, outs):
-        self._get("all_candidate_params").extend(params)
-        self._get("all_out").extend(outs)
-        results = search._format_results(
-            self._get("all_candidate_params"), search.n_splits_,
-            self._get("all_out"), self._get("all_more_results"),
-        )
-        self.cells["results"].cell_contents = results
-        return results
-
-
-class _Progress:
-    def __init__(self, search, total):
-        self.verbose, self.total = search.verbose, total
-        self.name = type(search).__name__
-        self.bar = None
-        self.t0 = time.perf_counter()
-        if self.verbose > 0:
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=total, desc=self.name, leave=True)
-            except ImportError:
-                self.bar = None
-
-    def update(self, n_new, n_done, best):
-        if self.verbose <= 0:
-            return
-        if self.bar is not None:
-            self.bar.update(n_new)
-            self.bar.set_postfix(best=f"{best:.4g}")
-        else:
-            print(f"[{self.name}] {n_done}/{self.total} candidates, best score "
-                  f"{best:.4g}, {time.perf_counter() - self.t0:.1f} s", flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
+@dataclass
+class _Plan:
+    n_iter: int
+    exhaustive: bool
+    n_initial: int
+    seed: int
+    batch_size: int | None
 
 
 class _SequentialSearchCV(BaseSearchCV):
@@ -106,6 +71,10 @@ class _SequentialSearchCV(BaseSearchCV):
         "callbacks": [list, tuple, callable, None],
         "checkpoint": [str, os.PathLike, None],
     }
+
+    def __new__(cls, *args, **kwargs):
+        check_foreign_arguments(cls, kwargs)  # skopt / Optuna argument names
+        return super().__new__(cls)
 
     def __init__(self, estimator, param_distributions, *, n_iter=50, scoring=None,
                  n_jobs=None, refit=True, cv=None, verbose=0,
@@ -125,7 +94,7 @@ class _SequentialSearchCV(BaseSearchCV):
         self.callbacks = callbacks
         self.checkpoint = checkpoint
 
-    # -- helpers -------------------------------------------------------------
+    # -- set-up ----------------------------------------------------------------
     def _callback_lists(self):
         cbs = self.callbacks
         if cbs is None:
@@ -145,9 +114,59 @@ class _SequentialSearchCV(BaseSearchCV):
                 )
         return skl, plain
 
+    def _plan(self, space):
+        n_iter, exhaustive = self.n_iter, False
+        if space.finite and space.size() <= n_iter:
+            if space.size() < n_iter:
+                warnings.warn(
+                    f"The total space of parameters {space.size()} is smaller than "
+                    f"n_iter={n_iter}. Running {space.size()} iterations. For "
+                    "exhaustive searches, use GridSearchCV.", UserWarning,
+                )
+            n_iter, exhaustive = int(space.size()), True
+        n_initial = self.n_initial_points or max(space.n_params + 1,
+                                                 int(round(0.1 * n_iter)))
+        if isinstance(self.random_state, numbers.Integral):
+            seed = int(self.random_state)
+        else:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return _Plan(n_iter, exhaustive, min(n_initial, n_iter), seed, self.batch_size)
+
     def _engine_fingerprint(self):  # pragma: no cover - overridden
         return {}
 
+    def _fingerprint(self, space, plan, data):
+        scoring = self.scoring
+        fp = {
+            "search": type(self).__name__,
+            "estimator": joblib.hash(clone(self.estimator)),
+            "param_distributions": repr([
+                [(n, repr(d), getattr(getattr(d, "dist", None), "args", None),
+                  getattr(getattr(d, "dist", None), "kwds", None))
+                 for n, d in zip(s.names, s.dims)] for s in space.subspaces
+            ]),
+            "scoring": repr(scoring) if not callable(scoring) else joblib.hash(scoring),
+            "cv": repr(self.cv),
+            "data": joblib.hash(data),
+            "error_score": repr(self.error_score),
+            "return_train_score": repr(self.return_train_score),
+            "random_state": (repr(self.random_state)
+                             if isinstance(self.random_state, numbers.Integral)
+                             else "derived"),
+            "batch_size": repr(self.batch_size),
+            "n_initial_points": str(plan.n_initial),
+            "exhaustive": repr(plan.exhaustive),
+        }
+        fp.update({k: repr(v) for k, v in self._engine_fingerprint().items()})
+        return fp
+
+    def _check_refit(self, names):
+        refit = self.refit
+        if refit is not False and not callable(refit) and not (
+                isinstance(refit, str) and refit in names):
+            raise ValueError(_REFIT_MESSAGE.format(refit))
+
+    # -- fit -------------------------------------------------------------------
     def fit(self, X, y=None, **params):
         """Run the search: propose, cross-validate, repeat; then refit the best.
 
@@ -163,210 +182,175 @@ class _SequentialSearchCV(BaseSearchCV):
         -------
         self : object
         """
-        skl, _ = self._callback_lists()
-        if self.checkpoint is not None:
-            self._data_hash = joblib.hash((X, y, params))
-        previous = list(getattr(self, "_skl_callbacks", []))
-        if skl:
-            self.set_callbacks(*previous, *skl)
+        check_foreign_fit_params(params, self.estimator)
+        skl, plain = self._callback_lists()
+        previous = list(getattr(self, "_user_fit_callbacks", ()))
+        if skl:  # registered like set_callbacks, for the duration of this fit
+            BaseSearchCV.set_callbacks(self, *previous, *skl)
+        self._fit_inputs = (X, y, params, plain)
         try:
-            return super().fit(X, y, **params)
+            super().fit(X, y, **params)  # validation, routing, callbacks; _run_search
+        except SearchDone:
+            pass
         finally:
+            del self._fit_inputs
             if skl:
-                self.set_callbacks(*previous)
-            self.__dict__.pop("_data_hash", None)
+                BaseSearchCV.set_callbacks(self, *previous)
+        return self
 
-    def _fingerprint(self, space):
-        scoring = self.scoring
-        fp = {
-            "search": type(self).__name__,
-            "estimator": joblib.hash(clone(self.estimator)),
-            "param_distributions": repr([
-                [(n, repr(d), getattr(getattr(d, "dist", None), "args", None),
-                  getattr(getattr(d, "dist", None), "kwds", None))
-                 for n, d in zip(s.names, s.dims)] for s in space.subspaces
-            ]),
-            "scoring": repr(scoring) if not callable(scoring) else joblib.hash(scoring),
-            "cv": repr(self.cv),
-            "data": getattr(self, "_data_hash", ""),
-            "error_score": repr(self.error_score),
-            "return_train_score": repr(self.return_train_score),
-            "random_state": (repr(self.random_state)
-                             if isinstance(self.random_state, numbers.Integral)
-                             else "derived"),
-        }
-        fp.update({k: repr(v) for k, v in self._engine_fingerprint().items()})
-        return fp
+    if hasattr(BaseSearchCV, "set_callbacks"):  # scikit-learn >= 1.9
 
-    @staticmethod
-    def _metric(results, refit):
-        names = [k[len("mean_test_"):] for k in results if k.startswith("mean_test_")]
-        if "score" in names:
-            return "score"
-        if isinstance(refit, str) and refit in names:
-            return refit
-        return names[0]
+        def set_callbacks(self, *callbacks):
+            """Set scikit-learn callbacks (``FitCallback`` instances) on the search.
 
-    def _objective(self, results, outs, start, n_splits):
-        """Scores of rows ``start..`` (NaN for failed candidates)."""
-        key = "mean_test_" + self._metric(results, self.refit)
-        y = np.asarray(results[key][start:], dtype=float).copy()
-        if outs is not None:
-            for i in range(y.size):
-                chunk = outs[(start + i) * n_splits : (start + i + 1) * n_splits]
-                if any(o.get("fit_error") is not None for o in chunk):
-                    y[i] = np.nan
-        return y
+            Parameters
+            ----------
+            *callbacks : FitCallback instances
 
-    # -- the search loop -----------------------------------------------------
+            Returns
+            -------
+            self : object
+            """
+            super().set_callbacks(*callbacks)
+            self._user_fit_callbacks = list(callbacks)
+            return self
+
+    def __getstate__(self):  # scikit-learn ships the search to its workers
+        state = dict(super().__getstate__())
+        state.pop("_fit_inputs", None)
+        return state
+
+    def _original_cv(self, y):
+        cv = getattr(self, "_checked_cv_orig", None)  # documented by BaseSearchCV
+        if cv is not None:
+            return cv
+        cv = self.cv
+        if cv is not None and not isinstance(cv, numbers.Integral) and not hasattr(
+                cv, "split") and iter(cv) is cv:
+            raise ValueError(
+                "cv is a one-shot iterator (such as cv.split(X, y)); with scikit-learn "
+                "< 1.9 pass list(...) of its splits or the splitter itself.")
+        return check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        """Propose, replay or evaluate, record; then select, refit and finish."""
+        X, y, params, plain_callbacks = self._fit_inputs
+        X, y = indexable(X, y)
         space = SearchSpace(self.param_distributions)
-        n_iter = self.n_iter
-        if space.finite and space.size() < n_iter:
-            warnings.warn(
-                f"The total space of parameters {space.size()} is smaller than "
-                f"n_iter={n_iter}. Running {space.size()} iterations. For exhaustive "
-                "searches, use GridSearchCV.", UserWarning,
-            )
-            n_iter = int(space.size())
-        batch = self.batch_size or max(1, joblib.effective_n_jobs(self.n_jobs))
-        n_initial = self.n_initial_points or max(space.n_params + 1,
-                                                 int(round(0.1 * n_iter)))
-        n_initial = min(n_initial, n_iter)
-        if isinstance(self.random_state, numbers.Integral):
-            seed = int(self.random_state)
-        else:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        _, plain_callbacks = self._callback_lists()
-        evals = _Evaluations(evaluate_candidates)
-        store, stored = None, []
+        plan = self._plan(space)
+        sw = params.get("sample_weight")
+        meta = None if sw is None else {"sample_weight": sw}
+        store, seed = None, plan.seed
         if self.checkpoint is not None:
-            if not evals.ok:  # pragma: no cover - other scikit-learn versions
-                raise RuntimeError("checkpoint needs scikit-learn's BaseSearchCV.fit "
-                                   "internals of versions 1.6 to 1.9.")
-            fp = self._fingerprint(space)
-            fp["batch_size"], fp["n_initial_points"] = str(batch), str(n_initial)
-            store = Checkpoint(self.checkpoint, fp, seed)
-            seed, stored = store.seed, store.load()
-        rng = np.random.default_rng(seed)
-        proposer = self._make_proposer(space, rng, n_initial)
-        search_ctx = None
-        if callback_ctx is not None:
-            search_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=None
-            ).call_on_fit_task_begin(estimator=self)
-        progress = _Progress(self, n_iter)
-        seen, n_done, results, last_error = set(), 0, None, None
+            store = Checkpoint(self.checkpoint,
+                               self._fingerprint(space, plan, (X, y, params)),
+                               seed, space.n_columns)
+            seed = store.seed
         try:
-            while n_done < n_iter:
-                with blas_threads(1):  # small matrices; deterministic
-                    cands = proposer.ask(min(batch, n_iter - n_done), seen)
-                if not cands:
-                    break
-                n_replay = min(len(cands), max(0, len(stored) - n_done))
-                for i in range(n_replay):
-                    if not np.allclose(cands[i][1], stored[n_done + i][1], atol=1e-8):
-                        raise ValueError(
-                            f"checkpoint={self.checkpoint!r}: candidate {n_done + i} "
-                            "differs from the one recorded; the checkpoint belongs to "
-                            "a different search."
-                        )
-                stop = False
-                if n_replay:
-                    rows = stored[n_done : n_done + n_replay]
-                    results = evals.inject(
-                        self, [r[0] for r in rows], [o for r in rows for o in r[2]]
-                    )
-                new = cands[n_replay:]
-                if new:
-                    round_ctx = None
-                    kw = {}
-                    if search_ctx is not None:
-                        round_ctx = search_ctx.subcontext(
-                            task_name="search-round",
-                            max_subtasks=len(new) * self.n_splits_,
-                            sequential_subtasks=False,
-                        ).call_on_fit_task_begin(estimator=self)
-                        kw["callback_ctx"] = round_ctx
-                    try:
-                        results = evaluate_candidates([c[0] for c in new], **kw)
-                    except ValueError as exc:
-                        # scikit-learn raises when every fit of one call failed; a
-                        # sequential search must only raise if every fit of the
-                        # whole search failed (as RandomizedSearchCV does)
-                        if (self.error_score == "raise" or not evals.ok
-                                or not str(exc).lstrip().startswith("All the")):
-                            raise
-                        last_error = str(exc)
-                        warnings.warn(
-                            f"\n{len(new) * self.n_splits_} fits failed out of a "
-                            f"total of {len(new) * self.n_splits_}.{last_error}",
-                            FitFailedWarning,
-                        )
-                        results = evals.inject(
-                            self, [c[0] for c in new],
-                            self._failed_outs(len(new), last_error),
-                        )
-                    if store is not None:
-                        outs = evals.outs()
-                        s = self.n_splits_
-                        store.append(
-                            n_done + n_replay, [c[0] for c in new], [c[1] for c in new],
-                            [outs[(n_done + n_replay + i) * s:
-                                  (n_done + n_replay + i + 1) * s]
-                             for i in range(len(new))],
-                        )
-                    if round_ctx is not None:
-                        snapshot = results
-                        stop = bool(round_ctx.call_on_fit_task_end(
-                            estimator=self,
-                            reconstruction_attributes=lambda: self._partial(snapshot),
-                        ))
-                y = self._objective(results, evals.outs() if evals.ok else None,
-                                    n_done, self.n_splits_)
-                with blas_threads(1):  # small matrices; deterministic
-                    proposer.tell([c[1] for c in cands], y)
-                for c in cands:
-                    seen.add(c[2])
-                n_done += len(cands)
-                key = "mean_test_" + self._metric(results, self.refit)
-                finite = np.asarray(results[key], dtype=float)
-                best = np.nanmax(finite) if np.isfinite(finite).any() else np.nan
-                progress.update(len(new), n_done, best)
-                for cb in plain_callbacks:
-                    stop = bool(cb(results)) or stop
-                if stop:
-                    break
+            if store is not None:
+                store.check_splits(X.shape[0] if hasattr(X, "shape") else len(X))
+            run = self._search(space, plan, seed, store, self._original_cv(y),
+                               plain_callbacks, callback_ctx, evaluate_candidates)
         finally:
-            progress.close()
             if store is not None:
                 store.close()
+        self._refit_best(X, y, params, run, callback_ctx, meta)
+        if callback_ctx is not None:
+            callback_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=meta)
+        raise SearchDone
+
+    def _search(self, space, plan, seed, store, cv, callbacks, root, evaluate):
+        if plan.exhaustive:
+            proposer = GridProposer(space)
+        else:
+            proposer = self._make_proposer(space, np.random.default_rng(seed),
+                                           plan.n_initial)
+        frozen = FrozenSplits(cv, None if store is None else store.splits)
+        search_ctx = None
+        if root is not None:
+            search_ctx = root.subcontext(task_name="search", max_subtasks=None)
+            search_ctx.call_on_fit_task_begin(estimator=self)
+        run = SearchRun(self, plan, proposer, store, frozen, callbacks, search_ctx)
+        run(evaluate)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
-        if last_error is not None and evals.ok and all(
-            o.get("fit_error") is not None for o in evals.outs()
-        ):
-            raise ValueError(
-                f"\nAll the {len(evals.outs())} fits failed.\n"
-                + last_error.split("\n", 2)[-1]
-            )
+        return run
 
-    def _failed_outs(self, n_candidates, message):
-        """Per-split results of candidates whose every fit failed."""
-        scorers, _ = self._get_scorers()
-        names = list(getattr(scorers, "_scorers", {}))
-        score = ({n: self.error_score for n in names} if names
-                 else self.error_score)
-        out = {"fit_error": message, "test_scores": score, "n_test_samples": 0,
-               "fit_time": 0.0, "score_time": 0.0}
-        if self.return_train_score:
-            out["train_scores"] = score
-        return [dict(out) for _ in range(n_candidates * self.n_splits_)]
+    # -- after the search ------------------------------------------------------
+    def _refit_params(self, params):
+        if get_config().get("enable_metadata_routing", False):
+            from sklearn.utils.metadata_routing import process_routing
+
+            return process_routing(self, "fit", **params).estimator.fit
+        return {k: v for k, v in params.items() if k != "groups"}
+
+    def _scorer_attribute(self):
+        scoring = self.scoring
+        if callable(scoring):
+            return scoring
+        if scoring is None or isinstance(scoring, str):
+            return check_scoring(self.estimator, scoring)
+        if isinstance(scoring, dict):
+            return {k: check_scoring(self.estimator, v) for k, v in scoring.items()}
+        return {k: check_scoring(self.estimator, k) for k in scoring}
+
+    def _best_index(self, results, metric):
+        if callable(self.refit):
+            i = self.refit(results)
+            if not isinstance(i, numbers.Integral):
+                raise TypeError("best_index_ returned is not an integer")
+            if i < 0 or i >= len(results["params"]):
+                raise IndexError("best_index_ index out of range")
+            return i
+        return results[f"rank_test_{metric}"].argmin()
+
+    def _refit_best(self, X, y, params, run, root, meta):
+        results, names = run.results(), run.metric_names()
+        multimetric = isinstance(self.scoring, (list, tuple, set, dict)) or (
+            callable(self.scoring) and names != ["score"])
+        if multimetric:
+            self._check_refit(names)
+        metric = self.refit if multimetric else "score"
+        self.multimetric_ = multimetric
+        self.n_splits_ = run.n_splits
+        if self.refit or not multimetric:
+            self.best_index_ = self._best_index(results, metric)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **clone(self.best_params_, safe=False))
+            fit_params = self._refit_params(params)
+            ctx = None if root is None else root.subcontext(
+                task_name="refit-with-best-params")
+            if ctx is None:
+                self._timed_refit(X, y, fit_params)
+            else:
+                with ctx.propagate_callback_context(self.best_estimator_):
+                    ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=meta)
+                    self._timed_refit(X, y, fit_params)
+                ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=meta)
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = self._scorer_attribute()
+        self.cv_results_ = results
+
+    def _timed_refit(self, X, y, fit_params):
+        t0 = time.time()
+        if y is None:
+            self.best_estimator_.fit(X, **fit_params)
+        else:
+            self.best_estimator_.fit(X, y, **fit_params)
+        self.refit_time_ = time.time() - t0
 
     def _partial(self, results):
         """Attributes of a search stopped now (for FitCallback ``fitted_estimator``)."""
-        key = "mean_test_" + self._metric(results, self.refit)
-        scores = np.asarray(results[key], dtype=float)
+        from ._driver import objective_metric
+
+        m = objective_metric([k[len("mean_test_"):] for k in results
+                              if k.startswith("mean_test_")], self.refit)
+        scores = np.asarray(results[f"mean_test_{m}"], dtype=float)
         i = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
         return {
             "cv_results_": results,

@@ -12,7 +12,9 @@ Every dimension maps its values to ``n_columns`` coordinates in ``[0, 1]``:
   so any point of the cube decodes to a valid value;
 * scipy.stats frozen distributions -- ``loguniform`` becomes a log-uniform
   :class:`Real`, ``uniform`` a :class:`Real`, ``randint`` an :class:`Integer`; any other
-  continuous distribution is mapped through its CDF (``u = F(x)``, ``x = F^{-1}(u)``).
+  continuous distribution is mapped through its CDF (``u = F(x)``, ``x = F^{-1}(u)``);
+* scikit-optimize and Optuna dimensions -- read through their attributes
+  (:mod:`._foreign`), without importing either package.
 
 A list of dicts is a conditional space: each dict is a subspace with its own block
 of columns, preceded by a one-hot block choosing the subspace (when there is more
@@ -74,6 +76,11 @@ class Dimension:
         decode(encode(.)) image (equal up to rounding) are the same candidate.
         """
         return float(f"{float(value):.12g}")
+
+    def snap(self, u):
+        """Canonical point of the block ``u``: ``(value, encoding, key)``."""
+        value = self.decode(u)
+        return value, self.encode(value), self.key(value)
 
 
 class Real(Dimension):
@@ -172,6 +179,10 @@ class Integer(Dimension):
     def values(self):
         return list(range(self.low, self.high + 1))
 
+    def grid(self):
+        """Every ``(value, encoding, key)`` of the dimension, in order."""
+        return [(v, self.encode(v), v) for v in self.values()]
+
 
 class Categorical(Dimension):
     """A parameter taking one of ``values`` (any Python objects), one-hot encoded.
@@ -222,17 +233,31 @@ class Categorical(Dimension):
             u[self._index(value)] = 1.0
         return u
 
+    def _position(self, u):
+        return int(np.argmax(u)) if self.n_columns else 0
+
     def decode(self, u):
-        if self.n_columns == 0:
-            return self.values_[0]
-        return self.values_[int(np.argmax(u))]
+        return self.values_[self._position(u)]
 
     def key(self, value):
         """Hashable identity of a value (its index among the categories)."""
         return self._index(value)
 
+    def snap(self, u):
+        """One-hot at the arg-max: a repeated value keeps its own position."""
+        i = self._position(u)
+        e = np.zeros(self.n_columns)
+        if self.n_columns:
+            e[i] = 1.0
+        return self.values_[i], e, i
+
     def values(self):
         return list(self.values_)
+
+    def grid(self):
+        """Every ``(value, encoding, key)``, one per position (repeats included)."""
+        return [self.snap(np.eye(max(self.n_columns, 1))[i])
+                for i in range(self.size)]
 
 
 class _CDFReal(Dimension):
@@ -282,13 +307,19 @@ def as_dimension(value, where):
     """Convert one entry of ``param_distributions`` into a :class:`Dimension`."""
     if isinstance(value, Dimension):
         return value
+    from ._foreign import check_tuple_shorthand, foreign_dimension
+
+    dim = foreign_dimension(value, where)
+    if dim is not None:
+        return dim
+    check_tuple_shorthand(value, where)
     if hasattr(value, "rvs") and hasattr(value, "dist") and hasattr(value, "support"):
         return _from_frozen(value, where)
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         raise ValueError(
             f"{where}: unknown distribution type {type(value).__name__}; expected a "
-            "list of values, a scipy.stats frozen distribution, or "
-            "Real/Integer/Categorical."
+            "list of values, a scipy.stats frozen distribution, "
+            "Real/Integer/Categorical, or a scikit-optimize / Optuna dimension."
         )
     if len(value) == 0:
         raise ValueError(f"{where}: the list of values is empty.")
@@ -325,6 +356,28 @@ class Subspace:
     def key(self, params):
         return tuple(d.key(params[n]) for n, d in zip(self.names, self.dims))
 
+    def _blocks(self, u):
+        j = 0
+        for d in self.dims:
+            yield d, u[j : j + d.n_columns]
+            j += d.n_columns
+
+    def snap(self, u):
+        """Canonical ``(params, encoding, key)`` of the block ``u``."""
+        parts = [d.snap(b) for d, b in self._blocks(u)]
+        return self._join(parts)
+
+    def _join(self, parts):
+        params = {n: p[0] for n, p in zip(self.names, parts)}
+        enc = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+        return params, enc, tuple(p[2] for p in parts)
+
+    def grid(self):
+        """Every canonical point of a finite subspace, in ParameterGrid order."""
+        import itertools
+
+        return [self._join(c) for c in itertools.product(*(d.grid() for d in self.dims))]
+
     def size(self):
         return math.prod(d.size for d in self.dims) if self.finite else math.inf
 
@@ -336,7 +389,8 @@ class SearchSpace:
     ----------
     param_distributions : dict or list of dict
         As accepted by :class:`~sklearn.model_selection.RandomizedSearchCV`, plus
-        :class:`Real`, :class:`Integer` and :class:`Categorical` values.
+        :class:`Real`, :class:`Integer` and :class:`Categorical` values and
+        scikit-optimize / Optuna dimensions (see ``_foreign``).
 
     Attributes
     ----------
@@ -394,12 +448,7 @@ class SearchSpace:
     def encode(self, params, subspace=None):
         """Canonical encoding of a parameter dict (inactive blocks at 0.5)."""
         i = self._which(params) if subspace is None else subspace
-        u = np.full(self.n_columns, 0.5)
-        if self.n_head:
-            u[: self.n_head] = 0.0
-            u[i] = 1.0
-        u[self.offsets[i] : self.offsets[i + 1]] = self.subspaces[i].encode(params)
-        return u
+        return self._place(i, self.subspaces[i].encode(params))
 
     def decode(self, u):
         """Parameter dict of a point of the cube (any point decodes)."""
@@ -407,31 +456,38 @@ class SearchSpace:
         i = int(np.argmax(u[: self.n_head])) if self.n_head else 0
         return self.subspaces[i].decode(u[self.offsets[i] : self.offsets[i + 1]])
 
+    def _place(self, i, block):
+        u = np.full(self.n_columns, 0.5)
+        if self.n_head:
+            u[: self.n_head] = 0.0
+            u[i] = 1.0
+        u[self.offsets[i] : self.offsets[i + 1]] = block
+        return u
+
     def canonical(self, u):
-        """Decode then encode: snaps integers, one-hots and inactive blocks."""
+        """Canonical ``(params, u, key)`` of a point of the cube.
+
+        Snaps integers to their bin centre, categoricals to the one-hot of their
+        arg-max (so a value listed twice keeps two distinct positions, as in
+        ParameterGrid) and inactive blocks to 0.5.
+        """
         u = np.asarray(u, dtype=float)
         i = int(np.argmax(u[: self.n_head])) if self.n_head else 0
-        params = self.subspaces[i].decode(u[self.offsets[i] : self.offsets[i + 1]])
-        return params, self.encode(params, subspace=i), (i,) + self.subspaces[
-            i
-        ].key(params)
+        params, block, key = self.subspaces[i].snap(
+            u[self.offsets[i] : self.offsets[i + 1]])
+        return params, self._place(i, block), (i,) + key
 
     def key(self, params):
         i = self._which(params)
         return (i,) + self.subspaces[i].key(params)
 
     def enumerate(self, limit=20000):
-        """All (params, u, key) of a finite space, or None if larger than ``limit``."""
+        """All (params, u, key) of a finite space in ParameterGrid order, or None
+        if the space is larger than ``limit``."""
         if not self.finite or self.size() > limit:
             return None
-        import itertools
-
-        out = []
-        for i, s in enumerate(self.subspaces):
-            for combo in itertools.product(*(d.values() for d in s.dims)):
-                params = dict(zip(s.names, combo))
-                out.append((params, self.encode(params, i), (i,) + s.key(params)))
-        return out
+        return [(p, self._place(i, b), (i,) + k)
+                for i, s in enumerate(self.subspaces) for p, b, k in s.grid()]
 
     def integer_widths(self):
         """Per-column bin width for integer columns (0 elsewhere), for CMA-ES margin."""
@@ -439,7 +495,7 @@ class SearchSpace:
         for i, s in enumerate(self.subspaces):
             j = self.offsets[i]
             for d in s.dims:
-                if isinstance(d, Integer):
+                if d.n_columns == 1 and hasattr(d, "bin_width"):
                     w[j] = d.bin_width
                 j += d.n_columns
         return w

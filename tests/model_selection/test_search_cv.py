@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import loguniform, randint
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import RandomizedSearchCV
@@ -15,13 +15,6 @@ from sklearn.tree import DecisionTreeClassifier
 from skngd.model_selection import BayesSearchCV, CMAESSearchCV, Integer, Real
 
 SEARCHES = [BayesSearchCV, CMAESSearchCV]
-
-
-@pytest.fixture(scope="module")
-def cancer():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = (X - X.mean(0)) / X.std(0)
-    return X[::3, :8], y[::3]
 
 
 def _tree_space():

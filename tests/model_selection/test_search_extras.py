@@ -124,13 +124,19 @@ def run(path, n_iter):
 """
 
 
-def test_killed_search_loses_no_finished_candidate(tmp_path):
+def _start_child(tmp_path, name):
+    """A child process running a slow 12-candidate search on ``tmp_path/name``."""
     (tmp_path / "slowmod.py").write_text(_MOD)
-    path = str(tmp_path / "killed.sqlite")
+    path = str(tmp_path / name)
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(_CHILD.format(moddir=str(tmp_path), path=path))],
         cwd=os.getcwd(),
     )
+    return child, path
+
+
+def test_killed_search_loses_no_finished_candidate(tmp_path):
+    child, path = _start_child(tmp_path, "killed.sqlite")
     n_rows, t0 = 0, time.time()
     try:
         while n_rows < 4 and time.time() - t0 < 120:
@@ -147,7 +153,7 @@ def test_killed_search_loses_no_finished_candidate(tmp_path):
         child.wait()
     with sqlite3.connect(path) as con:
         n_rows = con.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
-        stored = con.execute("SELECT params_json FROM candidates ORDER BY idx").fetchall()
+        stored = con.execute("SELECT params FROM candidates ORDER BY idx").fetchall()
     assert 4 <= n_rows < 12
     sys.path.insert(0, str(tmp_path))
     try:
@@ -181,7 +187,7 @@ def test_plain_callback_stops_the_search(cls, diabetes):
         seen.append(len(results["params"]))
         return len(results["params"]) >= 4
 
-    s = _search(cls, 10, callbacks=[stop_after_four]).fit(X, y)
+    s = _search(cls, 10, callbacks=[stop_after_four], batch_size=1).fit(X, y)
     assert len(s.cv_results_["params"]) == 4
     assert seen == [1, 2, 3, 4] or seen[-1] == 4
     assert s.best_params_ == s.cv_results_["params"][s.best_index_]
@@ -214,9 +220,9 @@ def test_sklearn_fit_callback_api_drives_and_stops_the_search(how, diabetes):
     X, y = diabetes
     cb = _StopRound()
     if how == "callbacks":
-        s = _search(BayesSearchCV, 10, callbacks=[cb])
+        s = _search(BayesSearchCV, 10, callbacks=[cb], batch_size=1)
     else:
-        s = _search(BayesSearchCV, 10).set_callbacks(cb)
+        s = _search(BayesSearchCV, 10, batch_size=1).set_callbacks(cb)
     s.fit(X, y)
     assert len(s.cv_results_["params"]) == 3
     assert cb.tasks[0] == "setup" and cb.tasks[-1] == "teardown"
@@ -225,7 +231,15 @@ def test_sklearn_fit_callback_api_drives_and_stops_the_search(how, diabetes):
         assert name in cb.tasks
     assert cb.tasks.count("search-round") == 3
     if how == "callbacks":  # registered for the duration of fit only
-        assert not getattr(s, "_skl_callbacks", [])
+        user = _StopRound()
+        s.set_callbacks(user)
+        cb.tasks.clear()
+        s.fit(X, y)
+        assert "search-round" in cb.tasks and "search-round" in user.tasks
+        cb.tasks.clear()
+        user.tasks.clear()
+        s.set_params(callbacks=None).fit(X, y)
+        assert cb.tasks == [] and "search-round" in user.tasks
 
 
 def test_verbose_shows_progress(diabetes, capsys):
@@ -297,3 +311,29 @@ def test_search_runs_on_a_dask_local_cluster(diabetes):
     assert s.cv_results_["params"] == local.cv_results_["params"]
     np.testing.assert_allclose(s.cv_results_["mean_test_score"],
                                local.cv_results_["mean_test_score"])
+
+
+def test_a_second_process_on_a_checkpoint_in_use_fails_at_once(tmp_path):
+    """Two processes, one file: the second is refused before any work."""
+    child, path = _start_child(tmp_path, "busy.sqlite")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import slowmod
+
+        t0 = time.time()
+        while not os.path.exists(path) and time.time() - t0 < 120:
+            time.sleep(0.1)
+        assert child.poll() is None, "child finished too early"
+        t1 = time.time()
+        with pytest.raises(CheckpointError, match="in use by another running search"):
+            slowmod.run(path, 12)
+        assert time.time() - t1 < 5  # refused at start, not mid-search
+        child.kill()
+        child.wait()
+        resumed = slowmod.run(path, 12)  # the lock died with its process
+        assert len(resumed.cv_results_["params"]) == 12
+    finally:
+        child.kill()
+        child.wait()
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("slowmod", None)
