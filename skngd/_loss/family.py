@@ -261,21 +261,25 @@ class Multinomial(Family):
         """
         n, k = raw.shape
         sw = _ones_if_none(sample_weight, n, raw.dtype).astype(np.float64)
-        raw = np.asarray(raw, dtype=np.float64)
         u = np.asarray(u, dtype=np.float64)
         if proba is None:
-            proba = special.softmax(raw, axis=1)
+            proba = special.softmax(np.asarray(raw, dtype=np.float64), axis=1)
         rows = np.arange(n)
         v = u - u[rows, y][:, None]
         small = np.max(np.abs(v), axis=1) <= 1.0
-        terms = np.asarray(proba, dtype=np.float64) * np.expm1(np.where(small[:, None], v, 0.0))
+        if np.all(small):
+            terms = np.asarray(proba, dtype=np.float64) * np.expm1(v)
+        else:
+            terms = np.asarray(proba, dtype=np.float64) * np.expm1(np.where(small[:, None], v, 0.0))
         d = np.log1p(terms.sum(axis=1))
         scale = np.abs(terms).sum(axis=1)
         if not np.all(small):
             big = np.flatnonzero(~small)
-            r0, r1 = raw[big], raw[big] + u[big]
-            lo0 = special.logsumexp(r0, axis=1) - r0[np.arange(big.size), y[big]]
-            lo1 = special.logsumexp(r1, axis=1) - r1[np.arange(big.size), y[big]]
+            r0 = np.asarray(raw[big], dtype=np.float64)
+            r1 = r0 + u[big]
+            at = np.arange(big.size), y[big]
+            lo0 = _logsumexp_rows(r0) - r0[at]
+            lo1 = _logsumexp_rows(r1) - r1[at]
             d[big] = lo1 - lo0
             scale[big] = np.abs(lo1) + np.abs(lo0)
         return float(sw @ d), float(sw @ scale)
@@ -308,6 +312,11 @@ def binomial_loss_change_numpy(y, raw, u, sw):
         d[big] = lo1 - lo0
         scale[big] = np.abs(lo1) + np.abs(lo0)
     return float(sw @ d), float(sw @ scale)
+
+
+def _logsumexp_rows(a):
+    m = a.max(axis=1)
+    return m + np.log(np.exp(a - m[:, None]).sum(axis=1))
 
 
 def _multinomial_numpy(y, raw, sw):

@@ -104,25 +104,20 @@ class SeparationWarning(ConvergenceWarning):
 
 def warn_not_converged(what, max_iter, param="max_iter", detail=""):
     """Emit a ``ConvergenceWarning`` that names the parameter to raise."""
-    msg = (
-        f"{what} did not converge within {param}={max_iter} iterations. "
-        f"Increase {param}, relax tol, or check the data for scaling problems."
-    )
-    if detail:
-        msg += f" {detail}"
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    _warn(f"{what} did not converge within {param}={max_iter} iterations. "
+          f"Increase {param}, relax tol, or check the data for scaling problems.", detail)
 
 
 def warn_step_failed(what, n_iter, detail=""):
     """``ConvergenceWarning`` for a solver that stopped because no step along
     its search direction decreased the objective (not at rounding level)."""
-    msg = (
-        f"{what} stopped at iteration {n_iter}: the step search found no decrease "
-        f"of the objective, which is not yet at rounding level."
-    )
-    if detail:
-        msg += f" {detail}"
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    _warn(f"{what} stopped at iteration {n_iter}: the step search found no decrease "
+          f"of the objective, which is not yet at rounding level.", detail)
+
+
+def _warn(msg, detail):
+    # stacklevel: the caller of warn_not_converged / warn_step_failed's caller
+    warnings.warn(f"{msg} {detail}" if detail else msg, ConvergenceWarning, stacklevel=4)
 
 
 __all__ = ["LinearSolverResult", "SeparationWarning", "SolverResult", "StopReason",

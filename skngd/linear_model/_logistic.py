@@ -78,6 +78,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     C : float in (0, inf], default=1.0
         Inverse penalty strength; ``np.inf`` means no penalty.
     fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
     tol : float >= 0, default=1e-4
         Stop when the estimated suboptimality :math:`f - f^*` falls below
         ``tol**2 * |f|``, i.e. about ``tol**2`` relative objective accuracy.
@@ -96,9 +97,10 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         convergence. 'newton': exact Newton with a Cholesky solve (small
         ``p``). 'auto': see ``skngd.linear_model._logistic.auto_solver``.
         With fewer (weighted) samples than features, 'newton', 'mm' and
-        'auto' solve the equivalent problem in the row space of ``X``
-        (:class:`~skngd.linear_model._logistic_problem.RowSpace`); 'newton'
-        and 'mm' refuse problems whose dense matrix would exceed 4000 rows.
+        'auto' solve the equivalent problem in the row space of ``X`` (thin
+        SVD of the weighted rows; same optimum, row-space sized matrices);
+        'newton' and 'mm' refuse problems whose dense matrix would exceed 4000
+        rows.
     fisher : {'exact', 'empirical'}, default='exact'
         Fisher matrix used by 'ngd' and :meth:`partial_fit`. The empirical
         Fisher (mean outer product of per-sample gradients) degenerates where
@@ -115,6 +117,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         all but one; 0 is invalid); BLAS is held to one thread during the fit
         so the two pools never compete.
     verbose : int, default=0
+        Print the objective after each iteration when positive.
     random_state : int, RandomState or None, default=None
         Row subsample of the 'ngd' preconditioner.
 
@@ -199,8 +202,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     def _coef_matrix(self, n_features, n_out):
         """Current coef_/intercept_ as the (full) solver layout, or None."""
-        if not hasattr(self, "coef_") or self.coef_.shape != (n_out if n_out > 2 else 1,
-                                                              n_features):
+        if not hasattr(self, "coef_") or self.coef_.shape != (n_out, n_features):
             return None
         W = np.zeros((n_features + int(self.fit_intercept), self.coef_.shape[0]))
         W[:n_features] = self.coef_.T
@@ -223,9 +225,20 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``X`` dense or CSR, float32 kept as float32.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative finite weights, multiplied by ``class_weight``.
+
         Returns
         -------
-        self
+        self : LogisticRegression
+            The fitted estimator. A fit that raises leaves the estimator as
+            it was before the call.
         """
         with _rollback_on_error(self):
             return self._fit(X, y, sample_weight)
@@ -295,13 +308,19 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Mini-batch.
         y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), required on the first call
+            Labels of the mini-batch, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All classes of the stream; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative finite weights of the mini-batch.
 
         Returns
         -------
-        self
+        self : LogisticRegression
+            The updated estimator; a call that raises leaves it unchanged (a
+            rejected first call leaves it unfitted).
         """
         with _rollback_on_error(self):
             return self._partial_fit(X, y, classes, sample_weight)
@@ -350,7 +369,18 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes)."""
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order.
+        """
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
@@ -359,7 +389,18 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return special.softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, computed stably."""
+        """Log of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities of the classes in ``classes_`` order.
+        """
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
