@@ -248,9 +248,11 @@ class LinearModelLoss:
                                                np.ascontiguousarray(tU[:, 0]), self.sw,
                                                self.link)
         D = np.asarray(D).reshape(self.shape)
-        m = self.penalty_mask[:, None]
-        a = self.l2 * t * float(np.sum(m * st.coef * D))
-        b = 0.5 * self.l2 * t * t * float(np.sum(m * D * D))
+        a = b = 0.0
+        if self.l2 > 0:
+            mD = (self.penalty_mask[:, None] * D).ravel()
+            a = self.l2 * t * float(st.coef.ravel() @ mD)
+            b = 0.5 * self.l2 * t * t * float(D.ravel() @ mD)
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, eps * (scale + abs(a) + b)
 

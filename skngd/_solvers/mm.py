@@ -159,8 +159,9 @@ class SecantGap:
         self.pairs = []
 
     def update(self, s, y):
-        sy = float(np.sum(s * y))
-        if sy > 1e-12 * np.sqrt(float(np.sum(s * s)) * float(np.sum(y * y))):
+        s, y = s.ravel(), y.ravel()
+        sy = float(s @ y)
+        if sy > 1e-12 * np.sqrt(float(s @ s) * float(y @ y)):
             self.pairs.append((s, y, 1.0 / sy))
             del self.pairs[:-self.memory]
 
@@ -168,16 +169,17 @@ class SecantGap:
         """The estimate at gradient ``g``; inf before the first pair."""
         if not self.pairs:
             return np.inf
+        g = g.ravel()
         q = g.copy()
         alphas = []
         for s, y, rho in reversed(self.pairs):
-            a = rho * float(np.sum(s * q))
+            a = rho * float(s @ q)
             alphas.append(a)
             q -= a * y
-        r = self.bound.solve(q)
+        r = self.bound.solve(q.reshape(self.bound.loss.shape)).ravel()
         for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
-            r += s * (a - rho * float(np.sum(y * r)))
-        return 0.5 * float(np.sum(g * r))
+            r += s * (a - rho * float(y @ r))
+        return 0.5 * float(g @ r)
 
 
 class _Mixing:
@@ -230,7 +232,7 @@ def mm(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0, memory=_MEMORY):
     it = 0
     for it in range(1, max_iter + 1):
         D = bound.step(st.coef, st.grad)
-        gap = max(-0.5 * float(np.sum(st.grad * D)), secant.gap(st.grad))
+        gap = max(-0.5 * float(st.grad.ravel() @ D.ravel()), secant.gap(st.grad))
         gaps.append(gap)
         if is_converged(st, gap, tol):
             status, it = StopReason.CONVERGED, it - 1
