@@ -146,7 +146,13 @@ def report_stop(what, res, loss, *, C, tol, max_iter, advice=""):
     per = None
     if data_loss <= _SEPARATED_LOSS * float(np.sum(loss.sw)) or (weak and not done):
         per = fitted_losses(loss, coef)
-    if per is not None and np.all(per < _SEPARATED_LOSS):
+    if per is not None and np.unique(loss.y[loss.sw > 0]).size < 2:
+        warnings.warn(
+            f"{what}: every sample of positive weight belongs to one class, so the "
+            "unpenalised intercept grows without bound and every prediction is that "
+            "class. Give samples of the other classes positive sample_weight.",
+            SeparationWarning, stacklevel=3)
+    elif per is not None and np.all(per < _SEPARATED_LOSS):
         _warn_separation(what, res, C, "every sample is fitted with probability above "
                          "1 - 1e-8. The optimum is then set by the penalty alone and")
     elif per is not None and not done and np.all(per < np.log(2.0)):

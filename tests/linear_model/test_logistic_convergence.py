@@ -195,3 +195,12 @@ def test_dense_matrix_solvers_refuse_huge_problems():
     for solver in ("newton", "mm"):
         with pytest.raises(ValueError, match="solver='ngd'"):
             LogisticRegression(solver=solver).fit(X, y)
+
+
+def test_one_weighted_class_is_not_called_separation():
+    X, y = _std("breast_cancer")
+    sw = (y == 1).astype(float)  # only class 1 has weight
+    with pytest.warns(SeparationWarning, match="belongs to one class") as rec:
+        m = LogisticRegression(C=0.01).fit(X, y, sample_weight=sw)
+    assert not any("linearly separable" in str(w.message) for w in rec)
+    assert np.all(m.predict(X) == 1)
