@@ -38,6 +38,20 @@ _ADVICE = {
 }
 
 
+_PROBA_DOC = """{summary}
+
+Parameters
+----------
+X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+    Samples.
+
+Returns
+-------
+{name} : ndarray of shape (n_samples, n_classes)
+    {what} of the classes in ``classes_`` order.
+"""
+
+
 def auto_solver(n_samples, n_coef, is_sparse):
     """The rule behind ``solver='auto'``.
 
@@ -369,18 +383,6 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities of the classes in ``classes_`` order.
-        """
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
@@ -389,23 +391,17 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return special.softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities of the classes in ``classes_`` order.
-        """
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([special.log_expit(-scores), special.log_expit(scores)])
         return special.log_softmax(scores, axis=1)
+
+    predict_proba.__doc__ = _PROBA_DOC.format(
+        summary="Class probabilities.", name="proba", what="Probabilities")
+    predict_log_proba.__doc__ = _PROBA_DOC.format(
+        summary="Log of :meth:`predict_proba`, computed stably.", name="log_proba",
+        what="Log-probabilities")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
