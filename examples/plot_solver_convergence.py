@@ -12,8 +12,8 @@ Solver convergence: natural gradient, MM and Newton beside scikit-learn
 
 after every iteration in ``objective_history_``. This example draws it for the
 three skngd solvers (``'ngd'``: natural gradient with truncated conjugate
-gradient, ``'mm'``: Böhning's bound factorised once, ``'newton'``: exact
-Newton) beside scikit-learn's ``lbfgs``, ``newton-cg`` and ``newton-cholesky``
+gradient, ``'mm'``: Böhning's bound factorised once, Anderson-accelerated,
+``'newton'``: exact Newton) beside scikit-learn's ``lbfgs``, ``newton-cg`` and ``newton-cholesky``
 on the breast-cancer data set, once with standardised features and once with
 the raw features, whose scales span seven orders of magnitude.
 
@@ -60,20 +60,21 @@ def objective(X, coef, intercept):
 # :func:`skngd.plotting.plot_objective_history` draws ``objective_history_``;
 # with ``gap=True`` it shows the distance to the best value reached, on a log
 # scale. MM decreases the objective at every step (it is a majorise-minimise
-# method); NGD and Newton converge quadratically near the optimum.
+# method, and the Anderson-mixed points it takes are checked to decrease it
+# too); NGD and Newton converge quadratically near the optimum.
 
 SOLVERS = ("ngd", "mm", "newton")
 skngd_fits = {}
 for s in SOLVERS:
     est = skngd.LogisticRegression(C=C, solver=s, tol=1e-10, max_iter=300)
-    with warnings.catch_warnings():  # MM needs more than 300 steps here (see below)
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # every solver converges
         skngd_fits[s] = est.fit(X_std, y)
     # the recorded history is the objective defined above
     assert np.isclose(est.objective_history_[-1], objective(X_std, est.coef_, est.intercept_),
                       rtol=1e-8)
     if s == "mm":  # a majorise-minimise method never increases the objective
-        assert np.all(np.diff(est.objective_history_) <= 1e-12 * est.objective_history_[0])
+        assert np.all(np.diff(est.objective_history_) <= 0)
 
 ax = plot_objective_history(skngd_fits, gap=True)
 ax.set_title("skngd solvers, standardised breast-cancer features")
@@ -84,12 +85,12 @@ for s, est in skngd_fits.items():
           f"final objective {est.objective_history_[-1]:.8f}")
 
 # %%
-# Newton and NGD agree to all digits after eight steps. MM is slow here: the
-# classes are almost separable, most predicted probabilities are close to 0
-# or 1, where the Böhning bound :math:`p(1-p) \le 1/4` is loose, so each MM
-# step is far shorter than a Newton step. MM pays off on overlapping classes
-# and large ``n``, where its cheap iterations (no Fisher matrix per step)
-# count; see the :ref:`bound_optimisation` page.
+# Newton and NGD agree to all digits after eight steps. MM converges linearly:
+# the classes are almost separable, most predicted probabilities are close to
+# 0 or 1, where the Böhning bound :math:`p(1-p) \le 1/4` is loose, so a plain
+# MM step is far shorter than a Newton step (about 1,800 of them to
+# ``tol=1e-4``). Anderson mixing of the MM map brings that to under 40 and
+# ``tol=1e-10`` to about 130 steps; see the :ref:`bound_optimisation` page.
 
 
 # %%

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from scipy import special
 
-from skngd._kernels._jit import pjit, prange
+from skngd._kernels._jit import jit, pjit, prange
 
 
 @pjit
@@ -62,41 +62,54 @@ def binomial_loss_grad_fisher_ref(y, raw, sw):
 
 
 @pjit
-def binomial_line_terms(y, raw, u, t, sw):
-    r"""Weighted loss and its first two t-derivatives at ``raw + t * u``.
+def binomial_loss_change(y, raw, u, sw):
+    r"""Change of the weighted log-loss sum from ``raw`` to ``raw + u``.
 
-    Returns :math:`(\sum_i \ell_i, \sum_i \ell_i' u_i, \sum_i F_i u_i^2)`, all
-    float64, evaluated at :math:`\eta = raw + t\,u`. One pass over ``n``
-    numbers, no pass over ``X``: this is the line search of the NGD solver.
+    Returns ``(change, scale)`` in float64: the sum of per-sample changes and
+    the sum of the magnitudes they are formed from (``eps * scale`` bounds the
+    rounding error). For :math:`|u_i| \le 1` each change is
+    :math:`y\log(1 + (1-p)(e^{-u} - 1)) + (1-y)\log(1 + p(e^u - 1))` with
+    :math:`p = \sigma(\eta)`, free of cancellation; larger steps subtract the
+    two losses. NumPy twin: :func:`skngd._loss.family.binomial_loss_change_numpy`.
+    Called with float64 arrays (the wrapper converts float32 data).
+    One pass over ``n`` numbers, no pass over ``X``: the line search of the
+    Newton and NGD solvers and MM's monotonicity check.
     """
     n = raw.shape[0]
-    f = 0.0
-    d1 = 0.0
-    d2 = 0.0
+    change = 0.0
+    scale = 0.0
     for i in prange(n):
-        e = float(raw[i]) + t * float(u[i])
+        e = float(raw[i])
+        v = float(u[i])
         yi = float(y[i])
-        if e > 0.0:
-            z = math.exp(-e)
-            lo = (1.0 - yi) * e + math.log1p(z)
-            p = 1.0 / (1.0 + z)
-        else:
-            z = math.exp(e)
-            lo = math.log1p(z) - yi * e
-            p = z / (1.0 + z)
         s = float(sw[i])
-        ui = float(u[i])
-        f += s * lo
-        d1 += s * (p - yi) * ui
-        d2 += s * p * (1.0 - p) * ui * ui
-    return f, d1, d2
+        if abs(v) <= 1.0:
+            if e > 0.0:
+                z = math.exp(-e)
+                p = 1.0 / (1.0 + z)
+                q = z / (1.0 + z)
+            else:
+                z = math.exp(e)
+                p = z / (1.0 + z)
+                q = 1.0 / (1.0 + z)
+            a = yi * math.log1p(q * math.expm1(-v))
+            b = (1.0 - yi) * math.log1p(p * math.expm1(v))
+            change += s * (a + b)
+            scale += s * (abs(a) + abs(b))
+        else:
+            lo0 = _log1pexp(e) - yi * e
+            e1 = e + v
+            lo1 = _log1pexp(e1) - yi * e1
+            change += s * (lo1 - lo0)
+            scale += s * (abs(lo1) + abs(lo0))
+    return change, scale
 
 
-def binomial_line_terms_ref(y, raw, u, t, sw):
-    """NumPy twin of :func:`binomial_line_terms`."""
-    e = np.asarray(raw, dtype=np.float64) + t * np.asarray(u, dtype=np.float64)
-    lo, g, fi = binomial_loss_grad_fisher_ref(y, e, sw)
-    return float(lo.sum()), float(g @ u), float(fi @ (np.asarray(u, float) ** 2))
+@jit
+def _log1pexp(e):
+    if e > 0.0:
+        return e + math.log1p(math.exp(-e))
+    return math.log1p(math.exp(e))
 
 
 @pjit
@@ -139,8 +152,7 @@ def multinomial_loss_grad_proba_ref(y, raw, sw):
 
 
 __all__ = [
-    "binomial_line_terms",
-    "binomial_line_terms_ref",
+    "binomial_loss_change",
     "binomial_loss_grad_fisher",
     "binomial_loss_grad_fisher_ref",
     "multinomial_loss_grad_proba",

@@ -188,7 +188,12 @@ class LinearModelLoss:
 
     def center_null_space(self, coef):
         """Multinomial: centre over classes the rows along which ``f`` is flat
-        (the intercept; every row without penalty), as scikit-learn reports them."""
+        (the intercept; every row without penalty), as scikit-learn reports them.
+
+        Applied to a search direction it removes the component along which
+        ``f`` does not change (the Fisher matrix is singular there), so
+        iterative solvers cannot drift along it. Returns a new array.
+        """
         coef = np.array(coef, dtype=np.float64).reshape(self.shape)
         if self.multinomial:
             rows = (self.penalty_mask == 0) if self.l2 > 0 else slice(None)
@@ -223,6 +228,33 @@ class LinearModelLoss:
         value = float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
         grad = self.rmatmul(graw) + self.penalty_matvec(coef)
         return PointState(coef, raw, loss, graw, curv, value, grad)
+
+    def value_change(self, st, D, U, t=1.0):
+        r"""Accurate :math:`f(W + tD) - f(W)` at state ``st`` given ``U = X D``
+        (no pass over ``X``), and its rounding level.
+
+        Returns ``(change, noise)``: the change summed from per-sample
+        differences (see :meth:`Family.loss_change`) plus the exact penalty
+        change :math:`\lambda \sum P(tWD + \tfrac12 t^2 D^2)`, and
+        ``noise = eps * scale``, the rounding level of ``change`` (``eps`` of
+        the data dtype). A change whose magnitude is below a few ``noise``
+        cannot be told from zero.
+        """
+        tU = U * np.asarray(t, dtype=U.dtype)
+        if self.multinomial:
+            d, scale = self.family.loss_change(self.y, st.raw, tU, self.sw, proba=st.curv)
+        else:
+            d, scale = self.family.loss_change(self.y, np.ascontiguousarray(st.raw[:, 0]),
+                                               np.ascontiguousarray(tU[:, 0]), self.sw,
+                                               self.link)
+        D = np.asarray(D).reshape(self.shape)
+        a = b = 0.0
+        if self.l2 > 0:
+            mD = (self.penalty_mask[:, None] * D).ravel()
+            a = self.l2 * t * float(st.coef.ravel() @ mD)
+            b = 0.5 * self.l2 * t * t * float(D.ravel() @ mD)
+        eps = float(np.finfo(self.dtype).eps)
+        return d + a + b, eps * (scale + abs(a) + b)
 
     # -- functions of the coefficients -------------------------------------------
     def value(self, coef):

@@ -1,10 +1,31 @@
-"""The result object every solver returns, and the convergence warning."""
+"""The result objects solvers return, why they stopped, and the convergence warnings."""
 
 from dataclasses import dataclass, field
+from enum import Enum
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+
+
+class StopReason(str, Enum):
+    """Why an iterative solver stopped.
+
+    ``CONVERGED`` and ``ROUNDING`` count as convergence: the second means the
+    objective can no longer be decreased in floating point (the solution is
+    at working precision, whatever ``tol`` asked for).
+    """
+
+    CONVERGED = "converged"
+    #: the objective change of a step is at rounding level: optimum to working precision
+    ROUNDING = "rounding"
+    #: no decrease along the search direction, away from rounding level
+    STEP_FAILED = "step_failed"
+    MAX_ITER = "max_iter"
+
+    @property
+    def converged(self):
+        return self in (StopReason.CONVERGED, StopReason.ROUNDING)
 
 
 @dataclass
@@ -27,6 +48,9 @@ class SolverResult:
         X^T), the unit the benchmarks count.
     extra : dict
         Solver-specific by-products (e.g. final gradient norm, dual potentials).
+    status : StopReason or None
+        Why the solver stopped; ``None`` is read as ``CONVERGED`` or
+        ``MAX_ITER`` according to ``converged``.
     """
 
     coef: np.ndarray
@@ -35,14 +59,66 @@ class SolverResult:
     history: list = field(default_factory=list)
     n_passes: int = 0
     extra: dict = field(default_factory=dict)
+    status: StopReason = None
+
+    def __post_init__(self):
+        if self.status is None:
+            self.status = StopReason.CONVERGED if self.converged else StopReason.MAX_ITER
+
+
+@dataclass
+class LinearSolverResult(SolverResult):
+    """:class:`SolverResult` of the linear-model solvers (NGD, MM, Newton).
+
+    Attributes
+    ----------
+    grad : ndarray
+        Gradient of the objective at ``coef`` (same layout).
+    decrement : float
+        The last estimate of the suboptimality :math:`f - f^*` the stopping
+        rule compared with ``tol**2 * |f|``.
+    gram_rows : int
+        Rows used to form Gram / Fisher matrices (the other cost unit).
+    n_cg_iter : int
+        NGD: conjugate-gradient iterations over the whole fit.
+    n_rejected : int
+        MM: Anderson-mixed points replaced by the plain MM step.
+    decrements : list of float
+        The suboptimality estimate at each iteration (``decrement`` is the
+        last), from which the rate of convergence can be read.
+    """
+
+    grad: np.ndarray = None
+    decrement: float = np.nan
+    gram_rows: int = 0
+    n_cg_iter: int = 0
+    n_rejected: int = 0
+    decrements: list = field(default_factory=list)
+
+
+class SeparationWarning(ConvergenceWarning):
+    """The classes (or a binomial response) are perfectly separated by the
+    features: the unpenalised maximum-likelihood estimate does not exist and
+    the coefficients are set by the penalty or by where the solver stopped."""
 
 
 def warn_not_converged(what, max_iter, param="max_iter", detail=""):
     """Emit a ``ConvergenceWarning`` that names the parameter to raise."""
-    msg = (
-        f"{what} did not converge within {param}={max_iter} iterations. "
-        f"Increase {param}, relax tol, or check the data for scaling problems."
-    )
-    if detail:
-        msg += f" {detail}"
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    _warn(f"{what} did not converge within {param}={max_iter} iterations. "
+          f"Increase {param}, relax tol, or check the data for scaling problems.", detail)
+
+
+def warn_step_failed(what, n_iter, detail=""):
+    """``ConvergenceWarning`` for a solver that stopped because no step along
+    its search direction decreased the objective (not at rounding level)."""
+    _warn(f"{what} stopped at iteration {n_iter}: the step search found no decrease "
+          f"of the objective, which is not yet at rounding level.", detail)
+
+
+def _warn(msg, detail):
+    # stacklevel: the caller of warn_not_converged / warn_step_failed's caller
+    warnings.warn(f"{msg} {detail}" if detail else msg, ConvergenceWarning, stacklevel=4)
+
+
+__all__ = ["LinearSolverResult", "SeparationWarning", "SolverResult", "StopReason",
+           "warn_not_converged", "warn_step_failed"]

@@ -17,14 +17,24 @@ Stopping rule (all skngd linear-model solvers): stop when the estimated
 suboptimality :math:`\tfrac12 g^T M^{-1} g` (``M`` the solver's curvature: the
 Fisher matrix here) is at most :math:`\mathrm{tol}^2 \max(|f|, 10^{-12})`, so
 ``tol`` is the square root of a relative objective accuracy (``tol=1e-4``
-reaches about 1e-8 relative).
+reaches about 1e-8 relative). The only floor is ``tol >= 10 eps`` of the data
+dtype; a smaller ``tol`` runs until no step makes representable progress
+(:class:`~skngd._solvers._result.StopReason` ``ROUNDING``), with the
+gradient then at the rounding level of its own computation.
+
+Objective changes along a step are summed from per-sample differences
+(:meth:`~skngd._loss.linear_loss.LinearModelLoss.value_change`), accurate to
+the rounding level of the gradient; a step is taken only on a decrease, and
+the recorded objective stays monotone where the direct sum of the objective
+rounds upwards (:func:`take_step`).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
 
-from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._solvers._result import SolverResult
+from skngd._solvers._result import LinearSolverResult, StopReason
 
 _ARMIJO_C = 1e-4
 _MAX_HALVINGS = 40
@@ -82,87 +92,122 @@ def null_space_fill(loss, M):
     return M
 
 
-def line_value(loss, st, D, U, t):
-    """Objective at ``coef + t D`` given ``U = X D`` (no pass over X)."""
-    coef = st.coef + t * D
-    if not loss.multinomial and loss.X.shape[0] >= NUMBA_MIN_SIZE:
-        from skngd._kernels.logistic import binomial_line_terms
-
-        f, _, _ = binomial_line_terms(loss.y, st.raw[:, 0], np.ascontiguousarray(U[:, 0]),
-                                      float(t), loss.sw)
-        return f + loss.penalty(coef)
-    lo, _, _ = loss.per_sample(st.raw + U * np.asarray(t, dtype=U.dtype))
-    return float(np.sum(lo, dtype=np.float64)) + loss.penalty(coef)
+#: a step whose predicted decrease is below this many times the rounding
+#: level of the objective change cannot be told from zero
+_SIGNIFICANT = 8.0
+#: ``tol`` below this many machine epsilons of the data dtype asks for more
+#: than floating point resolves; it acts as this value
+_TOL_FLOOR_EPS = 10.0
 
 
-def armijo(loss, st, D, U, t0=1.0):
-    """Backtracking step ``t`` with :math:`f(W + tD) \\le f + c\\,t\\,g^TD`; 0 if none."""
+@dataclass
+class StepSearch:
+    """Outcome of :func:`line_search`: step ``t``, the objective change
+    there and, when no step was taken, why (``status``)."""
+
+    t: float
+    change: float
+    status: StopReason = None
+
+
+def line_search(loss, st, D, U, t0=1.0):
+    r"""Armijo backtracking on the accurate objective change (no pass over X).
+
+    Takes the first ``t`` in ``t0, t0/2, ...`` with
+    :math:`f(W + tD) - f(W) \le c\,t\,g^TD` and a strict decrease, the change
+    summed from per-sample differences (:meth:`LinearModelLoss.value_change`),
+    so the test stays meaningful down to the rounding level of the gradient.
+    Stops with ``StopReason.ROUNDING`` once the predicted decrease
+    :math:`-t\,g^TD` is within a few rounding levels of the change (no
+    representable progress is left), with ``STEP_FAILED`` after
+    ``_MAX_HALVINGS`` halvings otherwise.
+    """
     slope = float(np.sum(st.grad * D))
-    if not slope < 0:
-        return 0.0, st.value
-    f0, same_sum = st.value, False
+    if not np.isfinite(slope):
+        return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
     t = t0
     for _ in range(_MAX_HALVINGS):
-        f = line_value(loss, st, D, U, t)
-        if f <= f0 + _ARMIJO_C * t * slope:
-            return t, f
-        if not same_sum:
-            # f(0) from the same summation as the trial values (a parallel
-            # reduction sums in another order than np.sum: near the optimum
-            # that decides), then test this t again
-            f0, same_sum = line_value(loss, st, D, U, 0.0), True
-            if f <= f0 + _ARMIJO_C * t * slope:
-                return t, f
+        change, noise = loss.value_change(st, D, U, t)
+        if not -t * slope > _SIGNIFICANT * noise:
+            return StepSearch(0.0, 0.0, StopReason.ROUNDING)
+        if change <= _ARMIJO_C * t * slope and change < 0:
+            return StepSearch(t, change)
         t *= 0.5
-    return 0.0, st.value
+    return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
 
 
 def is_converged(st, decrement, tol):
-    """The shared stopping rule (see module docstring); ``tol**2`` is floored
-    at a few epsilons of the data dtype, below which gradients are noise."""
-    rel = max(tol * tol, 4 * np.finfo(st.raw.dtype).eps)
-    return decrement <= rel * abs(st.value)
+    """The shared stopping rule (see module docstring): the estimated
+    suboptimality ``decrement`` is at most ``tol**2 * max(|f|, 1e-12)``.
+
+    ``tol`` is floored at ``_TOL_FLOOR_EPS`` machine epsilons of the data
+    dtype (``2.2e-15`` for float64): an objective accurate to ``tol**2`` then
+    has its gradient at the rounding level of its own computation.
+    """
+    floor = _TOL_FLOOR_EPS * np.finfo(st.raw.dtype).eps
+    rel = max(tol, floor) ** 2
+    return decrement <= rel * max(abs(st.value), 1e-12)
 
 
-def stalled_at_optimum(st, decrement):
-    """A failed line search counts as convergence when the predicted decrease
-    is at rounding level of the data dtype."""
-    rel = max(1e-10, 100 * np.finfo(st.raw.dtype).eps)
-    return decrement <= rel * abs(st.value)
+def negligible_step(coef, step):
+    """Whether ``coef + step`` differs from ``coef`` only at rounding level
+    (every entry of ``step`` below 4 ulps of the largest coefficient)."""
+    big = float(np.max(np.abs(coef), initial=0.0))
+    return float(np.max(np.abs(step), initial=0.0)) <= 4 * np.finfo(np.float64).eps * big
 
 
-def take_step(loss, st, D, U, t):
-    """Move to ``coef + t D``; one pass (``X^T`` residual) since ``raw`` is updated."""
+def take_step(loss, st, D, U, t, change):
+    """Move to ``coef + t D``; one pass (``X^T`` residual) since ``raw`` is
+    updated from ``U = X D``.
+
+    ``change < 0`` is the accurately computed objective change. The new value
+    is the directly summed objective when that is not above the current one,
+    else the current value plus ``change`` (the direct sum's rounding hides a
+    decrease that small): the recorded objective is monotone and accurate to
+    the rounding of the objective itself.
+    """
     coef = st.coef + t * D
     raw = st.raw + U * np.asarray(t, dtype=U.dtype)
-    return loss.state(coef, raw=raw)
+    new = loss.state(coef, raw=raw)
+    if not new.value <= st.value:
+        new.value = st.value + change
+    return new
 
 
 def newton(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0):
-    """Newton / Fisher scoring on ``loss`` from ``coef0``; returns a SolverResult."""
+    """Newton / Fisher scoring on ``loss`` from ``coef0``; returns a
+    :class:`LinearSolverResult`."""
     st = loss.state(coef0)
     history = [st.value]
-    converged = False
+    status = StopReason.MAX_ITER
+    decs = []
     it = 0
     for it in range(1, max_iter + 1):
         F = null_space_fill(loss, loss.fisher_matrix(st))
         g = st.grad.ravel()
         D = -solve_psd(F, g).reshape(loss.shape)
         dec = -0.5 * float(g @ D.ravel())
+        decs.append(dec)
         if is_converged(st, dec, tol):
-            converged, it = True, it - 1
+            status, it = StopReason.CONVERGED, it - 1
             break
         U = loss.matmul(D)
-        t, _ = armijo(loss, st, D, U)
-        if t == 0.0:
-            converged = stalled_at_optimum(st, dec)
+        step = line_search(loss, st, D, U)
+        if step.status is not None:
+            status = step.status
             break
-        st = take_step(loss, st, D, U, t)
+        st = take_step(loss, st, D, U, step.t, step.change)
         history.append(st.value)
         if verbose:
-            print(f"[newton] iter {it}: objective {st.value:.10g} step {t:.3g}")
-    return SolverResult(st.coef, it, converged, history, loss.n_passes,
-                        {"gram_rows": loss.gram_rows, "grad": st.grad})
+            print(f"[newton] iter {it}: objective {st.value:.10g} step {step.t:.3g}")
+        if negligible_step(st.coef, step.t * D):
+            status = StopReason.ROUNDING
+            break
+    return LinearSolverResult(st.coef, it, status.converged, history, loss.n_passes,
+                              status=status, grad=st.grad,
+                              decrement=decs[-1] if decs else np.nan,
+                              gram_rows=loss.gram_rows, decrements=decs)
 
 
-__all__ = ["newton", "solve_psd", "PsdInverse", "armijo", "is_converged"]
+__all__ = ["PsdInverse", "StepSearch", "is_converged", "line_search", "negligible_step",
+           "newton", "solve_psd", "take_step"]

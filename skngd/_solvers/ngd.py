@@ -44,13 +44,14 @@ import numpy as np
 from scipy import linalg
 
 from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._solvers._result import SolverResult
+from skngd._solvers._result import LinearSolverResult, StopReason
 from skngd._solvers.newton import (
-    armijo,
+    PsdInverse,
     is_converged,
+    line_search,
+    negligible_step,
     null_space_fill,
     solve_psd,
-    stalled_at_optimum,
     take_step,
 )
 
@@ -132,8 +133,6 @@ def _chol_or_eig(B):
         c = linalg.cho_factor(B, lower=True, check_finite=False)
         return lambda b: linalg.cho_solve(c, b, check_finite=False)
     except linalg.LinAlgError:
-        from skngd._solvers.newton import PsdInverse
-
         return PsdInverse(B).solve
 
 
@@ -198,14 +197,19 @@ def _preconditioner(loss, kind, random_state):
 def _pcg(loss, st, M, kind, cg_max_iter, forcing):
     """Truncated PCG for ``F D = -g``; returns ``D``, ``X D`` and CG iterations."""
     b = -st.grad
-    D = M.solve(b)
+    solve = M.solve
+    if loss.multinomial and not M.full:
+        # diagonal / block preconditioners do not respect the directions along
+        # which f is flat: keep every direction off them
+        solve = lambda r: loss.center_null_space(M.solve(r))  # noqa: E731
+    D = solve(b)
     U = loss.matmul(D)
     if cg_max_iter == 0:
         return D, U, 0
     r = b - (loss.rmatmul(loss.raw_fisher(st, U, kind)) + loss.penalty_matvec(D))
-    z = M.solve(r)
+    z = solve(r)
     rz = float(np.sum(r * z))
-    target = forcing * float(np.sum(b * M.solve(b)))
+    target = forcing * float(np.sum(b * D))
     P, XP = z, None
     k = 0
     for k in range(1, cg_max_iter + 1):
@@ -220,7 +224,7 @@ def _pcg(loss, st, M, kind, cg_max_iter, forcing):
         D = D + alpha * P
         U = U + XP * np.asarray(alpha, dtype=XP.dtype)
         r = r - alpha * FP
-        z = M.solve(r)
+        z = solve(r)
         rz_new = float(np.sum(r * z))
         P = z + (rz_new / rz) * P
         rz = rz_new
@@ -229,7 +233,8 @@ def _pcg(loss, st, M, kind, cg_max_iter, forcing):
 
 def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None,
         random_state=None, verbose=0):
-    """Natural gradient descent on ``loss`` from ``coef0``; returns a SolverResult.
+    """Natural gradient descent on ``loss`` from ``coef0``; returns a
+    :class:`LinearSolverResult`.
 
     ``cg_max_iter`` defaults to 0 when the preconditioner is the exact Fisher
     matrix, 10 with a subsampled Fisher and 50 with the diagonal one.
@@ -240,15 +245,18 @@ def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None
                        else 50 if isinstance(M, _DiagFisher) else 10)
     st = loss.state(coef0)
     history = [st.value]
-    converged = False
+    status = StopReason.MAX_ITER
     n_cg = 0
+    dec = np.inf
+    decs = []
     it = 0
     for it in range(1, max_iter + 1):
         M.update(st)
         g = st.grad
         dec0 = 0.5 * float(np.sum(g * M.solve(g)))
+        decs.append(dec0)
         if M.full and is_converged(st, dec0, tol):
-            converged, it = True, it - 1
+            status, dec, it = StopReason.CONVERGED, dec0, it - 1
             break
         # forcing term: loose far from the optimum, tight near it
         forcing = min(0.25, np.sqrt(dec0 / max(abs(st.value), 1e-12)))
@@ -256,24 +264,29 @@ def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None
         n_cg += k
         # an inexact M misjudges the decrement: use the CG direction's instead,
         # and stop after taking that (already paid for) step
-        dec = -0.5 * float(np.sum(g * D))
+        dec = -0.5 * float(np.sum(g * D)) if not M.full else dec0
         done = not M.full and is_converged(st, dec, tol)
-        t, _ = armijo(loss, st, D, U)
-        if done and t < 1.0:  # at the rounding floor: keep the current point
-            converged = True
+        step = line_search(loss, st, D, U)
+        if done and step.t < 1.0:  # criterion met; keep the current point
+            status = StopReason.CONVERGED
             break
-        if t == 0.0:
-            converged = stalled_at_optimum(st, max(dec0, dec))
+        if step.status is not None:
+            status = step.status
             break
-        st = take_step(loss, st, D, U, t)
+        st = take_step(loss, st, D, U, step.t, step.change)
         history.append(st.value)
-        if done:
-            converged = True
-            break
         if verbose:
-            print(f"[ngd] iter {it}: objective {st.value:.10g} step {t:.3g} cg {k}")
-    return SolverResult(st.coef, it, converged, history, loss.n_passes,
-                        {"gram_rows": loss.gram_rows, "cg_iter": n_cg, "grad": st.grad})
+            print(f"[ngd] iter {it}: objective {st.value:.10g} step {step.t:.3g} cg {k}")
+        if done:
+            status = StopReason.CONVERGED
+            break
+        if negligible_step(st.coef, step.t * D):
+            status = StopReason.ROUNDING
+            break
+    return LinearSolverResult(st.coef, it, status.converged, history, loss.n_passes,
+                              status=status, grad=st.grad, decrement=dec,
+                              gram_rows=loss.gram_rows, n_cg_iter=n_cg,
+                              decrements=decs)
 
 
 __all__ = ["ngd"]

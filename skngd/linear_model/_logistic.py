@@ -7,17 +7,21 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse, special
 from sklearn.base import BaseEstimator
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd._loss.family import Binomial, Multinomial
 from skngd._loss.linear_loss import LinearModelLoss
-from skngd._solvers._result import warn_not_converged
 from skngd._solvers.mm import mm
 from skngd._solvers.newton import newton
 from skngd._solvers.ngd import ngd
 from skngd.linear_model._logistic_online import online_ngd_step
+from skngd.linear_model._logistic_problem import (
+    RowSpace,
+    check_dense_size,
+    report_stop,
+    sample_weights,
+)
 from skngd.utils import blas_threads, numba_threads
 from skngd.utils._sklearn_compat import (
     Interval,
@@ -25,9 +29,27 @@ from skngd.utils._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
-from skngd.utils.validation import check_sample_weight
 
 _SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
+#: what to try when a solver reaches max_iter
+_ADVICE = {
+    "mm": "MM converges linearly (here slowly: the bound is loose where the classes "
+          "are nearly separable); solver='newton' or 'ngd' converge quadratically.",
+}
+
+
+_PROBA_DOC = """{summary}
+
+Parameters
+----------
+X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+    Samples.
+
+Returns
+-------
+{name} : ndarray of shape (n_samples, n_classes)
+    {what} of the classes in ``classes_`` order.
+"""
 
 
 def auto_solver(n_samples, n_coef, is_sparse):
@@ -70,30 +92,46 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     C : float in (0, inf], default=1.0
         Inverse penalty strength; ``np.inf`` means no penalty.
     fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
     tol : float >= 0, default=1e-4
-        Stop when the estimated suboptimality :math:`\tfrac12 g^T M^{-1} g`
-        falls below ``tol**2 * |f|`` (``M`` the solver's curvature), i.e. about
-        ``tol**2`` relative objective accuracy.
+        Stop when the estimated suboptimality :math:`f - f^*` falls below
+        ``tol**2 * |f|``, i.e. about ``tol**2`` relative objective accuracy.
+        The estimate is :math:`\tfrac12 g^T M^{-1} g` with ``M`` the solver's
+        curvature ('mm': a quasi-Newton model of the Hessian). A ``tol`` below
+        ``10 * eps`` of ``X``'s dtype runs until no step makes representable
+        progress: the gradient is then at its rounding level.
     max_iter : int >= 1, default=100
         Maximum outer iterations (Newton / NGD steps, MM steps).
     solver : {'auto', 'ngd', 'mm', 'newton'}, default='auto'
         'ngd': natural gradient descent with truncated preconditioned CG on
         Fisher-vector products (subsampled-Fisher preconditioner for dense
         ``X``, diagonal for sparse/wide ``X``) and Armijo backtracking.
-        'mm': Böhning's bound, factorised once; monotone objective, two passes
-        per iteration. 'newton': exact Newton with a Cholesky solve (small
+        'mm': Böhning's bound, factorised once, accelerated by safeguarded
+        Anderson mixing; monotone objective, two passes per iteration, linear
+        convergence. 'newton': exact Newton with a Cholesky solve (small
         ``p``). 'auto': see ``skngd.linear_model._logistic.auto_solver``.
+        With fewer (weighted) samples than features, 'newton', 'mm' and
+        'auto' solve the equivalent problem in the row space of ``X`` (thin
+        SVD of the weighted rows; same optimum, row-space sized matrices);
+        'newton' and 'mm' refuse problems whose dense matrix would exceed 4000
+        rows.
     fisher : {'exact', 'empirical'}, default='exact'
         Fisher matrix used by 'ngd' and :meth:`partial_fit`. The empirical
         Fisher (mean outer product of per-sample gradients) degenerates where
         residuals vanish and is kept for comparison.
     class_weight : dict, 'balanced' or None, default=None
+        Weights per class, multiplying ``sample_weight``. ``'balanced'``:
+        :math:`\sum_i s_i / (K \sum_{y_i = k} s_i)` from the sample-weighted
+        class counts, as scikit-learn. Dict values must be finite and
+        non-negative.
     warm_start : bool, default=False
         Start from the previous ``coef_`` / ``intercept_`` when shapes match.
     n_jobs : int or None, default=None
-        Numba threads for the kernels (``None``: 1, ``-1``: all cores); BLAS
-        is held to one thread during the fit so the two pools never compete.
+        Numba threads for the kernels (``None``: 1, ``-1``: all cores, ``-2``:
+        all but one; 0 is invalid); BLAS is held to one thread during the fit
+        so the two pools never compete.
     verbose : int, default=0
+        Print the objective after each iteration when positive.
     random_state : int, RandomState or None, default=None
         Row subsample of the 'ngd' preconditioner.
 
@@ -141,7 +179,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "fisher": [StrOptions({"exact", "empirical"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -167,12 +206,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return 0.0 if self.penalty is None or np.isinf(self.C) else 1.0 / self.C
 
     def _weights(self, X, y_enc, sample_weight):
-        sw = check_sample_weight(sample_weight, X)
-        if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=self.classes_,
-                                      y=self.classes_[y_enc])
-            sw = sw * cw[y_enc].astype(sw.dtype)
-        return sw
+        return sample_weights(self.class_weight, self.classes_, y_enc, sample_weight, X)
 
     def _make_loss(self, X, y_enc, sw, l2):
         K = len(self.classes_)
@@ -180,15 +214,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return LinearModelLoss(family, X, y_enc, sw, fit_intercept=self.fit_intercept,
                                l2_reg_strength=l2)
 
-    def _coef_matrix(self, loss):
-        """Current coef_/intercept_ as the solver layout, or None."""
-        if not hasattr(self, "coef_") or self.coef_.shape[1] != loss.n_features:
+    def _coef_matrix(self, n_features, n_out):
+        """Current coef_/intercept_ as the (full) solver layout, or None."""
+        if not hasattr(self, "coef_") or self.coef_.shape != (n_out, n_features):
             return None
-        W = np.zeros(loss.shape)
-        W[: loss.n_features] = self.coef_.T
-        if loss.fit_intercept:
+        W = np.zeros((n_features + int(self.fit_intercept), self.coef_.shape[0]))
+        W[:n_features] = self.coef_.T
+        if self.fit_intercept:
             W[-1] = self.intercept_
-        return W if W.shape[1] == loss.n_out else None
+        return W
 
     def _unpack(self, W, dtype):
         d = self.n_features_in_
@@ -205,10 +239,25 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model; ``X`` dense or CSR, float32 kept as float32.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative finite weights, multiplied by ``class_weight``.
+
         Returns
         -------
-        self
+        self : LogisticRegression
+            The fitted estimator. A fit that raises leaves the estimator as
+            it was before the call.
         """
+        with _rollback_on_error(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C")
         self._validate_y(y)
@@ -219,24 +268,43 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 f"data contains only one class: {self.classes_[0]!r}.")
         sw = self._weights(X, y_enc, sample_weight)
         self.__dict__.pop("_online", None)  # a later partial_fit continues from this fit
+        n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        coef0 = self._coef_matrix(X.shape[1], n_out) if self.warm_start else None
+        reduced = self._row_space(X, sw, n_out)
+        if reduced is not None:
+            X = reduced.transform(X)
+            coef0 = None if coef0 is None else reduced.to_reduced(coef0, self.fit_intercept)
         loss = self._make_loss(X, y_enc, sw, self._l2())
-        coef0 = self._coef_matrix(loss) if self.warm_start else None
-        coef0 = loss.zeros() if coef0 is None else coef0
         solver = (auto_solver(X.shape[0], loss.n_dof * loss.n_out, sparse.issparse(X))
                   if self.solver == "auto" else self.solver)
+        check_dense_size(solver, loss.n_dof, loss.n_out)
         kwargs = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
         if solver == "ngd":
             kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
         with _threads(self.n_jobs, loss):
-            res = _SOLVERS[solver](loss, coef0, **kwargs)
-        if not res.converged:
-            warn_not_converged(f"LogisticRegression(solver={solver!r})", self.max_iter)
-        self._unpack(loss.center_null_space(res.coef), X.dtype)
+            res = _SOLVERS[solver](loss, loss.zeros() if coef0 is None else coef0, **kwargs)
+            self.n_passes_ = int(res.n_passes)
+            report_stop(f"LogisticRegression(solver={solver!r})", res, loss, C=self.C,
+                        tol=self.tol, max_iter=self.max_iter, advice=_ADVICE.get(solver, ""))
+        W = loss.center_null_space(res.coef)
+        if reduced is not None:
+            W = reduced.to_full(W, self.fit_intercept)
+        self._unpack(W, X.dtype)
         self.solver_ = solver
         self.n_iter_ = np.array([res.n_iter], dtype=np.int32)
-        self.n_passes_ = int(res.n_passes)
         self.objective_history_ = np.asarray(res.history)
         return self
+
+    def _row_space(self, X, sw, n_out):
+        """The row-space reduction when this fit should use it (wide X and a
+        solver that forms dense matrices), else None."""
+        if self.solver == "ngd" or X.shape[1] <= np.count_nonzero(sw > 0):
+            return None
+        if self.solver == "auto":
+            p = (np.count_nonzero(sw > 0) + int(self.fit_intercept)) * n_out
+            if auto_solver(X.shape[0], p, False) != "newton":
+                return None
+        return RowSpace.of(X, sw)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         r"""One online natural-gradient step on a mini-batch.
@@ -254,14 +322,24 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Mini-batch.
         y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), required on the first call
+            Labels of the mini-batch, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All classes of the stream; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative finite weights of the mini-batch.
 
         Returns
         -------
-        self
+        self : LogisticRegression
+            The updated estimator; a call that raises leaves it unchanged (a
+            rejected first call leaves it unfitted).
         """
+        with _rollback_on_error(self):
+            return self._partial_fit(X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes, sample_weight):
         if isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit (class "
@@ -292,7 +370,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         loss = self._make_loss(X, y_enc, sw, 0.0)
         if first:
             # continue from a previous fit() when there is one
-            coef0 = self._coef_matrix(loss) if fitted else None
+            coef0 = self._coef_matrix(loss.n_features, loss.n_out) if fitted else None
             self._online = {"coef": loss.zeros() if coef0 is None else coef0, "t": 0,
                             "seen": 0.0, "F": None, "history": []}
         with _threads(self.n_jobs, loss):
@@ -305,7 +383,6 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes)."""
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
@@ -314,17 +391,36 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return special.softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, computed stably."""
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([special.log_expit(-scores), special.log_expit(scores)])
         return special.log_softmax(scores, axis=1)
 
+    predict_proba.__doc__ = _PROBA_DOC.format(
+        summary="Class probabilities.", name="proba", what="Probabilities")
+    predict_log_proba.__doc__ = _PROBA_DOC.format(
+        summary="Log of :meth:`predict_proba`, computed stably.", name="log_proba",
+        what="Log-probabilities")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@contextmanager
+def _rollback_on_error(est):
+    """Restore the estimator's attributes when the block raises, so a rejected
+    ``fit`` / ``partial_fit`` leaves it as it was (unfitted stays unfitted:
+    ``predict`` then raises ``NotFittedError``)."""
+    saved = dict(est.__dict__)
+    try:
+        yield
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        raise
 
 
 @contextmanager

@@ -43,17 +43,6 @@ def test_binomial_kernel_matches_reference(dtype, n_jobs):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_binomial_line_terms_matches_reference(dtype, n_jobs):
-    y, raw, sw, _, _ = _data(dtype)
-    u = np.linspace(-1, 1, raw.shape[0]).astype(dtype)
-    with numba_threads(n_jobs):
-        got = K.binomial_line_terms(y, raw, u, 0.7, sw)
-    ref = K.binomial_line_terms_ref(y.astype(float), raw, u.astype(float), 0.7, sw.astype(float))
-    np.testing.assert_allclose(got, ref, rtol=1e-5 if dtype == np.float32 else 1e-11)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_jobs", [1, 2])
 def test_multinomial_kernel_matches_reference(dtype, n_jobs):
     _, _, sw, yk, rawk = _data(dtype)
     sw, yk, rawk = _readonly(sw, yk, rawk)
@@ -69,3 +58,18 @@ def test_multinomial_kernel_matches_reference(dtype, n_jobs):
         assert np.all(np.isfinite(a))
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])  # data dtype; the kernel runs in float64
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_binomial_loss_change_matches_reference(dtype, n_jobs):
+    from skngd._loss.family import binomial_loss_change_numpy
+
+    y, raw, sw, _, _ = _data(dtype)
+    u = np.linspace(-3, 3, raw.shape[0]).astype(dtype)  # both branches (|u| <= 1 and > 1)
+    y, raw, sw, u = _readonly(*(a.astype(np.float64) for a in (y, raw, sw, u)))
+    with numba_threads(n_jobs):
+        got = K.binomial_loss_change(y, raw, u, sw)
+    ref = binomial_loss_change_numpy(y, raw, u, sw)
+    np.testing.assert_allclose(got, ref, rtol=1e-10)
+    assert all(np.isfinite(got))

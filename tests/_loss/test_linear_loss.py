@@ -104,3 +104,54 @@ def test_family_fast_path_matches_generic_numpy(dtype):
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                    atol=1e-6)
+
+
+def _objective_mp(loss, coef, D=None, t=0.0):
+    """The penalised objective at ``coef + t D`` in 50-digit arithmetic (mpmath;
+    the step is not rounded to float64)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    X = np.asarray(loss.X.toarray() if sparse.issparse(loss.X) else loss.X)
+    C0 = np.asarray(coef).reshape(loss.shape)
+    D = np.zeros(loss.shape) if D is None else np.asarray(D).reshape(loss.shape)
+    W = [[mpmath.mpf(float(C0[j, k])) + mpmath.mpf(t) * mpmath.mpf(float(D[j, k]))
+          for k in range(loss.n_out)] for j in range(loss.n_dof)]
+    total = mpmath.mpf(0)
+    for i in range(X.shape[0]):
+        eta = [sum(mpmath.mpf(float(X[i, j])) * W[j][k] for j in range(loss.n_features))
+               + (W[-1][k] if loss.fit_intercept else 0) for k in range(loss.n_out)]
+        if loss.multinomial:
+            li = mpmath.log(sum(mpmath.exp(e) for e in eta)) - eta[int(loss.y[i])]
+        else:
+            li = mpmath.log(1 + mpmath.exp(eta[0])) - mpmath.mpf(float(loss.y[i])) * eta[0]
+        total += mpmath.mpf(float(loss.sw[i])) * li
+    pen = sum(mpmath.mpf(float(m)) * w ** 2 for m, row in zip(loss.penalty_mask, W) for w in row)
+    return total + mpmath.mpf(loss.l2) / 2 * pen
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial"])
+@pytest.mark.parametrize("t", [1.0, 1e-6, 1e-10])
+def test_value_change_is_accurate_where_the_objective_difference_is_noise(kind, t):
+    # the line searches and MM's monotonicity check use this change: it must
+    # stay accurate for steps whose effect is far below the rounding of f
+    loss, coef, rng = _problem(kind, False, True, n=40, d=3)
+    D = rng.standard_normal(loss.shape)
+    st = loss.state(coef)
+    U = loss.matmul(D)
+    change, noise = loss.value_change(st, D, U, t)
+    exact = float(_objective_mp(loss, coef, D, t) - _objective_mp(loss, coef))
+    assert abs(change - exact) <= max(noise, 1e-300) * 10
+    assert abs(change - exact) <= 1e-12 * abs(exact)
+    if t <= 1e-10:  # the difference of the two rounded sums keeps about 5 digits
+        plain = loss.value(coef + t * D) - loss.value(coef)
+        assert abs(plain - exact) > 1e-8 * abs(exact)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial"])
+def test_value_change_large_steps_use_the_plain_difference(kind):
+    loss, coef, rng = _problem(kind, True, False)
+    D = 30 * rng.standard_normal(loss.shape)  # |u| >> 1: the subtracting branch
+    st = loss.state(coef)
+    change, _ = loss.value_change(st, D, loss.matmul(D))
+    assert change == pytest.approx(loss.value(coef + D) - loss.value(coef), rel=1e-12)

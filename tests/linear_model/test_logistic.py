@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from skngd._solvers._result import SeparationWarning
 from skngd.linear_model import LogisticRegression
 from skngd.linear_model._logistic import auto_solver
 
@@ -107,14 +108,13 @@ def test_digits_multinomial_matches_sklearn(solver):
     assert m.coef_.shape == (10, 64) and m.intercept_.shape == (10,)
 
 
-def test_mm_monotone_on_digits_subset():
+def test_mm_converges_on_digits_subset_monotone():
     X, y = _std(load_digits)
-    m = LogisticRegression(solver="mm", max_iter=200).fit(X[:400], y[:400]) if False else None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
         m = LogisticRegression(solver="mm", max_iter=200).fit(X[:400], y[:400])
     h = m.objective_history_
-    assert len(h) == 201
+    assert len(h) == m.n_iter_[0] + 1 < 201
     assert np.all(np.diff(h) <= 0)
 
 
@@ -205,10 +205,28 @@ def test_collinear_and_constant_columns_do_not_fail(solver):
 def test_separable_unpenalised_warns_and_stays_finite(solver):
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     y = np.array([0, 0, 1, 1])
-    with pytest.warns(ConvergenceWarning, match="max_iter"):
+    with pytest.warns(SeparationWarning, match="linearly separable.*smaller C"):
         m = LogisticRegression(solver=solver, C=np.inf, max_iter=50).fit(X, y)
     assert np.all(np.isfinite(m.coef_)) and np.all(np.isfinite(m.intercept_))
     assert m.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_separable_huge_C_says_what_happened(solver):
+    # issue 12, item 4: newton/ngd stopped early (step search at rounding level)
+    # but warned "did not converge within max_iter=100"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        m = LogisticRegression(solver=solver, C=1e30).fit(X, y)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, ConvergenceWarning)]
+    assert len(msgs) == 1 and issubclass(rec[0].category, SeparationWarning)
+    assert "linearly separable" in msgs[0] and "smaller C" in msgs[0]
+    if m.n_iter_[0] < 100:  # stopped early: the message says where and why
+        assert "did not converge within max_iter" not in msgs[0]
+        assert f"iteration {m.n_iter_[0]}" in msgs[0]
 
 
 @pytest.mark.parametrize(
