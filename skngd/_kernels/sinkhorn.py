@@ -1,7 +1,9 @@
 """Numba kernels for log-domain and stabilised Sinkhorn iterations.
 
 Every kernel works on C-contiguous arrays, writes into caller-provided
-buffers and has a plain NumPy twin (``*_ref``) used as reference in tests.
+buffers and has a plain NumPy twin (``*_ref``, in the Numba-free module
+:mod:`skngd._kernels.sinkhorn_ref`): the tests' reference and the path small
+problems take, so they never import or compile Numba.
 Sums are accumulated in float64 whatever the input dtype.
 
 Notation: ``C`` is an (n, m) cost matrix, ``h`` a dual potential, ``eps`` the
@@ -18,6 +20,13 @@ never underflow, whatever ``eps``.
 import numpy as np
 
 from skngd._kernels._jit import jit, pjit, prange
+from skngd._kernels.sinkhorn_ref import (  # noqa: F401 - the NumPy twins
+    lse_cols_ref,
+    lse_rows_online_ref,
+    lse_rows_ref,
+    plan_cost_online_ref,
+    scaling_pass_ref,
+)
 
 _BLOCK = 256  # columns per task in the column-wise kernel
 
@@ -121,16 +130,6 @@ def lse_rows(C, h, eps, a, out, K, write_gibbs):
                 K[i, j] = buf[j] * scale
 
 
-def lse_rows_ref(C, h, eps, a, out, K, write_gibbs):
-    V = (h[None, :] - C.astype(np.float64)) / eps
-    mx = V.max(axis=1, keepdims=True)
-    E = np.exp(V - mx)
-    s = E.sum(axis=1, keepdims=True)
-    out[:] = (mx + np.log(s))[:, 0]
-    if write_gibbs:
-        K[:] = E * (a[:, None] / s)
-
-
 @pjit
 def lse_cols(C, h, eps, out):
     """``out[j] = LSE_i((h_i - C_ij)/eps)``, sweeping rows of ``C``.
@@ -159,12 +158,6 @@ def lse_cols(C, h, eps, out):
                 s[jj] += np.exp((hi - C[i, j0 + jj]) * inv - mx[jj])
         for jj in range(w):
             out[j0 + jj] = mx[jj] + np.log(s[jj])
-
-
-def lse_cols_ref(C, h, eps, out):
-    V = (h[:, None] - C.astype(np.float64)) / eps
-    mx = V.max(axis=0, keepdims=True)
-    out[:] = (mx + np.log(np.exp(V - mx).sum(axis=0, keepdims=True)))[0]
 
 
 @pjit
@@ -205,12 +198,6 @@ def scaling_pass(K, v, a, u, w, work):
         for t in range(nchunks):
             acc += work[t, j]
         w[j] = acc
-
-
-def scaling_pass_ref(K, v, a, u, w, work):
-    K = K.astype(np.float64)
-    u[:] = a / (K @ v)
-    w[:] = K.T @ u
 
 
 @jit
@@ -293,18 +280,6 @@ def lse_rows_online(X, Y, yy, h, eps, scale, squared, out, work):
                 out[i0 + r] = mx + np.log(_exp_inplace(buf, kb))
 
 
-def _cost_ref(X, Y, scale, squared):
-    X = X.astype(np.float64)
-    Y = Y.astype(np.float64)
-    C = ((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
-    return scale * (C if squared else np.sqrt(C))
-
-
-def lse_rows_online_ref(X, Y, yy, h, eps, scale, squared, out, work):
-    C = _cost_ref(X, Y, scale, squared)
-    lse_rows_ref(C, h, eps, None, out, None, False)
-
-
 @pjit
 def plan_cost_online(X, Y, yy, f, g, eps, scale, squared, out, work):
     """``out[i] = sum_j P_ij c_ij`` and the row mass of ``P`` never formed.
@@ -336,9 +311,3 @@ def plan_cost_online(X, Y, yy, f, g, eps, scale, squared, out, work):
                     c_acc += p[j] * buf[j]
                 out[i0 + r, 0] = c_acc
 
-
-def plan_cost_online_ref(X, Y, yy, f, g, eps, scale, squared, out, work):
-    C = _cost_ref(X, Y, scale, squared)
-    P = np.exp((f[:, None] + g[None, :] - C) / eps)
-    out[:, 0] = (P * C).sum(1)
-    out[:, 1] = P.sum(1)

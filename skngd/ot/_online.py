@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from skngd._kernels.sinkhorn import lse_rows_online, plan_cost_online
 from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
 from skngd.ot._sinkhorn import _STAGE_TOL, eps_schedule
@@ -112,6 +111,9 @@ def sinkhorn_online(
     Lr, Lc = np.empty(n), np.empty(m)
     stages = eps_schedule(reg, _cost_bound(Xs, Xt, squared) * scale)
     n_iter, col_err, converged, eps = 0, np.inf, False, stages[0]
+    # imported here: importing skngd.ot must not load Numba
+    from skngd._kernels.sinkhorn import lse_rows_online, plan_cost_online
+
     with numba_threads(n_jobs) as n_threads:
         work_r = np.empty((max(1, min(n_threads, n)), 4, m))
         work_c = np.empty((max(1, min(n_threads, m)), 4, n))

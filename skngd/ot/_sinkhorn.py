@@ -2,11 +2,10 @@
 
 import numpy as np
 
-from skngd._kernels.sinkhorn import lse_cols, lse_rows, scaling_pass
 from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
 from skngd.ot._validation import check_balanced, check_cost, check_marginal, ot_params
-from skngd.utils._threads import numba_threads
+from skngd.utils._threads import fit_threads, numba_threads
 
 # Scalings are absorbed into the log-domain potentials once |log u| or
 # |log v| exceeds this; Gibbs entries below exp(-745) then carry mass
@@ -18,6 +17,20 @@ _EPS_FACTOR = 10.0
 _STAGE_TOL = 1e-3
 # below this many matrix entries a kernel call is too short to share out
 _MIN_PARALLEL_SIZE = 2**20
+# below this many cost entries the NumPy twins run (no Numba import or compile)
+NUMBA_MIN_ENTRIES = 2**20
+
+
+def _kernels(size):
+    """The three Sinkhorn kernels: Numba above ``NUMBA_MIN_ENTRIES`` cost
+    entries, their NumPy twins below (same results to rounding)."""
+    if size >= NUMBA_MIN_ENTRIES:
+        from skngd._kernels import sinkhorn as k
+
+        return k.lse_rows, k.lse_cols, k.scaling_pass
+    from skngd._kernels import sinkhorn_ref as r
+
+    return r.lse_rows_ref, r.lse_cols_ref, r.scaling_pass_ref
 
 
 def eps_schedule(reg, cost_scale):
@@ -37,6 +50,7 @@ class _Dense:
 
     def __init__(self, M, a, b, n_threads):
         n, m = M.shape
+        self.lse_rows, self.lse_cols, self.scaling_pass = _kernels(M.size)
         self.M, self.a, self.b = M, a, b
         self.log_a, self.log_b = np.log(a), np.log(b)
         self.K = np.empty((n, m))
@@ -54,10 +68,10 @@ class _Dense:
         """
         col_err = np.inf
         if with_cols:
-            lse_cols(self.M, f, eps, self.Lc)
+            self.lse_cols(self.M, f, eps, self.Lc)
             col_err = np.abs(np.exp(g / eps + self.Lc) - self.b).sum()
             g = eps * (self.log_b - self.Lc)
-        lse_rows(self.M, g, eps, self.a, self.Lr, self.K, True)
+        self.lse_rows(self.M, g, eps, self.a, self.Lr, self.K, True)
         f = eps * (self.log_a - self.Lr)
         return f, g, col_err
 
@@ -80,7 +94,7 @@ class _Dense:
         if budget <= 0:
             return f, g, err, 0, "budget"
         for it in range(1, budget + 1):
-            scaling_pass(self.K, v, self.a, u, w, self.work)
+            self.scaling_pass(self.K, v, self.a, u, w, self.work)
             if not (np.all(np.isfinite(u)) and np.all(w > 0) and np.all(u > 0)):
                 return f, g, err, it, "unstable"
             err = np.abs(v * w - self.b).sum()
@@ -94,6 +108,13 @@ class _Dense:
             if max(np.abs(lu).max(), np.abs(lv).max()) > _ABSORB:
                 return f + eps * lu, g + eps * lv, err, it, "absorb"
         return f + eps * np.log(u), g + eps * np.log(v), err, budget, "budget"
+
+
+def _threads(n_jobs, size):
+    """Numba threads for large problems; NumPy ones use BLAS on one thread."""
+    if size >= NUMBA_MIN_ENTRIES:
+        return numba_threads(n_jobs if size >= _MIN_PARALLEL_SIZE else 1)
+    return fit_threads(n_jobs, numba=False)
 
 
 def _plan(M, f, g, eps):
@@ -177,7 +198,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     f, g = np.zeros(n), np.zeros(m)
     n_iter, err, converged = 0, np.inf, False
     stages = eps_schedule(reg, float(M.max() - M.min()))
-    with numba_threads(n_jobs if M.size >= _MIN_PARALLEL_SIZE else 1) as n_threads:
+    with _threads(n_jobs, M.size) as n_threads:
         state = _Dense(M, a, b, n_threads)
         for k, eps in enumerate(stages):
             last = k == len(stages) - 1

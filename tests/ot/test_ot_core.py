@@ -235,3 +235,38 @@ def test_pot_not_imported_by_import_or_sinkhorn():
         "assert 'ot' not in sys.modules, 'POT imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_small_problems_never_load_numba():
+    """Below NUMBA_MIN_ENTRIES cost entries Sinkhorn runs on its NumPy twins:
+    a small fit neither imports nor compiles Numba (first use without pauses)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from skngd.domain_adaptation import DomainAdaptedEstimator, OTDomainAdapter\n"
+        "rng = np.random.RandomState(0)\n"
+        "X = np.r_[rng.randn(60, 3), rng.randn(50, 3) + 2]\n"
+        "y = np.r_[rng.randint(0, 2, 60), -np.ones(50, dtype=int)]\n"
+        "OTDomainAdapter().fit(X, y)\n"
+        "DomainAdaptedEstimator().fit(X, y)\n"
+        "assert 'numba' not in sys.modules, 'Numba imported for a small problem'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_numpy_and_numba_sinkhorn_agree():
+    import skngd.ot._sinkhorn as S
+
+    rng = np.random.RandomState(3)
+    M = rng.rand(40, 30)
+    ref = sinkhorn(None, None, M, 0.05)
+    old = S.NUMBA_MIN_ENTRIES
+    try:
+        S.NUMBA_MIN_ENTRIES = 0
+        jit = sinkhorn(None, None, M, 0.05)
+    finally:
+        S.NUMBA_MIN_ENTRIES = old
+    np.testing.assert_allclose(jit.plan, ref.plan, rtol=1e-9, atol=1e-15)
+    assert jit.n_iter == ref.n_iter
