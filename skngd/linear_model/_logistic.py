@@ -31,6 +31,11 @@ from skngd.utils._sklearn_compat import (
 )
 
 _SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
+#: ``max_iter=None``: iterations each solver gets. Newton and NGD converge
+#: quadratically (tens of steps); MM linearly, one cheap step per iteration
+#: (Anderson-accelerated MM needs 37 / 40 / 184 steps on standardised
+#: breast_cancer / wine / digits at ``tol=1e-4``).
+_DEFAULT_MAX_ITER = {"ngd": 100, "newton": 100, "mm": 1000}
 #: what to try when a solver reaches max_iter
 _ADVICE = {
     "mm": "MM converges linearly (here slowly: the bound is loose where the classes "
@@ -100,8 +105,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         curvature ('mm': a quasi-Newton model of the Hessian). A ``tol`` below
         ``10 * eps`` of ``X``'s dtype runs until no step makes representable
         progress: the gradient is then at its rounding level.
-    max_iter : int >= 1, default=100
-        Maximum outer iterations (Newton / NGD steps, MM steps).
+    max_iter : int >= 1 or None, default=None
+        Maximum outer iterations (Newton / NGD steps, MM steps). ``None``
+        gives each solver what it needs at the default ``tol``: 100 for
+        'newton' and 'ngd' (quadratic convergence), 1000 for 'mm' (linear
+        convergence, one cheap step per iteration).
     solver : {'auto', 'ngd', 'mm', 'newton'}, default='auto'
         'ngd': natural gradient descent with truncated preconditioned CG on
         Fisher-vector products (subsampled-Fisher preconditioner for dense
@@ -174,7 +182,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "C": [Interval(Real, 0, np.inf, closed="right")],
         "fit_intercept": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "solver": [StrOptions({"auto", *_SOLVERS})],
         "fisher": [StrOptions({"exact", "empirical"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -185,7 +193,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100,
+    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=None,
                  solver="auto", fisher="exact", class_weight=None, warm_start=False,
                  n_jobs=None, verbose=0, random_state=None):
         self.penalty = penalty
@@ -278,14 +286,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         solver = (auto_solver(X.shape[0], loss.n_dof * loss.n_out, sparse.issparse(X))
                   if self.solver == "auto" else self.solver)
         check_dense_size(solver, loss.n_dof, loss.n_out)
-        kwargs = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose)
+        max_iter = _DEFAULT_MAX_ITER[solver] if self.max_iter is None else self.max_iter
+        kwargs = dict(tol=self.tol, max_iter=max_iter, verbose=self.verbose)
         if solver == "ngd":
             kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
         with _threads(self.n_jobs, loss):
             res = _SOLVERS[solver](loss, loss.zeros() if coef0 is None else coef0, **kwargs)
             self.n_passes_ = int(res.n_passes)
             report_stop(f"LogisticRegression(solver={solver!r})", res, loss, C=self.C,
-                        tol=self.tol, max_iter=self.max_iter, advice=_ADVICE.get(solver, ""))
+                        tol=self.tol, max_iter=max_iter, advice=_ADVICE.get(solver, ""))
         W = loss.center_null_space(res.coef)
         if reduced is not None:
             W = reduced.to_full(W, self.fit_intercept)

@@ -83,14 +83,15 @@ def test_row_order_does_not_move_a_tight_fit(solver, sparse_x):
     np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=0, atol=1e-9 * scale)
 
 
-@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "digits"])
 def test_mm_converges_at_defaults_without_warning(name):
-    # issue 12, item 3 (plain MM needed about 1,800 steps here)
+    # issue 12, item 3 (plain MM needed about 1,800 steps on breast_cancer and
+    # did not converge on digits within 5,000; at the defaults it warned on all three)
     X, y = _std(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         m = LogisticRegression(solver="mm").fit(X, y)
-    assert m.n_iter_[0] < 100
+    assert m.n_iter_[0] < (100 if name != "digits" else 400)
     h = m.objective_history_
     assert np.all(np.diff(h) <= 0)
     # the stopping estimate is honest: the objective is tol**2-close to the optimum
