@@ -300,10 +300,14 @@ def test_ngd_subsampled_preconditioner_on_larger_data():
 
 
 def test_n_jobs_two_threads_gives_the_same_fit():
-    # large enough for the Numba paths (dense fused kernels and CSR products)
+    # large enough for the Numba paths (dense fused kernels and CSR products:
+    # n >= NUMBA_MIN_SIZE rows, X.size >= 10 * NUMBA_MIN_SIZE)
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    n = 10 * NUMBA_MIN_SIZE // 5
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((12000, 6))
-    y = (X[:, 0] - X[:, 1] + rng.logistic(size=12000) > 0).astype(int)
+    X = rng.standard_normal((n, 6))
+    y = (X[:, 0] - X[:, 1] + rng.logistic(size=n) > 0).astype(int)
     Xs = sparse.csr_matrix(np.where(rng.random(X.shape) < 0.5, X, 0.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)

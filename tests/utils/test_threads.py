@@ -129,7 +129,7 @@ def test_concurrent_fits_leave_blas_limits_unchanged():
     from skngd import LogisticRegression
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(12_000, 8))
+    X = rng.normal(size=(70_000, 8))  # above the Numba thresholds (kernel path)
     y = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
     before = _blas_counts()
     errors = []
@@ -149,11 +149,12 @@ def test_concurrent_fits_leave_blas_limits_unchanged():
 
 
 _WORKQUEUE_SCRIPT = """
+import sys
 import threading
 import numpy as np
 from skngd import LogisticRegression
 rng = np.random.default_rng(0)
-X = rng.normal(size=(20_000, 20))
+X = rng.normal(size=(60_000, 20))  # above the Numba thresholds (kernel path)
 y = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
 errors = []
 def work():
@@ -165,6 +166,7 @@ def work():
 ts = [threading.Thread(target=work) for _ in range(4)]
 [t.start() for t in ts]
 [t.join() for t in ts]
+assert "numba" in sys.modules, "the fits did not take the Numba path"
 import numba
 print(numba.threading_layer(), len(errors))
 """
