@@ -22,7 +22,7 @@ from skngd.linear_model._logistic_problem import (
     report_stop,
     sample_weights,
 )
-from skngd.utils import blas_threads, numba_threads
+from skngd.utils._threads import fit_threads
 from skngd.utils._sklearn_compat import (
     Interval,
     LinearClassifierMixin,
@@ -290,7 +290,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         kwargs = dict(tol=self.tol, max_iter=max_iter, verbose=self.verbose)
         if solver == "ngd":
             kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
-        with _threads(self.n_jobs, loss):
+        with _threads(self.n_jobs, loss, self.verbose):
             res = _SOLVERS[solver](loss, loss.zeros() if coef0 is None else coef0, **kwargs)
             self.n_passes_ = int(res.n_passes)
             report_stop(f"LogisticRegression(solver={solver!r})", res, loss, C=self.C,
@@ -382,7 +382,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             coef0 = self._coef_matrix(loss.n_features, loss.n_out) if fitted else None
             self._online = {"coef": loss.zeros() if coef0 is None else coef0, "t": 0,
                             "seen": 0.0, "F": None, "history": []}
-        with _threads(self.n_jobs, loss):
+        with _threads(self.n_jobs, loss, self.verbose):
             online_ngd_step(self._online, loss, self._l2(), self.fisher)
         self._unpack(self._online["coef"], X.dtype)
         self.solver_ = "online-ngd"
@@ -432,9 +432,9 @@ def _rollback_on_error(est):
         raise
 
 
-@contextmanager
-def _threads(n_jobs, loss):
-    """``n_jobs`` Numba threads, BLAS capped at one thread.
+def _threads(n_jobs, loss, verbose=0):
+    """The fit's thread policy (:func:`skngd.utils._threads.fit_threads`):
+    ``n_jobs`` Numba threads, BLAS capped at one thread.
 
     Problems too small for any Numba kernel (``loss.uses_numba`` is False)
     only cap BLAS, so they never import Numba.
@@ -443,12 +443,7 @@ def _threads(n_jobs, loss):
     thread pools spin against each other (measured: a 200,000 x 100 fit 2-10x
     slower); the bandwidth-bound products run on Numba's threads instead
     (:mod:`skngd._kernels.dense`)."""
-    if not loss.uses_numba:
-        with blas_threads(1):
-            yield 1
-        return
-    with numba_threads(n_jobs) as n, blas_threads(1):
-        yield n
+    return fit_threads(n_jobs, blas=1, numba=loss.uses_numba, verbose=verbose)
 
 
 def _seed(random_state):
