@@ -74,8 +74,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     alpha : float >= 0, default=0.0
         L2 penalty on the coefficients (not on the intercept).
     fit_intercept : bool, default=True
+        Fit an (unpenalised) intercept.
     solver : {'irls'}, default='irls'
+        IRLS / Newton's method (the observed information for a non-canonical
+        link).
     max_iter : int >= 1, default=100
+        Maximum number of Newton iterations.
     tol : float > 0, default=1e-8
         Stop when the decrease of the objective predicted by the next Newton
         step is below ``tol`` times the objective; that step is then taken,
@@ -101,7 +105,10 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         (``None``: one, unless in a joblib ``parallel_config`` context; ``-1``:
         all cores). One thread is fastest when the cores are shared.
     verbose : int, default=0
+        Print the objective and predicted decrease of each iteration if > 0.
     warm_start : bool, default=False
+        Start from the previous fit's coefficients (ignored, as in
+        scikit-learn, when the number of features changed).
 
     Attributes
     ----------
@@ -385,19 +392,47 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         return eta + _check_offset(offset, X.shape[0])
 
     def predict(self, X, offset=None):
-        """Predicted mean :math:`g^{-1}(X w + b + o)`."""
+        """Predicted mean :math:`g^{-1}(X w + b + o)`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix (CSR)} of shape (n_samples, n_features)
+        offset : array-like of shape (n_samples,), default=None
+            Added to the linear predictor (e.g. ``log(exposure)``); None is 0.
+
+        Returns
+        -------
+        mu : ndarray of shape (n_samples,)
+            The predicted means.
+        """
         check_is_fitted(self)
         return self._link_.inverse(self._linear_predictor(X, offset))
 
     def score(self, X, y, sample_weight=None, offset=None):
-        r"""D², the fraction of deviance explained: :math:`1 - D(y,\hat\mu)/D(y,\bar y)`.
+        r"""D², the fraction of deviance explained.
 
-        For a constant ``y`` (null deviance 0) it is 1.0 for perfect
-        predictions and 0.0 otherwise, as scikit-learn's ``r2_score`` and
-        ``d2_absolute_error_score`` with ``force_finite=True``. A model fitted
-        with an offset is scored with the ``offset`` given here (under
-        cross-validation: metadata routing, see the class notes); calling it
-        without one warns.
+        :math:`1 - D(y,\hat\mu)/D(y,\bar y)`. For a constant ``y`` (null
+        deviance 0) it is 1.0 for perfect predictions and 0.0 otherwise, as
+        scikit-learn's ``r2_score`` and ``d2_absolute_error_score`` with
+        ``force_finite=True``. A model fitted with an offset is scored with the
+        ``offset`` given here (under cross-validation: metadata routing, see
+        the class notes); calling it without one warns.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix (CSR)} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            Observed targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the deviances.
+        offset : array-like of shape (n_samples,), default=None
+            Offsets of the predictions (the fit's kind, e.g. ``log(exposure)``).
+
+        Returns
+        -------
+        score : float
+            D² of the predictions.
         """
         y = check_numeric_target(y, estimator=self)
         mu = self.predict(X, offset)
@@ -426,10 +461,19 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         return (["intercept"] if self.fit_intercept else []) + names
 
     def conf_int(self, alpha=0.05):
-        """Wald confidence intervals, shape (k, 2), rows ``[intercept, *coef]``.
+        """Wald confidence intervals, rows ``[intercept, *coef]``.
 
-        A ``DataFrame`` indexed by the parameter names (columns 0 and 1, as
-        statsmodels) when the model was fitted on a DataFrame.
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        ci : ndarray of shape (k, 2) or DataFrame
+            Lower and upper bounds; a ``DataFrame`` indexed by the parameter
+            names (columns 0 and 1, as statsmodels) when the model was fitted
+            on a DataFrame.
         """
         check_is_fitted(self)
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
@@ -443,13 +487,20 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         return ci
 
     def summary(self, alpha=0.05):
-        """A statsmodels-like summary: prints as a text table, and exposes
-        ``tables`` (model information and coefficient table, DataFrames when
-        pandas is installed) and the arrays behind them.
+        """A statsmodels-like summary that prints as a text table.
+
+        It also exposes ``tables`` (model information and coefficient table,
+        DataFrames when pandas is installed) and the arrays behind them.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            One minus the confidence level of the intervals.
 
         Returns
         -------
-        summary : :class:`~skngd.linear_model._glm_summary.GLMSummary`
+        summary : GLMSummary
+            ``print(summary)`` shows the table; ``summary.tables`` holds it.
         """
         check_is_fitted(self)
         return inf.summarize(self, self._param_names(), alpha)

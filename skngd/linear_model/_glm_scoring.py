@@ -69,6 +69,8 @@ def make_offset_scorer(score_func, *, greater_is_better=True, **kwargs):
     Returns
     -------
     scorer : OffsetScorer
+        ``scorer(estimator, X, y, offset=None, sample_weight=None)``, with
+        ``set_score_request`` for metadata routing.
 
     Examples
     --------
