@@ -268,7 +268,8 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         link = self._get_link(family)
         if not family.in_y_range(y):
             raise ValueError(
-                f"Some value(s) of y are out of the valid range of the {family.name} family: "
+                "Some value(s) of y are out of the valid range of the loss of the "
+                f"{family.name} family: "
                 f"y must lie in {family.support_message()}, got min(y)={y.min():g}, "
                 f"max(y)={y.max():g}."
             )
@@ -441,7 +442,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         sw = check_sample_weight(sample_weight, mu.reshape(-1, 1), dtype=np.float64)
         fam = self._family_
         if not fam.in_y_range(y):
-            raise ValueError(f"y is outside the valid range of the {fam.name} family.")
+            raise ValueError(
+                "Some value(s) of y are out of the valid range of the loss of the "
+                f"{fam.name} family: y must lie in {fam.support_message()}.")
         if offset is None and getattr(self, "_offset_fitted_", False):
             inf.warn_score_without_offset(type(self).__name__)
         dev = fam.deviance(y, mu, sw)

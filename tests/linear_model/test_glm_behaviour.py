@@ -28,7 +28,7 @@ def test_y_outside_support(family, y_bad, match):
     y = y + 0.5 if family in ("gamma", "inverse_gaussian") else y
     y = (y > 1).astype(float) if family == "binomial" else y
     y[3] = y_bad
-    with pytest.raises(ValueError, match=f"valid range of the {match} family"):
+    with pytest.raises(ValueError, match=f"valid range of the loss of the {match} family"):
         GeneralizedLinearRegressor(family=family).fit(X, y)
 
 
