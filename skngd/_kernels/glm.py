@@ -178,6 +178,13 @@ def glm_deviance(y, eta, sw, family, fpower, link, lpower):
 
 
 @jit
+def _chunk_rows(c, n, n_chunks):
+    """Rows ``[start, stop)`` of chunk ``c`` of ``n`` rows in ``n_chunks``."""
+    size = (n + n_chunks - 1) // n_chunks
+    return c * size, min(n, (c + 1) * size)
+
+
+@jit
 def _row_dot(X, i, v, p):
     """``X[i, :p] @ v`` with four accumulators (no serial dependency chain;
     the kernels do not use fastmath, so LLVM may not reassociate itself)."""
@@ -202,12 +209,11 @@ def dense_hessian_vector(X, v, v0, h, t_out, out_part):
     (n_chunks, p + 1), last column the intercept component; the caller sums
     over chunks."""
     n, p = X.shape
-    n_chunks = out_part.shape[0]
-    size = (n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
+    for c in prange(out_part.shape[0]):
         o = out_part[c]
         o[:] = 0.0
-        for i in range(c * size, min(n, (c + 1) * size)):
+        start, stop = _chunk_rows(c, n, out_part.shape[0])
+        for i in range(start, stop):
             t = _row_dot(X, i, v, p) + v0
             t_out[i] = t
             t *= h[i]
@@ -234,13 +240,12 @@ def dense_step_pass_gradient(X, eta, step, step0, y, sw, family, fpower, link, l
     ``grad_part`` is the intercept component.
     """
     n, p = X.shape
-    n_chunks = grad_part.shape[0]
-    size = (n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
+    for c in prange(grad_part.shape[0]):
         g = grad_part[c]
         g[:] = 0.0
         dev = 0.0
-        for i in range(c * size, min(n, (c + 1) * size)):
+        start, stop = _chunk_rows(c, n, grad_part.shape[0])
+        for i in range(start, stop):
             e = float(eta[i]) + step0 + _row_dot(X, i, step, p)
             eta_out[i] = e
             s = float(sw[i])
@@ -277,27 +282,27 @@ def csr_weighted_gram(data, indices, indptr, w, v, intercept, out):
     n = indptr.shape[0] - 1
     k = out.shape[1]
     p = k - intercept
-    step = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         G = out[c]
         G[:, :] = 0.0
-        for i in range(c * step, min(n, (c + 1) * step)):
+        start, stop = _chunk_rows(c, n, n_chunks)
+        for i in range(start, stop):
             wi = float(w[i])
-            wz = float(v[i])
-            if wi == 0.0 and wz == 0.0:
+            vi = float(v[i])
+            if wi == 0.0 and vi == 0.0:
                 continue
             for a in range(indptr[i], indptr[i + 1]):
                 ja = indices[a]
                 va = wi * data[a]
                 for b in range(indptr[i], indptr[i + 1]):
                     G[ja, indices[b]] += va * data[b]
-                G[ja, k] += data[a] * wz
+                G[ja, k] += data[a] * vi
                 if intercept:
                     G[ja, p] += va
                     G[p, ja] += va
             if intercept:
                 G[p, p] += wi
-                G[p, k] += wz
+                G[p, k] += vi
 
 
 def csr_weighted_gram_ref(X, w, v, intercept):

@@ -58,21 +58,21 @@ import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.glm import (
-    csr_weighted_gram,
-    dense_hessian_vector,
-    dense_step_pass_gradient,
-    irls_pass,
-)
+from skngd._kernels.glm import dense_step_pass_gradient, irls_pass
 from skngd._loss.glm_family import observed_weights
 from skngd._solvers._result import SolverResult, warn_not_converged
+from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
+    block_buffer,
+    equilibrated_cholesky,
+    n_chunks,
+    newton_pcg,
+    penalty_diag,
+    solve_spd,
+    weighted_gram,
+)
 from skngd.utils._threads import parallel_section
 
-_COLLINEAR_TOL = 1e-11
 _SUBSAMPLE_MIN_ROWS = 50_000
-_FUSED_MIN_ROWS = 20_000  # below, NumPy products beat loading another kernel
-_TINY_WEIGHT = 1e-280  # below, v / sqrt(w) could overflow: such rows are added apart
-_BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
 #: objective changes below this fraction of the objective are rounding noise
 #: for the line search (not a stopping rule)
 _ROUNDING = 1e4 * np.finfo(np.float64).eps
@@ -141,9 +141,7 @@ class _Workspace:
         dt = problem.y.dtype
         self.mu, self.w, self.u = (np.empty(n, dtype=dt) for _ in range(3))
         if not sp.issparse(problem.X):
-            k = problem.n_coef + 1
-            self.block = int(max(64, min(n, _BLOCK_BYTES // (dt.itemsize * k))))
-            self.buf = np.empty((self.block, k), dtype=dt)
+            self.block, self.buf = block_buffer(problem)
 
     @property
     def out(self):
@@ -159,112 +157,6 @@ class _State:
     eta: np.ndarray
     dev: float
     obj: float
-
-
-def weighted_gram(problem, w, v=None, ws=None):
-    r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
-    only if ``fit_intercept``), in float64; the second is None without ``v``.
-    The weights may have any sign.
-
-    CSR ``X``: one Numba pass over the rows (cost: sum of squared non-zeros
-    per row), chunked over threads. Dense ``X``: row blocks of
-    :math:`\sqrt{|w|}\,[X, 1, v/\sqrt{w}]` are written into one cache-sized
-    buffer and ``B^T B`` (NumPy's ``syrk``, so no second thread pool
-    competes) accumulates the Gram matrix and ``X~^T v`` together; rows with
-    negative weights are subtracted (then ``X~^T v`` is a separate product),
-    and rows with zero weight but non-zero ``v`` are added apart.
-    """
-    X, p, k = problem.X, problem.X.shape[1], problem.n_coef
-    if sp.issparse(X):
-        out = np.empty((_n_chunks(X.shape[0]), k, k + 1))
-        vv = np.zeros_like(w) if v is None else v
-        csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(problem.fit_intercept), out)
-        A = out.sum(axis=0)
-        return A[:, :k].copy(), (None if v is None else A[:, k].copy())
-    ws = _Workspace(problem) if ws is None else ws
-    n, buf = X.shape[0], ws.buf
-    neg = w < 0
-    signed = bool(neg.any())
-    fused = v is not None and not signed  # X~^T v as the last column of the syrk
-    G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
-    rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
-        if fused:
-            tiny = w <= _TINY_WEIGHT
-            c = np.where(tiny, 0.0, v / sw)
-    for start in range(0, n, ws.block):
-        stop = min(n, start + ws.block)
-        blk = buf[: stop - start, : G.shape[0]]
-        Xb = X[start:stop]
-        np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
-        if problem.fit_intercept:
-            blk[:, p] = sw[start:stop]
-        if fused:
-            blk[:, k] = c[start:stop]
-        nb = neg[start:stop] if signed else None
-        if nb is not None and nb.any():
-            pos, negb = blk[~nb], blk[nb]
-            G += pos.T @ pos
-            G -= negb.T @ negb
-        else:
-            G += blk.T @ blk
-        if rhs is not None:
-            vb = v[start:stop]
-            rhs[:p] += Xb.T @ vb
-            if problem.fit_intercept:
-                rhs[p] += vb.sum()
-    if fused:
-        rhs = G[:k, k].copy()
-        rows = np.flatnonzero(tiny & (v != 0))
-        if rows.size:  # zero-weight rows still carry their score
-            rhs[:p] += X[rows].T @ v[rows]
-            if problem.fit_intercept:
-                rhs[p] += v[rows].sum()
-        G = G[:k, :k].copy()
-    return G, rhs
-
-
-def _n_chunks(n):
-    import numba
-
-    return int(max(1, min(numba.get_num_threads() * 4, n // 1000)))
-
-
-def penalty_diag(problem):
-    d = np.full(problem.n_coef, problem.l2)
-    if problem.fit_intercept:
-        d[-1] = 0.0
-    return d
-
-
-def _equilibrated_cholesky(H):
-    """Cholesky of ``H`` scaled to unit diagonal: ``(L, s)`` or None when
-    ``H`` is not (numerically) positive definite."""
-    d = np.diag(H).copy()
-    if not (np.all(d > 0) and np.all(np.isfinite(H))):
-        return None
-    s = 1.0 / np.sqrt(d)
-    try:
-        L = linalg.cholesky(H * s[:, None] * s[None, :], lower=True, check_finite=False)
-    except linalg.LinAlgError:
-        return None
-    if not np.min(np.diag(L)) ** 2 > _COLLINEAR_TOL:
-        return None
-    return L, s
-
-
-def solve_spd(H, b):
-    """Solve ``H x = b`` for a symmetric PSD ``H``; returns ``(x, deficient)``.
-
-    Equilibrates to unit diagonal and uses Cholesky; a pivot
-    ``1 - R^2 < 1e-11`` (perfect collinearity) switches to ``pinvh``.
-    """
-    fac = _equilibrated_cholesky(H)
-    if fac is None:
-        return linalg.pinvh(H) @ b, True
-    L, s = fac
-    return s * linalg.cho_solve((L, True), s * b, check_finite=False), False
 
 
 def _objective(dev, coef, problem):
@@ -318,28 +210,6 @@ def gram_at(problem, coef, observed):
         _pass(problem, eta, ws)
         G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
     return G, ws.mu
-
-
-def _hessian_vector(problem, h, v, pdiag):
-    r"""``(H v, X~ v)`` with :math:`H = \tilde X^T \mathrm{diag}(h) \tilde X +
-    \lambda P`: one fused sweep over large dense X, else two products with X.
-    ``X~ v`` is returned so that the step's linear predictor needs no
-    further product."""
-    X, p = problem.X, problem.X.shape[1]
-    v0 = float(v[p]) if problem.fit_intercept else 0.0
-    if not sp.issparse(X) and X.shape[0] >= _FUSED_MIN_ROWS:
-        part = np.empty((_n_chunks(X.shape[0]), p + 1))
-        t = np.empty(X.shape[0])
-        dense_hessian_vector(X, np.ascontiguousarray(v[:p]), v0, h, t, part)
-        out = part.sum(axis=0)[: problem.n_coef]
-    else:
-        t = np.asarray(X @ v[:p]) + v0
-        ht = h * t
-        out = np.empty_like(v)
-        out[:p] = X.T @ ht
-        if problem.fit_intercept:
-            out[p] = ht.sum()
-    return out + pdiag * v, t
 
 
 def _subsample_start(problem, tol):
@@ -402,8 +272,8 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
     grad = _gradient(problem, st.coef, ws)
     fused = not sp.issparse(problem.X)
     if fused:
-        n_chunks = _n_chunks(problem.X.shape[0])
-        gpart, dpart = np.empty((n_chunks, p + 1)), np.empty(n_chunks)
+        chunks = n_chunks(problem.X.shape[0])
+        gpart, dpart = np.empty((chunks, p + 1)), np.empty(chunks)
         eta_buf = np.empty_like(st.eta)
         fam, lk = problem.family, problem.link
     pdiag = penalty_diag(problem)
@@ -471,49 +341,18 @@ def _first_step(problem, st, ws, pdiag):
     return G, deficient
 
 
-def _newton_pcg(problem, h, fac, g, pdiag, forcing, max_cg=20):
-    """Approximate Newton step :math:`-H_O^{-1} g` (observed Hessian) by
-    conjugate gradients preconditioned with the Fisher matrix (Cholesky
-    factor ``fac``), stopped when the preconditioned residual is below
-    ``forcing`` times its start. The first iterate is the (optimally scaled)
-    Fisher scoring step; on negative curvature (the observed Hessian is not
-    positive definite) the last iterate is returned, or the Fisher step at
-    the first one. Returns ``(step, X~ step, n_hessian_products)``."""
-    L, s = fac
-    solve = lambda r: s * linalg.cho_solve((L, True), s * r, check_finite=False)  # noqa: E731
-    r = -g
-    z = solve(r)
-    x, xt, p, rz = np.zeros_like(g), None, z, float(r @ z)
-    target = forcing * forcing * rz
-    for j in range(max_cg):
-        q, t = _hessian_vector(problem, h, p, pdiag)
-        pq = float(p @ q)
-        if not pq > 0:
-            return (z, t, j + 1) if j == 0 else (x, xt, j + 1)
-        alpha = rz / pq
-        x = x + alpha * p
-        xt = alpha * t if xt is None else xt + alpha * t
-        r = r - alpha * q
-        z = solve(r)
-        rz_new = float(r @ z)
-        if rz_new <= target:
-            return x, xt, j + 1
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return x, xt, max_cg
-
-
 def _direction(problem, st, ws, pdiag, observed, tol):
     r"""Newton direction at the current iterate from the last pass. The
     Fisher Gram matrix is formed (it also serves the covariance); for a
     non-canonical link (``observed``) the step is refined towards the
-    observed-information Newton step by :func:`_newton_pcg`. Returns
+    observed-information Newton step by
+    :func:`~skngd._solvers.irls_linalg.newton_pcg`. Returns
     ``(step, X~ step or None, decrement, G, kind, deficient)`` with the
     decrement :math:`-\nabla f^T \Delta`."""
     G, score = weighted_gram(problem, ws.w, ws.u, ws)
     g = pdiag * st.coef - score
     M = G + np.diag(pdiag)
-    fac = _equilibrated_cholesky(M)
+    fac = equilibrated_cholesky(M)
     if fac is None:  # collinear: minimum-norm Fisher scoring
         d, _ = solve_spd(M, -g)
         return d, None, -float(g @ d), G, "fisher (pseudo-inverse)", True
@@ -526,7 +365,7 @@ def _direction(problem, st, ws, pdiag, observed, tol):
     # tighter than what leaves an error of order tol after this step
     rel = np.sqrt(max(dec, 0.0) / max(abs(st.obj), 1e-300))
     forcing = min(0.5, max(rel, 10.0 * tol / rel if rel > 0 else np.inf))
-    d, dt, n_cg = _newton_pcg(problem, _observed(problem, st.eta, ws), fac, g, pdiag, forcing)
+    d, dt, n_cg = newton_pcg(problem, _observed(problem, st.eta, ws), fac, g, pdiag, forcing)
     return d, dt, -float(g @ d), G, f"newton ({n_cg} PCG steps)", False
 
 
