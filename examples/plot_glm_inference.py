@@ -43,6 +43,14 @@ glm = PoissonRegressor(alpha=0.0).fit(X, y, offset=np.log(exposure))
 print(glm.summary())
 
 # %%
+# The summary prints as a table and also holds it as data: ``tables[1]`` is
+# the coefficient table as a DataFrame indexed by the column names, and
+# ``pvalues_`` / ``conf_int()`` carry the same rows.
+coefs = glm.summary().tables[1]
+print(coefs.loc[["urban", "noise"], ["coef", "std err", "P>|z|"]])
+print(glm.conf_int().loc["urban"])
+
+# %%
 # The prediction for a new policy needs its exposure as offset; without an
 # offset the model predicts the yearly rate.
 print("expected claims over half a year:", glm.predict(X.iloc[:3], offset=np.log([0.5] * 3)))

@@ -1,20 +1,26 @@
-r"""The fused per-row pass of IRLS for every (family, link) pair.
+r"""The fused per-row pass of IRLS / Newton for every (family, link) pair.
 
 For the linear predictor :math:`\eta_i` (offset included) one pass computes
 
 .. math::
 
     \mu_i = g^{-1}(\eta_i), \quad
-    W_i = s_i \frac{(d\mu_i/d\eta_i)^2}{V(\mu_i)}, \quad
-    z_i = \eta_i - o_i + \frac{y_i - \mu_i}{d\mu_i/d\eta_i}, \quad
+    u_i = s_i \frac{(y_i - \mu_i)\, \mu_i'}{V(\mu_i)}, \quad
     D = \sum_i s_i\, d(y_i, \mu_i)
 
-(:math:`s_i` frequency weights, :math:`o_i` offsets), switching on the integer
-codes of :mod:`skngd._loss.family` / :mod:`skngd._loss.link`. The pass returns
-``inf`` as deviance when a mean leaves the family's domain (e.g. a negative
-Poisson mean under the identity link), which tells the solver to halve its
-step. :func:`irls_pass_ref` is the NumPy twin, built on the family and link
-objects.
+(:math:`\mu_i' = d\mu_i/d\eta_i`, :math:`s_i` frequency weights;
+:math:`-u_i` is the derivative of the half deviance in :math:`\eta_i`) and
+the Fisher (expected information) weight
+
+.. math::
+
+    W_i = s_i \frac{\mu_i'^2}{V(\mu_i)} .
+
+The kernels switch on the integer codes of
+:mod:`skngd._loss.family` / :mod:`skngd._loss.link`. The pass returns ``inf``
+as deviance when a mean leaves the family's domain (e.g. a negative Poisson
+mean under the identity link), which tells the solver to halve its step.
+:func:`irls_pass_ref` is the NumPy twin, built on the family and link objects.
 """
 
 import math
@@ -123,35 +129,35 @@ def _variance_deviance(y, mu, family, fpower):
 
 
 @jit
-def _irls_row(yi, e, oi, s, family, fpower, link, lpower):
-    """One row of IRLS at linear predictor ``e``: mean, working weight,
-    working response (offset removed) and unit deviance."""
+def _irls_row(yi, e, s, family, fpower, link, lpower):
+    """One row at linear predictor ``e``: mean, Fisher weight, score ``u``
+    and unit deviance."""
     m, dm = _inverse_link(e, link, lpower)
     m = _clip_mean(m, family, link)
     v, d = _variance_deviance(yi, m, family, fpower)
-    if dm != 0.0 and v > 0.0 and math.isfinite(dm):
-        return m, s * dm * dm / v, e - oi + (yi - m) / dm, d
-    return m, 0.0, e - oi, d
+    if not (v > 0.0 and math.isfinite(dm) and math.isfinite(v)):
+        return m, 0.0, 0.0, d
+    return m, s * dm * dm / v, s * (yi - m) * dm / v, d
 
 
 @pjit
-def irls_pass(y, eta, offset, sw, family, fpower, link, lpower, mu, w, z):
-    """One fused IRLS pass; writes ``mu``, ``w``, ``z`` and returns the
-    weighted deviance (``inf`` if any mean is outside the family's domain).
+def irls_pass(y, eta, sw, family, fpower, link, lpower, mu, w, u):
+    """One fused pass; writes the means ``mu``, Fisher weights ``w`` and
+    scores ``u``, and returns the weighted deviance (``inf`` if a mean is
+    outside the family's domain).
 
-    All arrays are 1-D of length n and the same float dtype; ``offset`` may be
-    all zeros. ``fpower`` is the Tweedie power or negative-binomial alpha,
+    All arrays are 1-D of length n and the same float dtype; ``eta`` includes
+    the offset. ``fpower`` is the Tweedie power or negative-binomial alpha,
     ``lpower`` the exponent of the power link.
     """
     n = y.shape[0]
     dev = 0.0
     for i in prange(n):
         s = float(sw[i])
-        m, wi, zi, d = _irls_row(float(y[i]), float(eta[i]), float(offset[i]), s,
-                                 family, fpower, link, lpower)
+        m, wi, ui, d = _irls_row(float(y[i]), float(eta[i]), s, family, fpower, link, lpower)
         mu[i] = m
         w[i] = wi
-        z[i] = zi
+        u[i] = ui
         if s != 0.0:
             dev += s * d
     return dev
@@ -171,103 +177,148 @@ def glm_deviance(y, eta, sw, family, fpower, link, lpower):
     return dev
 
 
+@jit
+def _chunk_rows(c, n, n_chunks):
+    """Rows ``[start, stop)`` of chunk ``c`` of ``n`` rows in ``n_chunks``."""
+    size = (n + n_chunks - 1) // n_chunks
+    return c * size, min(n, (c + 1) * size)
+
+
+@jit
+def _row_dot(X, i, v, p):
+    """``X[i, :p] @ v`` with four accumulators (no serial dependency chain;
+    the kernels do not use fastmath, so LLVM may not reassociate itself)."""
+    a0 = a1 = a2 = a3 = 0.0
+    j = 0
+    while j + 4 <= p:
+        a0 += X[i, j] * v[j]
+        a1 += X[i, j + 1] * v[j + 1]
+        a2 += X[i, j + 2] * v[j + 2]
+        a3 += X[i, j + 3] * v[j + 3]
+        j += 4
+    while j < p:
+        a0 += X[i, j] * v[j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 @pjit
-def dense_step_pass_gradient(X, eta, step, step0, y, offset, sw, family, fpower, link, lpower,
-                             eta_out, mu, w, z, grad_part, dev_part):
-    """Move to ``eta + X step + step0`` and run the IRLS pass there, also
-    accumulating the half-deviance gradient ``-[X, 1]^T v``,
-    ``v = w (z - eta + offset)``, in one sweep over the rows of dense ``X``.
+def dense_hessian_vector(X, v, v0, h, t_out, out_part):
+    """Partial sums of ``[X, 1]^T (h * t)``, ``t = X v + v0`` (written to
+    ``t_out``), over chunks of rows of dense ``X`` in one sweep: ``out_part``
+    (n_chunks, p + 1), last column the intercept component; the caller sums
+    over chunks."""
+    n, p = X.shape
+    for c in prange(out_part.shape[0]):
+        o = out_part[c]
+        o[:] = 0.0
+        start, stop = _chunk_rows(c, n, out_part.shape[0])
+        for i in range(start, stop):
+            t = _row_dot(X, i, v, p) + v0
+            t_out[i] = t
+            t *= h[i]
+            for j in range(p):
+                o[j] += X[i, j] * t
+            o[p] += t
+
+
+def dense_hessian_vector_ref(X, v, v0, h):
+    """NumPy twin of :func:`dense_hessian_vector`: ``(t, sum over chunks)``."""
+    t = X @ v + v0
+    return t, np.r_[X.T @ (h * t), (h * t).sum()]
+
+
+@pjit
+def dense_step_pass_gradient(X, eta, step, step0, y, sw, family, fpower, link, lpower,
+                             eta_out, mu, w, u, grad_part, dev_part):
+    """Move to ``eta + X step + step0`` and run the pass of :func:`irls_pass`
+    there, also accumulating the half-deviance gradient ``-[X, 1]^T u`` in one
+    sweep over the rows of dense ``X``.
 
     ``grad_part`` (n_chunks, p + 1) and ``dev_part`` (n_chunks,) receive one
     partial sum per chunk of rows (the caller sums them); the last column of
     ``grad_part`` is the intercept component.
     """
     n, p = X.shape
-    n_chunks = grad_part.shape[0]
-    size = (n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
+    for c in prange(grad_part.shape[0]):
         g = grad_part[c]
         g[:] = 0.0
         dev = 0.0
-        for i in range(c * size, min(n, (c + 1) * size)):
-            e = float(eta[i]) + step0
-            for j in range(p):
-                e += X[i, j] * step[j]
+        start, stop = _chunk_rows(c, n, grad_part.shape[0])
+        for i in range(start, stop):
+            e = float(eta[i]) + step0 + _row_dot(X, i, step, p)
             eta_out[i] = e
             s = float(sw[i])
-            m, wi, zi, d = _irls_row(float(y[i]), e, float(offset[i]), s,
-                                     family, fpower, link, lpower)
+            m, wi, ui, d = _irls_row(float(y[i]), e, s, family, fpower, link, lpower)
             mu[i] = m
             w[i] = wi
-            z[i] = zi
-            r = wi * (zi - e + offset[i])
+            u[i] = ui
             for j in range(p):
-                g[j] -= X[i, j] * r
-            g[p] -= r
+                g[j] -= X[i, j] * ui
+            g[p] -= ui
             if s != 0.0:
                 dev += s * d
         dev_part[c] = dev
 
 
-def dense_step_pass_gradient_ref(X, eta, step, step0, y, offset, sw, family, link):
-    """NumPy twin: ``(eta_new, mu, w, z, gradient (p + 1,), deviance)``."""
+def dense_step_pass_gradient_ref(X, eta, step, step0, y, sw, family, link):
+    """NumPy twin: ``(eta_new, mu, w, u, gradient (p + 1,), deviance)``."""
     eta_new = eta + X @ step + step0
-    mu, w, z, dev = irls_pass_ref(y, eta_new, offset, sw, family, link)
-    r = w * (z - eta_new + offset)
-    return eta_new, mu, w, z, np.r_[-(X.T @ r), -r.sum()], dev
+    mu, w, u, dev = irls_pass_ref(y, eta_new, sw, family, link)
+    return eta_new, mu, w, u, np.r_[-(X.T @ u), -u.sum()], dev
 
 
 @pjit
-def csr_weighted_gram(data, indices, indptr, w, z, intercept, out):
-    """Accumulate ``[X, 1]^T diag(w) [X, 1 | z]`` for CSR ``X`` into ``out``.
+def csr_weighted_gram(data, indices, indptr, w, v, intercept, out):
+    """Accumulate ``[X, 1]^T [diag(w) [X, 1] | v]`` for CSR ``X`` into ``out``.
 
     ``out`` has shape (n_chunks, k, k + 1) with ``k = p + intercept``; chunk
     ``c`` handles a contiguous block of rows and writes only ``out[c]``, so the
-    caller sums over the first axis: columns ``:k`` hold the Gram matrix, the
-    last column the right-hand side ``[X, 1]^T W z``. Cost: sum over rows of
+    caller sums over the first axis: columns ``:k`` hold the Gram matrix (any
+    sign of ``w``), the last column ``[X, 1]^T v``. Cost: sum over rows of
     (non-zeros per row) squared.
     """
     n_chunks = out.shape[0]
     n = indptr.shape[0] - 1
     k = out.shape[1]
     p = k - intercept
-    step = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         G = out[c]
         G[:, :] = 0.0
-        for i in range(c * step, min(n, (c + 1) * step)):
+        start, stop = _chunk_rows(c, n, n_chunks)
+        for i in range(start, stop):
             wi = float(w[i])
-            if wi == 0.0:
+            vi = float(v[i])
+            if wi == 0.0 and vi == 0.0:
                 continue
-            wz = wi * z[i]
             for a in range(indptr[i], indptr[i + 1]):
                 ja = indices[a]
                 va = wi * data[a]
                 for b in range(indptr[i], indptr[i + 1]):
                     G[ja, indices[b]] += va * data[b]
-                G[ja, k] += data[a] * wz
+                G[ja, k] += data[a] * vi
                 if intercept:
                     G[ja, p] += va
                     G[p, ja] += va
             if intercept:
                 G[p, p] += wi
-                G[p, k] += wz
+                G[p, k] += vi
 
 
-def csr_weighted_gram_ref(X, w, z, intercept):
+def csr_weighted_gram_ref(X, w, v, intercept):
     """NumPy/scipy twin of :func:`csr_weighted_gram` (summed over chunks)."""
     import scipy.sparse as sp
 
     A = sp.hstack([X, np.ones((X.shape[0], 1))]).tocsr() if intercept else X
     Aw = A.multiply(w[:, None]).tocsr()
     G = (A.T @ Aw).toarray()
-    return np.column_stack([G, A.T @ (w * z)])
+    return np.column_stack([G, A.T @ v])
 
 
-def irls_pass_ref(y, eta, offset, sw, family, link):
+def irls_pass_ref(y, eta, sw, family, link):
     """NumPy twin of :func:`irls_pass` built on family and link objects.
 
-    Returns ``(mu, w, z, deviance)``.
+    Returns ``(mu, w, u, deviance)``.
     """
     with np.errstate(all="ignore"):
         mu = link.inverse(eta)
@@ -276,10 +327,10 @@ def irls_pass_ref(y, eta, offset, sw, family, link):
         dmu = link.inverse_derivative(eta)
         var = family.variance(mu)
         w = sw * dmu * dmu / var
-        z = eta - offset + (y - mu) / dmu
+        u = sw * (y - mu) * dmu / var
         inside = _inside_family_domain(family, mu)
         dev = float(np.dot(sw, family.unit_deviance(y, mu))) if inside else np.inf
-    return mu, w, z, dev
+    return mu, w, u, dev
 
 
 def _inside_family_domain(family, mu):

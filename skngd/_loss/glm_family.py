@@ -268,6 +268,49 @@ VALID_LINKS = {
 }
 
 
+def variance_derivative(family, mu):
+    r""":math:`V'(\mu)` of a built-in family (the binomial's variance lives in
+    :mod:`skngd._loss.family`, so the table is kept here for all of them)."""
+    mu = np.asarray(mu, dtype=float)
+    name = family.name
+    if name == "normal" or (name == "tweedie" and family.power == 0):
+        return np.zeros_like(mu)
+    if name == "binomial":
+        return 1.0 - 2.0 * mu
+    if name == "poisson":
+        return np.ones_like(mu)
+    if name == "negative_binomial":
+        return 1.0 + 2.0 * family.alpha * mu
+    p = {"gamma": 2.0, "inverse_gaussian": 3.0}.get(name, getattr(family, "power", None))
+    if name not in ("gamma", "inverse_gaussian", "tweedie"):
+        raise ValueError(f"no variance derivative for the {name} family.")
+    return p * mu ** (p - 1.0)
+
+
+def observed_weights(family, link, eta, mu, w, u):
+    r"""Observed-information weights :math:`W^O_i`, the second derivative of
+    the half deviance in :math:`\eta_i`, from the Fisher weights ``w`` and
+    scores ``u`` of a pass:
+
+    .. math::
+
+        W^O_i = W_i - u_i \Big(\frac{\mu_i''}{\mu_i'}
+        - \frac{\mu_i'\, V'(\mu_i)}{V(\mu_i)}\Big),
+
+    equal to ``w`` for a canonical link. Rows with zero Fisher weight get 0.
+    """
+    with np.errstate(all="ignore"):
+        if link.name == "log" or (link.name == "power" and link.power == 0):
+            # mu' = mu'' = mu: kappa = 1 - mu V'/V (1 - p for a power variance)
+            kappa = 1.0 - mu * variance_derivative(family, mu) / family.variance(mu)
+        else:
+            dmu = link.inverse_derivative(eta)
+            kappa = link.inverse_second_derivative(eta) / dmu - dmu * variance_derivative(
+                family, mu) / family.variance(mu)
+        h = w - u * kappa
+    return np.where((w > 0) & np.isfinite(h), h, 0.0)
+
+
 def check_link_for_family(family, link):
     """Raise ``ValueError`` if ``link`` is not a valid link for ``family``."""
     allowed = VALID_LINKS.get(family.name)

@@ -5,6 +5,8 @@ Each link is a small object with the NumPy twin of what the Numba kernels do
 
 * ``link(mu)`` -> eta, ``inverse(eta)`` -> mu,
 * ``inverse_derivative(eta)`` = :math:`d\mu/d\eta`,
+* ``inverse_second_derivative(eta)`` = :math:`d^2\mu/d\eta^2` (the observed
+  information of a non-canonical link needs it),
 * ``derivative(mu)`` = :math:`d\eta/d\mu`,
 * ``valid_mu``: the open interval where the link is defined.
 
@@ -37,6 +39,9 @@ class Link:
     def inverse_derivative(self, eta):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def inverse_second_derivative(self, eta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def derivative(self, mu):
         return 1.0 / self.inverse_derivative(self.link(mu))
 
@@ -65,6 +70,9 @@ class IdentityLink(Link):
     def derivative(self, mu):
         return np.ones_like(np.asarray(mu, dtype=float))
 
+    def inverse_second_derivative(self, eta):
+        return np.zeros_like(np.asarray(eta, dtype=float))
+
 
 class LogLink(Link):
     name, code = "log", LOG
@@ -82,6 +90,9 @@ class LogLink(Link):
     def derivative(self, mu):
         return 1.0 / np.asarray(mu, dtype=float)
 
+    def inverse_second_derivative(self, eta):
+        return np.exp(eta)
+
 
 class LogitLink(Link):
     name, code = "logit", LOGIT
@@ -96,6 +107,10 @@ class LogitLink(Link):
     def inverse_derivative(self, eta):
         p = special.expit(eta)
         return p * (1.0 - p)
+
+    def inverse_second_derivative(self, eta):
+        p = special.expit(eta)
+        return p * (1.0 - p) * (1.0 - 2.0 * p)
 
     def derivative(self, mu):
         mu = np.asarray(mu, dtype=float)
@@ -116,6 +131,10 @@ class ProbitLink(Link):
         eta = np.asarray(eta, dtype=float)
         return np.exp(-0.5 * eta * eta) / np.sqrt(2.0 * np.pi)
 
+    def inverse_second_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return -eta * self.inverse_derivative(eta)
+
 
 class CLogLogLink(Link):
     name, code = "cloglog", CLOGLOG
@@ -130,6 +149,10 @@ class CLogLogLink(Link):
     def inverse_derivative(self, eta):
         eta = np.asarray(eta, dtype=float)
         return np.exp(eta - np.exp(eta))
+
+    def inverse_second_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return np.exp(eta - np.exp(eta)) * (1.0 - np.exp(eta))
 
 
 class InverseLink(Link):
@@ -148,6 +171,10 @@ class InverseLink(Link):
         eta = np.asarray(eta, dtype=float)
         return -1.0 / (eta * eta)
 
+    def inverse_second_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return 2.0 / (eta * eta * eta)
+
 
 class InverseSquaredLink(Link):
     """:math:`\\eta = 1/\\mu^2` (canonical for the inverse Gaussian family)."""
@@ -165,6 +192,10 @@ class InverseSquaredLink(Link):
     def inverse_derivative(self, eta):
         eta = np.asarray(eta, dtype=float)
         return -0.5 * eta ** (-1.5)
+
+    def inverse_second_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        return 0.75 * eta ** (-2.5)
 
 
 class PowerLink(Link):
@@ -193,6 +224,13 @@ class PowerLink(Link):
             return np.exp(eta)
         p = self.power
         return eta ** (1.0 / p - 1.0) / p
+
+    def inverse_second_derivative(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        if self.power == 0:
+            return np.exp(eta)
+        p = self.power
+        return (1.0 / p - 1.0) * eta ** (1.0 / p - 2.0) / p
 
 
 LINKS = {

@@ -1,4 +1,4 @@
-r"""Iteratively reweighted least squares (Fisher scoring) for GLMs.
+r"""Newton's method for GLMs (IRLS with the observed information).
 
 Minimises the penalised half deviance
 
@@ -7,17 +7,42 @@ Minimises the penalised half deviance
     f(\beta) = \tfrac12 \sum_i s_i\, d(y_i, g^{-1}(x_i^T\beta + o_i))
     + \tfrac{\lambda}{2} \lVert \beta_{\setminus 0} \rVert^2
 
-(the intercept is not penalised). Each iteration solves the weighted least
-squares system :math:`(X^T W X + \lambda P)\beta = X^T W z` with the working
-weights and response of the fused Numba pass (:func:`skngd._kernels.glm.irls_pass`).
-The Gram matrix is accumulated by BLAS over row blocks of
-:math:`\sqrt{W} [X, 1, z]` kept in one small reusable buffer (dense ``X``) or by a
-sparse product (CSR ``X``), equilibrated to unit diagonal and solved by
-Cholesky. A step is halved while the penalised objective increases (needed for
-non-canonical links); iteration stops when its relative change is below
-``tol``. A numerically singular system (perfectly collinear columns: a column
-whose :math:`1 - R^2` on the others is below 1e-11) falls back to the
-minimum-norm pseudo-inverse solution and is reported in ``extra``.
+(the intercept is not penalised). Each iteration forms the Fisher information
+:math:`F = X^T W X + \lambda P` (working weights and scores from the fused
+Numba pass, :func:`skngd._kernels.glm.irls_pass`) and steps by
+:math:`\Delta = -F^{-1} \nabla f`: for a canonical link :math:`F` is the
+Hessian and this is Newton's method (classical IRLS). For a non-canonical
+link the Hessian is the observed information :math:`H = X^T W^O X + \lambda
+P`; the step is refined towards :math:`-H^{-1}\nabla f` by conjugate
+gradients preconditioned with :math:`F` (two products with ``X`` per
+refinement, no second Gram matrix), with a forcing term that shrinks with the
+gradient, so the iteration converges quadratically. Where :math:`H` is not
+positive definite (negative curvature, far from the optimum or on a boundary)
+the Fisher scoring step is kept. The first step, from the starting means, is
+the IRLS step. The Gram matrix is accumulated by BLAS over row blocks of
+:math:`\sqrt{W}\,[X, 1]` kept in one small reusable buffer (dense ``X``) or by
+a sparse pass (CSR ``X``), equilibrated to unit diagonal and solved by
+Cholesky.
+
+Step length: a step is halved while the penalised objective increases. Once
+the decrease the step promises, :math:`\tfrac12 \Delta^T H \Delta`, is below
+what float64 can resolve in the objective (``_ROUNDING`` times it), the
+objective cannot judge it and the Newton step is taken as it is.
+
+Stopping: when the predicted decrease :math:`\tfrac12 \Delta^T H \Delta` is at
+most ``tol`` times the objective, that last step is taken (without a new Gram
+matrix) and the fit has converged; for a Newton step the coefficient error is
+then of order ``tol``. There is no other floor: a ``tol`` below float64's
+resolution iterates until the gradient is at its rounding level, which shows
+as a Newton decrement that stops decreasing, or one below the rounding noise
+of the gradient, :math:`\Delta^T H \Delta \lesssim \epsilon^2 \sum_i |W_i|
+(|\eta_i| + |o_i|)^2` (the scores move by :math:`W_i\,\delta\eta_i` when the
+linear predictor is rounded by :math:`\delta\eta_i`; this matters for fits
+whose deviance is near zero, e.g. interpolation with more features than
+samples). A numerically singular system (perfectly
+collinear columns: a column whose :math:`1 - R^2` on the others is below
+1e-11) falls back to the minimum-norm pseudo-inverse solution (Fisher scoring)
+and is reported in ``extra``.
 
 Threads: ``n_jobs`` sets both Numba's and the BLAS thread count for the fit
 (``None`` means one, scikit-learn's convention). Many short multi-threaded
@@ -31,14 +56,45 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
+from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.glm import csr_weighted_gram, dense_step_pass_gradient, irls_pass
+from skngd._kernels.glm import dense_step_pass_gradient, irls_pass
+from skngd._loss.glm_family import observed_weights
 from skngd._solvers._result import SolverResult, warn_not_converged
+from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
+    block_buffer,
+    equilibrated_cholesky,
+    n_chunks,
+    newton_pcg,
+    penalty_diag,
+    solve_spd,
+    weighted_gram,
+)
 from skngd.utils._threads import parallel_section
 
-_COLLINEAR_TOL = 1e-11
 _SUBSAMPLE_MIN_ROWS = 50_000
-_BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
+#: objective changes below this fraction of the objective are rounding noise
+#: for the line search (not a stopping rule)
+_ROUNDING = 1e4 * np.finfo(np.float64).eps
+
+# variance power of the power-variance families and exponent q of the links
+# eta = mu ** q (q = 0: log): the pair is canonical when q = 1 - p
+_VARIANCE_POWER = {"normal": 0.0, "poisson": 1.0, "gamma": 2.0, "inverse_gaussian": 3.0}
+_LINK_EXPONENT = {"identity": 1.0, "log": 0.0, "inverse": -1.0, "inverse_squared": -2.0}
+
+
+def is_canonical(family, link):
+    """True when :math:`\\mu'(\\eta)/V(\\mu)` is constant, i.e. the Fisher
+    information equals the Hessian of the deviance (canonical link, up to
+    sign and scale)."""
+    if family.name == "binomial":
+        return link.name == "logit"
+    if family.name == "tweedie":
+        p = float(family.power)
+    else:
+        p = _VARIANCE_POWER.get(family.name)
+    q = float(link.power) if link.name == "power" else _LINK_EXPONENT.get(link.name)
+    return p is not None and q is not None and q == 1.0 - p
 
 
 @dataclass
@@ -61,6 +117,11 @@ class GLMProblem:
     def n_coef(self):
         return self.X.shape[1] + int(self.fit_intercept)
 
+    @property
+    def observed(self):
+        """Whether Newton's method needs the observed information (non-canonical link)."""
+        return not is_canonical(self.family, self.link)
+
     def linear_predictor(self, coef):
         """eta = X beta (+ intercept, stored last in ``coef``) + offset."""
         p = self.X.shape[1]
@@ -72,80 +133,30 @@ class GLMProblem:
 
 
 class _Workspace:
-    """Buffers reused across iterations (no per-iteration n x p allocation)."""
+    """Buffers reused across iterations (no per-iteration n x p allocation):
+    means, Fisher weights and scores of the last pass."""
 
     def __init__(self, problem):
         n, p = problem.X.shape
         dt = problem.y.dtype
-        self.mu, self.w, self.z = (np.empty(n, dtype=dt) for _ in range(3))
+        self.mu, self.w, self.u = (np.empty(n, dtype=dt) for _ in range(3))
         if not sp.issparse(problem.X):
-            k = problem.n_coef + 1
-            self.block = int(max(64, min(n, _BLOCK_BYTES // (dt.itemsize * k))))
-            self.buf = np.empty((self.block, k), dtype=dt)
+            self.block, self.buf = block_buffer(problem)
+
+    @property
+    def out(self):
+        return self.mu, self.w, self.u
 
 
-def weighted_gram(problem, w, z, ws=None):
-    """Return ``(X~^T W X~, X~^T W z)`` with ``X~ = [X, 1]`` (ones column only
-    if ``fit_intercept``), in float64.
+@dataclass
+class _State:
+    """The current iterate: coefficients (None before the first step),
+    linear predictor, deviance and penalised objective."""
 
-    CSR ``X``: one Numba pass over the rows (cost: sum of squared non-zeros
-    per row), chunked over threads. Dense ``X``: row blocks of ``[sqrt(w) X, sqrt(w), sqrt(w) z]`` are written
-    into one cache-sized buffer and ``B^T B`` (one BLAS ``gemm`` per block, of
-    NumPy's BLAS only, so no second thread pool competes) accumulates the
-    Gram matrix and the right-hand side together. Measured on this machine,
-    OpenBLAS ``syrk`` was not faster than ``gemm`` for ~50 columns.
-    """
-    X, p, k = problem.X, problem.X.shape[1], problem.n_coef
-    if sp.issparse(X):
-        out = np.empty((_n_chunks(X.shape[0]), k, k + 1))
-        csr_weighted_gram(X.data, X.indices, X.indptr, w, z, int(problem.fit_intercept), out)
-        A = out.sum(axis=0)
-        return A[:, :k].copy(), A[:, k].copy()
-    ws = _Workspace(problem) if ws is None else ws
-    n, buf = X.shape[0], ws.buf
-    A = np.zeros((k + 1, k + 1), dtype=np.float64)
-    sw = np.sqrt(w)
-    for start in range(0, n, ws.block):
-        stop = min(n, start + ws.block)
-        blk = buf[: stop - start]
-        np.multiply(X[start:stop], sw[start:stop, None], out=blk[:, :p])
-        if problem.fit_intercept:
-            blk[:, p] = sw[start:stop]
-        np.multiply(sw[start:stop], z[start:stop], out=blk[:, k])
-        A += blk.T @ blk
-    return A[:k, :k].copy(), A[:k, k].copy()
-
-
-def _n_chunks(n):
-    import numba
-
-    return int(max(1, min(numba.get_num_threads() * 4, n // 1000)))
-
-
-def penalty_diag(problem):
-    d = np.full(problem.n_coef, problem.l2)
-    if problem.fit_intercept:
-        d[-1] = 0.0
-    return d
-
-
-def solve_spd(H, b):
-    """Solve ``H x = b`` for a symmetric PSD ``H``; returns ``(x, deficient)``.
-
-    Equilibrates to unit diagonal and uses Cholesky; a pivot
-    ``1 - R^2 < 1e-11`` (perfect collinearity) switches to ``pinvh``.
-    """
-    d = np.diag(H).copy()
-    if np.all(d > 0) and np.all(np.isfinite(H)):
-        s = 1.0 / np.sqrt(d)
-        S = H * s[:, None] * s[None, :]
-        try:
-            L = linalg.cholesky(S, lower=True, check_finite=False)
-            if np.min(np.diag(L)) ** 2 > _COLLINEAR_TOL:
-                return s * linalg.cho_solve((L, True), s * b, check_finite=False), False
-        except linalg.LinAlgError:
-            pass
-    return linalg.pinvh(H) @ b, True
+    coef: object
+    eta: np.ndarray
+    dev: float
+    obj: float
 
 
 def _objective(dev, coef, problem):
@@ -172,20 +183,44 @@ def _start(problem, ws):
     return np.ascontiguousarray(eta, dtype=problem.y.dtype)
 
 
-def _pass(problem, eta, out):
+def _decrement_noise(problem, ws, eta):
+    r"""Rounding level of the Newton decrement :math:`\Delta^T H \Delta`:
+    :math:`(16\epsilon)^2 \sum_i |W_i| (|\eta_i| + |o_i|)^2`."""
+    a = np.abs(eta) + np.abs(problem.offset)
+    return (16.0 * np.finfo(np.float64).eps) ** 2 * float(np.dot(np.abs(ws.w), a * a))
+
+
+def _pass(problem, eta, ws):
     f, lk = problem.family, problem.link
-    mu, w, z = out
-    return irls_pass(problem.y, eta, problem.offset, problem.sample_weight,
-                     f.code, float(f.power), lk.code, float(lk.power), mu, w, z)
+    return irls_pass(problem.y, eta, problem.sample_weight, f.code, float(f.power), lk.code,
+                     float(lk.power), *ws.out)
+
+
+def _observed(problem, eta, ws):
+    """Observed-information weights at the last pass."""
+    return observed_weights(problem.family, problem.link, eta, ws.mu, ws.w, ws.u)
+
+
+def gram_at(problem, coef, observed):
+    """Unpenalised Gram matrix at ``coef`` with Fisher (``observed=False``) or
+    observed-information weights, and the means there."""
+    ws = _Workspace(problem)
+    with parallel_section(problem.n_jobs):
+        eta = problem.linear_predictor(coef)
+        _pass(problem, eta, ws)
+        G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
+    return G, ws.mu
 
 
 def _subsample_start(problem, tol):
-    r"""Coefficients fitted (loosely) on a random tenth of the rows, or None.
+    r"""Coefficients fitted (loosely) on a random tenth of the rows and the
+    rescaled Hessian there, or None.
 
     The full-data iterations then start near the solution: from the
-    subsample optimum, at statistical distance :math:`O(m^{-1/2})`, one or
-    two Fisher steps reach ``tol`` (instead of the four to eight needed from
-    :math:`\mu_0`), and each subsample iteration costs a tenth of a full one.
+    subsample optimum, at statistical distance :math:`O(m^{-1/2})`, a few
+    cheap steps with the subsample's Hessian and one Newton step reach ``tol``
+    (instead of the four to eight needed from :math:`\mu_0`), and each
+    subsample iteration costs a tenth of a full one.
     """
     n = problem.X.shape[0]
     m = max(n // 10, 20 * problem.n_coef)
@@ -201,7 +236,7 @@ def _subsample_start(problem, tol):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = irls(sub, max_iter=20, tol=max(tol, 1e-6), subsample=False)
+            res = irls(sub, max_iter=20, tol=max(tol, 1e-6), subsample=False, newton=False)
     except (ValueError, np.linalg.LinAlgError):
         return None
     if res.extra["rank_deficient"] or not np.all(np.isfinite(res.coef)):
@@ -210,85 +245,165 @@ def _subsample_start(problem, tol):
     return res.coef, scale * res.extra["gram"] + np.diag(penalty_diag(problem))
 
 
-def _gradient(problem, coef, eta, ws):
-    """Gradient of the penalised half deviance from the current pass:
-    :math:`-\\tilde X^T [W (z - \\eta + o)] + \\lambda P \\beta`."""
-    v = ws.w * (ws.z - (eta - problem.offset))
+def _gradient(problem, coef, ws):
+    """Gradient of the penalised half deviance from the scores of the last
+    pass: :math:`-\\tilde X^T u + \\lambda P \\beta`."""
     p = problem.X.shape[1]
     g = np.empty(problem.n_coef)
-    g[:p] = -(problem.X.T @ v)
+    g[:p] = -(problem.X.T @ ws.u)
     if problem.fit_intercept:
-        g[p] = -v.sum()
+        g[p] = -ws.u.sum()
     return g + penalty_diag(problem) * coef
 
 
-def _approx_newton(problem, coef, eta, dev, obj, hess, tol, ws, out, history, max_steps=8):
+def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
     """Steps with the full gradient and a fixed approximate Hessian (from the
     subsample fit): each costs one fused sweep over dense X (new linear
-    predictor, IRLS pass and gradient; two passes for CSR) instead of a Gram
-    matrix, and
-    contracts the error by the relative Hessian error, O((p/m)^{1/2}). Stops
-    when the predicted decrease is below ``tol`` times the objective or a
-    step fails to decrease the objective; the exact iterations follow."""
+    predictor, pass and gradient; two passes for CSR) instead of a Gram
+    matrix, and contracts the error by the relative Hessian error,
+    O((p/m)^{1/2}). Stops when the predicted decrease is below ``tol`` times
+    the objective or a step fails to decrease the objective; the exact Newton
+    iterations follow. Returns the number of passes over X."""
     try:
         factor = linalg.cho_factor(hess, check_finite=False)
     except linalg.LinAlgError:
-        return coef, eta, dev, obj, 0
+        return 0
     n_passes, p = 1, problem.X.shape[1]
-    grad = _gradient(problem, coef, eta, ws)
+    grad = _gradient(problem, st.coef, ws)
     fused = not sp.issparse(problem.X)
     if fused:
-        n_chunks = _n_chunks(problem.X.shape[0])
-        gpart, dpart = np.empty((n_chunks, p + 1)), np.empty(n_chunks)
-        eta_buf = np.empty_like(eta)
+        chunks = n_chunks(problem.X.shape[0])
+        gpart, dpart = np.empty((chunks, p + 1)), np.empty(chunks)
+        eta_buf = np.empty_like(st.eta)
         fam, lk = problem.family, problem.link
     pdiag = penalty_diag(problem)
     for _ in range(max_steps):
         step = -linalg.cho_solve(factor, grad, check_finite=False)
-        if 0.5 * float(step @ hess @ step) <= tol * abs(obj):
+        if 0.5 * float(step @ hess @ step) <= tol * abs(st.obj):
             break
-        new = coef + step
+        new = st.coef + step
         n_passes += 1
         if fused:  # new eta, pass and gradient in one sweep over X
             s0 = float(step[p]) if problem.fit_intercept else 0.0
             dense_step_pass_gradient(
-                problem.X, eta, step[:p], s0, problem.y, problem.offset, problem.sample_weight,
-                fam.code, float(fam.power), lk.code, float(lk.power), eta_buf, *out, gpart, dpart)
+                problem.X, st.eta, step[:p], s0, problem.y, problem.sample_weight, fam.code,
+                float(fam.power), lk.code, float(lk.power), eta_buf, *ws.out, gpart, dpart)
             new_eta, new_dev = eta_buf, float(dpart.sum())
         else:
             new_eta = problem.linear_predictor(new)
-            new_dev = _pass(problem, new_eta, out)
+            new_dev = _pass(problem, new_eta, ws)
         new_obj = _objective(new_dev, new, problem)
-        if not new_obj <= obj:
-            _pass(problem, eta, out)  # restore mu, w, z at coef
+        if not new_obj <= st.obj:
+            _pass(problem, st.eta, ws)  # restore the pass at coef
             break
         if fused:
-            eta_buf = eta  # the new eta lives in the old buffer; reuse the old eta's array
+            eta_buf = st.eta  # the new eta lives in the old buffer; reuse the old eta's array
             grad = gpart.sum(axis=0)[: problem.n_coef] + pdiag * new
         else:
-            grad = _gradient(problem, new, new_eta, ws)
+            grad = _gradient(problem, new, ws)
             n_passes += 1
-        coef, eta, dev, obj = new, new_eta, new_dev, new_obj
-        history.append(obj)
-    return coef, eta, dev, obj, n_passes
+        st.coef, st.eta, st.dev, st.obj = new, new_eta, new_dev, new_obj
+        history.append(st.obj)
+    return n_passes
+
+
+def _first_step(problem, st, ws, pdiag):
+    r"""The IRLS step from the starting means (Fisher weights): solves
+    :math:`(\tilde X^T W \tilde X + \lambda P)\beta = \tilde X^T W z`. If
+    it lands outside the domain of the means, the iterations start instead
+    from the intercept-only model :math:`\beta_0 = g(\bar y)` (valid means),
+    from which every step is halved back into the domain."""
+    _pass(problem, st.eta, ws)
+    with np.errstate(all="ignore"):
+        v = ws.w * (st.eta - problem.offset) + ws.u  # W z
+    G, rhs = weighted_gram(problem, ws.w, v, ws)
+    new, deficient = solve_spd(G + np.diag(pdiag), rhs)
+    eta = problem.linear_predictor(new)
+    dev = _pass(problem, eta, ws)
+    obj = _objective(dev, new, problem)
+    if not np.isfinite(obj):
+        new = np.zeros(problem.n_coef)
+        if problem.fit_intercept:
+            ybar = np.average(problem.y, weights=problem.sample_weight)
+            with np.errstate(all="ignore"):
+                new[-1] = float(problem.link.link(ybar))
+        with np.errstate(all="ignore"):
+            eta = problem.linear_predictor(new)
+        dev = _pass(problem, eta, ws)
+        obj = _objective(dev, new, problem)
+    if not np.isfinite(obj):
+        raise ValueError(
+            "IRLS cannot find coefficients with valid means: the first step and the "
+            f"intercept-only model give means outside the domain of {problem.family!r} under "
+            f"{problem.link!r}; try another link or starting values."
+        )
+    st.coef, st.eta, st.dev, st.obj = new, eta, dev, obj
+    return G, deficient
+
+
+def _direction(problem, st, ws, pdiag, observed, tol):
+    r"""Newton direction at the current iterate from the last pass. The
+    Fisher Gram matrix is formed (it also serves the covariance); for a
+    non-canonical link (``observed``) the step is refined towards the
+    observed-information Newton step by
+    :func:`~skngd._solvers.irls_linalg.newton_pcg`. Returns
+    ``(step, X~ step or None, decrement, G, kind, deficient)`` with the
+    decrement :math:`-\nabla f^T \Delta`."""
+    G, score = weighted_gram(problem, ws.w, ws.u, ws)
+    g = pdiag * st.coef - score
+    M = G + np.diag(pdiag)
+    fac = equilibrated_cholesky(M)
+    if fac is None:  # collinear: minimum-norm Fisher scoring
+        d, _ = solve_spd(M, -g)
+        return d, None, -float(g @ d), G, "fisher (pseudo-inverse)", True
+    L, s = fac
+    d = -s * linalg.cho_solve((L, True), s * g, check_finite=False)
+    dec = -float(g @ d)
+    if not observed:
+        return d, None, dec, G, "newton", False
+    # forcing term: sqrt(relative decrement) gives quadratic convergence; no
+    # tighter than what leaves an error of order tol after this step
+    rel = np.sqrt(max(dec, 0.0) / max(abs(st.obj), 1e-300))
+    forcing = min(0.5, max(rel, 10.0 * tol / rel if rel > 0 else np.inf))
+    d, dt, n_cg = newton_pcg(problem, _observed(problem, st.eta, ws), fac, g, pdiag, forcing)
+    return d, dt, -float(g @ d), G, f"newton ({n_cg} PCG steps)", False
+
+
+def _take_step(problem, st, ws, d, d_eta, slack, max_halvings):
+    """Move along ``d`` (``d_eta``: its change of the linear predictor, if
+    known), halving while the objective increases by more than ``slack``
+    (``inf`` for a step whose promised decrease is below the objective's
+    rounding level: only valid means are then required). Returns the number
+    of halvings, or -1 (iterate unchanged) if no step qualified."""
+    new = st.coef + d
+    new_eta = problem.linear_predictor(new) if d_eta is None else st.eta + d_eta
+    for halvings in range(max_halvings + 1):
+        dev = _pass(problem, new_eta, ws)
+        obj = _objective(dev, new, problem)
+        if np.isfinite(obj) and obj <= st.obj + slack:
+            st.coef, st.eta, st.dev, st.obj = new, new_eta, dev, obj
+            return halvings
+        new = 0.5 * (new + st.coef)
+        new_eta = 0.5 * (new_eta + st.eta)
+    _pass(problem, st.eta, ws)  # restore the pass at coef
+    return -1
 
 
 def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40,
-         subsample=True, hess0=None):
-    r"""Fit by IRLS. Returns a :class:`SolverResult` whose ``coef`` holds the
-    feature coefficients followed by the intercept (if fitted); ``extra`` has
-    ``deviance``, ``gram`` (unpenalised :math:`X^T W X` at the solution),
-    ``mu``, ``working_weights`` and ``rank_deficient``.
+         subsample=True, hess0=None, warn=True, newton=True):
+    r"""Fit by Newton / IRLS. Returns a :class:`SolverResult` whose ``coef``
+    holds the feature coefficients followed by the intercept (if fitted);
+    ``extra`` has ``deviance``, ``gram`` (the unpenalised Fisher information
+    :math:`\tilde X^T W \tilde X` of the last iteration), ``mu``,
+    ``rank_deficient``, ``stop`` (why it stopped: 'tol', 'rounding',
+    'max_iter' or 'line_search') and ``predicted_decrease``.
 
     For large ``n`` (and no ``coef0``) the fit starts from a subsample fit and
     first takes approximate Newton steps with the subsample's Hessian
-    (``hess0``), so usually a single full Gram matrix is formed.
-
-    Convergence: the decrease of the penalised objective predicted by the next
-    Fisher step, :math:`\tfrac12 \Delta^T H \Delta`, is at most ``tol``
-    times the objective (that step is then taken without forming a new Gram
-    matrix; the last Gram matrix serves the covariance), or a step decreased
-    the objective by at most ``tol`` times its value.
+    (``hess0``), so usually a single full Gram matrix is formed. With
+    ``warn=False`` the caller reports the stop (:func:`warn_stop`);
+    ``newton=False`` keeps Fisher scoring for a non-canonical link (a loose
+    start needs no quadratic convergence).
     """
     if coef0 is None and subsample:
         start = _subsample_start(problem, tol)
@@ -297,94 +412,86 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
             # fit from them falls back to mu0, it does not stop the fit
             try:
                 return irls(problem, start[0], max_iter, tol, verbose, max_halvings,
-                            subsample=False, hess0=start[1])
+                            subsample=False, hess0=start[1], warn=warn, newton=newton)
             except ValueError:
                 pass
     ws = _Workspace(problem)
     pdiag = penalty_diag(problem)
-    sumw = float(problem.sample_weight.sum())
+    observed = problem.observed and newton
     history, n_passes, deficient = [], 0, False
-    out = (ws.mu, ws.w, ws.z)
-    with parallel_section(problem.n_jobs) as n_threads:
-        coef = None
+    G, kind, stop = None, "IRLS", "max_iter"
+    with parallel_section(problem.n_jobs):
+        st = None
         if coef0 is not None:
             coef = np.asarray(coef0, dtype=np.float64)
             eta = problem.linear_predictor(coef)
+            dev = _pass(problem, eta, ws)
             n_passes += 1
-            dev = _pass(problem, eta, out)
-            obj = _objective(dev, coef, problem)
-            if np.isfinite(obj):
-                history.append(obj)
-            else:  # invalid means at the given start: start from mu0 instead
-                coef = None
-        if coef is None:
-            eta = _start(problem, ws)
-            dev = _pass(problem, eta, out)
-            obj = np.inf  # mu0 is not attained by any coefficient vector
+            st = _State(coef, eta, dev, _objective(dev, coef, problem))
+            if not np.isfinite(st.obj):  # invalid means at the given start: start from mu0
+                st = None
+            else:
+                history.append(st.obj)
+        if st is None:
+            st = _State(None, _start(problem, ws), np.inf, np.inf)
         elif hess0 is not None:
-            coef, eta, dev, obj, k = _approx_newton(problem, coef, eta, dev, obj, hess0, tol, ws,
-                                                    out, history)
-            n_passes += k
-        converged, gram_current, n_iter, G = False, False, 0, None
+            n_passes += _approx_newton(problem, st, hess0, tol, ws, history)
+        prev_dec, prev_trusted, n_iter, dec = np.inf, False, 0, np.nan
         for n_iter in range(1, max_iter + 1):
-            G, rhs = weighted_gram(problem, ws.w, ws.z, ws)
             n_passes += 2
-            H = G + np.diag(pdiag)
-            new, deficient = solve_spd(H, rhs)
-            if coef is not None:
-                step = new - coef
-                decrement = 0.5 * float(step @ H @ step)
-                if verbose:
-                    print(f"IRLS iter {n_iter}: objective {obj:.12g}, predicted decrease {decrement:.3g}")
-                if decrement <= tol * abs(obj) or decrement <= 1e-15 * sumw:
-                    converged = gram_current = True
-                    # take the (tiny) final step without a new Gram matrix: the
-                    # coefficients gain a quadratic order of accuracy, while the
-                    # Gram matrix at ``coef`` stays O(step) from the one at ``new``
-                    new_eta = problem.linear_predictor(new)
-                    new_dev = _pass(problem, new_eta, out)
-                    new_obj = _objective(new_dev, new, problem)
-                    if new_obj <= obj:
-                        coef, eta, dev, obj = new, new_eta, new_dev, new_obj
-                        history.append(obj)
-                    else:
-                        dev = _pass(problem, eta, out)
-                    break
-            new_eta = problem.linear_predictor(new)
-            n_passes += 1
-            new_dev = _pass(problem, new_eta, out)
-            new_obj = _objective(new_dev, new, problem)
-            halvings = 0
-            while not (np.isfinite(new_obj) and new_obj <= obj * (1 + 1e-12) + 1e-300):
-                if coef is None or halvings >= max_halvings:
-                    break
-                new = 0.5 * (new + coef)
-                new_eta = 0.5 * (new_eta + eta)
-                new_dev = _pass(problem, new_eta, out)
-                new_obj = _objective(new_dev, new, problem)
-                halvings += 1
-            if not np.isfinite(new_obj):
-                raise ValueError(
-                    "IRLS cannot find coefficients with valid means: the step gives means "
-                    f"outside the domain of {problem.family!r} under {problem.link!r}; "
-                    "try another link or starting values."
-                )
-            change = obj - new_obj
-            coef, eta, dev, obj = new, new_eta, new_dev, new_obj
-            history.append(obj)
-            if change <= tol * abs(obj) or halvings >= max_halvings:
-                # the step barely moved the objective although the quadratic
-                # model promised more (e.g. a non-canonical link whose Fisher
-                # step needed halving): stop, as statsmodels does
-                converged = change <= tol * abs(obj)
+            if st.coef is None:
+                G, deficient = _first_step(problem, st, ws, pdiag)
+                kind = "IRLS from mu0"
+                history.append(st.obj)
+                continue
+            d, d_eta, dec, G, kind, deficient = _direction(problem, st, ws, pdiag, observed, tol)
+            if verbose:
+                print(f"IRLS iter {n_iter}: objective {st.obj:.15g}, predicted decrease "
+                      f"{0.5 * dec:.3g} ({kind})")
+            noise = _decrement_noise(problem, ws, st.eta)
+            trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
+            if dec <= noise:
+                stop = "rounding"  # the gradient is at its rounding level
                 break
-        if not gram_current:  # the last Gram was built before the last step
-            G, _ = weighted_gram(problem, ws.w, ws.z, ws)
-            n_passes += 2
-        if not converged:
-            warn_not_converged("IRLS", max_iter)
-    return SolverResult(
-        coef=coef, n_iter=n_iter, converged=converged, history=history, n_passes=n_passes,
-        extra=dict(deviance=float(dev), gram=G, mu=ws.mu.copy(), working_weights=ws.w.copy(),
-                   rank_deficient=bool(deficient)),
+            if 0.5 * dec <= tol * abs(st.obj):
+                stop = "tol"
+                # take the (tiny) final step without a new Gram matrix: a
+                # Newton step squares the error
+                if _take_step(problem, st, ws, d, d_eta, _ROUNDING * abs(st.obj), 0) >= 0:
+                    history.append(st.obj)
+                break
+            if trusted and prev_trusted and dec >= prev_dec:
+                stop = "rounding"  # the gradient is at its rounding level
+                break
+            if _take_step(problem, st, ws, d, d_eta, np.inf if trusted else 0.0,
+                          max_halvings) < 0:
+                stop = "line_search"
+                break
+            history.append(st.obj)
+            prev_dec, prev_trusted = dec, trusted
+    res = SolverResult(
+        coef=st.coef, n_iter=n_iter, converged=stop in ("tol", "rounding"), history=history,
+        n_passes=n_passes,
+        extra=dict(deviance=float(st.dev), gram=G, mu=ws.mu.copy(),
+                   rank_deficient=bool(deficient), stop=stop,
+                   predicted_decrease=0.5 * dec if st.coef is not None and n_iter > 1 else np.nan),
     )
+    if warn:
+        warn_stop(res, max_iter, max_halvings, stacklevel=3)
+    return res
+
+
+def warn_stop(res, max_iter, max_halvings=40, stacklevel=2):
+    """The ``ConvergenceWarning`` for a fit that stopped before ``tol``:
+    ``max_iter`` reached, or a step search that found no decrease."""
+    stop = res.extra["stop"]
+    if stop == "max_iter":
+        warn_not_converged("IRLS", max_iter)
+    elif stop == "line_search":
+        warnings.warn(
+            f"IRLS stopped at iteration {res.n_iter}: no step along the Newton direction "
+            f"decreased the objective ({max_halvings} halvings) although a decrease of "
+            f"{res.extra['predicted_decrease']:.3g} was predicted. The maximum-likelihood "
+            "estimate may not exist (means on the boundary of their domain) or the problem "
+            "is badly scaled; set alpha > 0, rescale X or try another link.",
+            ConvergenceWarning, stacklevel=stacklevel + 1)

@@ -15,6 +15,7 @@ _LAZY = {
     "GammaRegressor": "skngd.linear_model._glm_distributions",
     "TweedieRegressor": "skngd.linear_model._glm_distributions",
     "StudentTRegressor": "skngd.linear_model._student_t",
+    "make_offset_scorer": "skngd.linear_model._glm_scoring",
 }
 
 __all__ = sorted(_LAZY)

@@ -17,10 +17,11 @@ from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm import glm_deviance
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
 from skngd._loss.link import IDENTITY
-from skngd._solvers.irls import GLMProblem, irls, penalty_diag, weighted_gram
+from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop, weighted_gram
 from skngd.linear_model import _glm_inference as inf
+from skngd.linear_model._glm_separation import check_separation
 from skngd.utils._threads import numba_threads
-from skngd.utils.validation import check_sample_weight
+from skngd.utils.validation import check_magnitude, check_numeric_target, check_sample_weight
 
 # family name -> keyword of its constructor filled from ``power``
 _FAMILY_PARAM = {"tweedie": "power", "negative_binomial": "alpha"}
@@ -73,22 +74,41 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     alpha : float >= 0, default=0.0
         L2 penalty on the coefficients (not on the intercept).
     fit_intercept : bool, default=True
+        Fit an (unpenalised) intercept.
     solver : {'irls'}, default='irls'
+        IRLS / Newton's method (the observed information for a non-canonical
+        link).
     max_iter : int >= 1, default=100
+        Maximum number of Newton iterations.
     tol : float > 0, default=1e-8
-        Stop when the decrease of the objective predicted by the next Fisher
-        step is below ``tol`` times the objective.
+        Stop when the decrease of the objective predicted by the next Newton
+        step is below ``tol`` times the objective; that step is then taken,
+        which leaves a coefficient error of order ``tol``. There is no other
+        floor: a ``tol`` below float64's resolution iterates until the
+        gradient is at its rounding level.
     scale : {'pearson', 'deviance'} or float > 0, default='pearson'
         Dispersion estimate (Pearson :math:`\chi^2/(n-k)` as statsmodels, or
         deviance/(n-k), or fixed). Always 1 for binomial, Poisson and negative
         binomial.
-    cov_type : {'nonrobust', 'HC0'}, default='nonrobust'
+    cov_type : {'nonrobust', 'eim', 'oim', 'HC0'}, default='nonrobust'
+        Covariance of the estimates. 'nonrobust' (alias 'eim'):
+        :math:`\phi` times the inverse expected information, as statsmodels'
+        IRLS fit and R's ``glm``. 'oim': the inverse observed information (the
+        Hessian of the log-likelihood), as statsmodels' ``method='newton'``
+        fits and Stata's ``glm``. 'HC0': the sandwich
+        :math:`H^{-1} (\sum_i s_i u_i u_i^T) H^{-1}` with the observed
+        Hessian :math:`H`, as statsmodels (whose GLM ``HC1``-``HC3`` equal its
+        ``HC0``). For a canonical link expected and observed information are
+        the same.
     n_jobs : int or None, default=None
         Threads for the per-row Numba pass and for BLAS during the fit
         (``None``: one, unless in a joblib ``parallel_config`` context; ``-1``:
         all cores). One thread is fastest when the cores are shared.
     verbose : int, default=0
+        Print the objective and predicted decrease of each iteration if > 0.
     warm_start : bool, default=False
+        Start from the previous fit's coefficients (ignored, as in
+        scikit-learn, when the number of features changed).
 
     Attributes
     ----------
@@ -103,6 +123,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         Covariance of ``[intercept_, *coef_]`` (intercept only if fitted).
     coef_stderr_ : ndarray of shape (n_features,)
     intercept_stderr_ : float
+    pvalues_ : ndarray of shape (k,)
+        Two-sided Wald p-values of ``[intercept_, *coef_]`` (the rows of
+        :meth:`conf_int` and of the summary table).
     n_features_in_ : int
     feature_names_in_ : ndarray of str (if X had string column names)
 
@@ -110,6 +133,20 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     -----
     A design with perfectly collinear columns (unpenalised) gets the minimum
     norm solution and a pseudo-inverse covariance with a ``CollinearityWarning``.
+    Separated data (binomial ``y`` in {0, 1}, or zero counts under the log
+    link, that some direction of the coefficients fits perfectly) have no
+    maximum-likelihood estimate; the fit then warns with a
+    ``PerfectSeparationWarning``. With no residual degrees of freedom
+    (``n_samples <= `` number of parameters) an estimated dispersion is
+    undefined: ``scale_`` and everything that depends on it (standard errors,
+    ``conf_int``, ``llf_``, ``aic_``, ``bic_``) are NaN, with an
+    ``InferenceWarning``; a fixed ``scale`` keeps them defined.
+
+    Offsets under cross-validation: enable scikit-learn's metadata routing and
+    request the offset (``set_fit_request(offset=True)``,
+    ``set_score_request(offset=True)``, ``set_predict_request(offset=True)``);
+    a scoring function needs :func:`~skngd.linear_model.make_offset_scorer`
+    to predict with the offset.
 
     References
     ----------
@@ -142,7 +179,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0.0, None, closed="neither")],
         "scale": [StrOptions({"pearson", "deviance"}), Interval(Real, 0.0, None, closed="neither")],
-        "cov_type": [StrOptions({"nonrobust", "HC0"})],
+        "cov_type": [StrOptions({"nonrobust", "eim", "oim", "HC0"})],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -221,6 +258,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
                              y_numeric=True, order="C")
+        y = check_numeric_target(y, estimator=self)  # strings pass validate_data
+        check_magnitude(X, estimator=self)
+        check_magnitude(y, name="y", estimator=self)
         n = X.shape[0]
         sw = check_sample_weight(sample_weight, X, dtype=np.float64)
         off = _check_offset(offset, n)
@@ -228,54 +268,70 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         link = self._get_link(family)
         if not family.in_y_range(y):
             raise ValueError(
-                f"Some value(s) of y are out of the valid range of the {family.name} family: "
+                "Some value(s) of y are out of the valid range of the loss of the "
+                f"{family.name} family: "
                 f"y must lie in {family.support_message()}, got min(y)={y.min():g}, "
                 f"max(y)={y.max():g}."
             )
         y = np.ascontiguousarray(y, dtype=np.float64)
         problem = GLMProblem(X, y, sw, off, family, link, self.fit_intercept,
                              l2=self.alpha * float(sw.sum()), n_jobs=self.n_jobs)
-        coef0 = None
-        if self.warm_start and hasattr(self, "coef_"):
-            coef0 = np.r_[self.coef_, [self.intercept_] if self.fit_intercept else []]
-        res = irls(problem, coef0=coef0, max_iter=self.max_iter, tol=self.tol,
-                   verbose=self.verbose)
+        res = irls(problem, coef0=self._warm_start_coef(X.shape[1]), max_iter=self.max_iter,
+                   tol=self.tol, verbose=self.verbose, warn=False)
+        stopped_early = res.extra["stop"] not in ("tol", "rounding")
+        separated = check_separation(family, link, problem, res.extra["mu"], stopped_early)
+        if not separated:
+            warn_stop(res, self.max_iter)
         p = X.shape[1]
         self.coef_ = res.coef[:p].copy()
         self.intercept_ = float(res.coef[p]) if self.fit_intercept else 0.0
         self.n_iter_ = int(res.n_iter)
         self._family_, self._link_ = family, link
-        self._set_inference(problem, res)
+        self._offset_fitted_ = bool(np.any(off != 0))
+        self._set_inference(problem, res, warn_rank=not separated)
         return self
 
-    def _set_inference(self, problem, res):
-        family, link, y, sw = problem.family, problem.link, problem.y, problem.sample_weight
+    def _warm_start_coef(self, n_features):
+        """Previous solution as the start (solver layout), or None when there
+        is none or it does not fit the new data (scikit-learn starts afresh)."""
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        if np.shape(self.coef_) != (n_features,):
+            return None
+        return np.r_[self.coef_, [self.intercept_] if self.fit_intercept else []]
+
+    def _set_inference(self, problem, res, warn_rank=True):
+        family, y, sw = problem.family, problem.y, problem.sample_weight
         mu, k = res.extra["mu"], problem.n_coef
+        gram = self._information(problem, res)
         deficient = res.extra["rank_deficient"]
         if deficient:
-            inf.check_rank(True, k)
-            k = int(np.linalg.matrix_rank(res.extra["gram"]))
+            if warn_rank:  # separated data: the separation warning explains it
+                inf.check_rank(True, k)
+            k = int(np.linalg.matrix_rank(gram))
         self.deviance_ = res.extra["deviance"]
         self._n_obs_ = float(sw.sum())
         self._df_resid_ = self._n_obs_ - k
         self.null_deviance_ = self._null_deviance(problem)
         self.scale_ = inf.dispersion(self.scale, family, y, mu, sw, self.deviance_, self._df_resid_)
+        if not np.isfinite(self.scale_):
+            inf.warn_no_dispersion(family, self._n_obs_, k)
         self._k_ = k
         if family.name == "tweedie" and 1.0 < family.power < 2.0:
             # the series density costs more than the fit: evaluated on first use
-            self._llf_args_ = (family, link, y.copy(), mu.copy(), sw.copy(), self.deviance_, self.scale_)
+            self._llf_args_ = (family, problem.link, y.copy(), mu.copy(), sw.copy(),
+                               self.deviance_, self.scale_)
             self._llf_value_ = None
         else:
             self._llf_args_ = None
-            self._llf_value_ = inf.loglikelihood(family, link, y, mu, sw, self.deviance_, self.scale_)
+            self._llf_value_ = inf.loglikelihood(family, problem.link, y, mu, sw, self.deviance_,
+                                                 self.scale_)
         meat = None
         if self.cov_type == "HC0":
-            with np.errstate(all="ignore"):
-                eta = problem.linear_predictor(res.coef)
-                r = (y - mu) * link.inverse_derivative(eta) / family.variance(mu)
-            meat, _ = weighted_gram(problem, sw * r * r, np.zeros_like(y))
-        cov = inf.covariance(res.extra["gram"], penalty_diag(problem), self.scale_,
-                             self.cov_type, meat, deficient)
+            u = inf.unit_scores(problem, res.coef, mu)
+            meat, _ = weighted_gram(problem, sw * u * u)
+        cov = inf.covariance(gram, penalty_diag(problem), self.scale_, self.cov_type, meat,
+                             deficient)
         # solver layout [coef, intercept] -> public layout [intercept, coef]
         p = problem.X.shape[1]
         order = np.r_[[p] if self.fit_intercept else [], np.arange(p)].astype(int)
@@ -283,6 +339,16 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
         self.intercept_stderr_ = float(se[0]) if self.fit_intercept else float("nan")
         self.coef_stderr_ = se[int(self.fit_intercept):]
+        self.pvalues_ = inf.wald_table(self._params_vector(), se)[1]
+
+    def _information(self, problem, res):
+        """The unpenalised information matrix the covariance needs: expected
+        (Fisher, the solver's last Gram matrix) for 'nonrobust'/'eim',
+        observed for 'oim' and the sandwich's bread (the same for a canonical
+        link)."""
+        if self.cov_type in ("nonrobust", "eim") or not problem.observed:
+            return res.extra["gram"]
+        return gram_at(problem, res.coef, observed=True)[0]
 
     def _null_deviance(self, problem):
         y, sw = problem.y, problem.sample_weight
@@ -327,21 +393,65 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         return eta + _check_offset(offset, X.shape[0])
 
     def predict(self, X, offset=None):
-        """Predicted mean :math:`g^{-1}(X w + b + o)`."""
+        """Predicted mean :math:`g^{-1}(X w + b + o)`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix (CSR)} of shape (n_samples, n_features)
+        offset : array-like of shape (n_samples,), default=None
+            Added to the linear predictor (e.g. ``log(exposure)``); None is 0.
+
+        Returns
+        -------
+        mu : ndarray of shape (n_samples,)
+            The predicted means.
+        """
         check_is_fitted(self)
         return self._link_.inverse(self._linear_predictor(X, offset))
 
     def score(self, X, y, sample_weight=None, offset=None):
-        """D²: fraction of deviance explained, :math:`1 - D(y,\\hat\\mu)/D(y,\\bar y)`."""
+        r"""D², the fraction of deviance explained.
+
+        :math:`1 - D(y,\hat\mu)/D(y,\bar y)`. For a constant ``y`` (null
+        deviance 0) it is 1.0 for perfect predictions and 0.0 otherwise, as
+        scikit-learn's ``r2_score`` and ``d2_absolute_error_score`` with
+        ``force_finite=True``. A model fitted with an offset is scored with the
+        ``offset`` given here (under cross-validation: metadata routing, see
+        the class notes); calling it without one warns.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix (CSR)} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            Observed targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the deviances.
+        offset : array-like of shape (n_samples,), default=None
+            Offsets of the predictions (the fit's kind, e.g. ``log(exposure)``).
+
+        Returns
+        -------
+        score : float
+            D² of the predictions.
+        """
+        y = check_numeric_target(y, estimator=self)
         mu = self.predict(X, offset)
         y = column_or_1d(y, warn=False).astype(np.float64, copy=False)
         check_consistent_length(mu, y)
         sw = check_sample_weight(sample_weight, mu.reshape(-1, 1), dtype=np.float64)
         fam = self._family_
         if not fam.in_y_range(y):
-            raise ValueError(f"y is outside the valid range of the {fam.name} family.")
+            raise ValueError(
+                "Some value(s) of y are out of the valid range of the loss of the "
+                f"{fam.name} family: y must lie in {fam.support_message()}.")
+        if offset is None and getattr(self, "_offset_fitted_", False):
+            inf.warn_score_without_offset(type(self).__name__)
         dev = fam.deviance(y, mu, sw)
-        dev_null = fam.deviance(y, np.full_like(y, np.average(y, weights=sw)), sw)
+        ybar = np.average(y, weights=sw)
+        if np.all(y[sw > 0] == ybar):  # constant y: D² is 0/0
+            return 1.0 if np.allclose(mu[sw > 0], ybar, rtol=1e-10, atol=0.0) else 0.0
+        dev_null = fam.deviance(y, np.full_like(y, ybar), sw)
         return 1.0 - dev / dev_null
 
     def _params_vector(self):
@@ -354,13 +464,46 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         return (["intercept"] if self.fit_intercept else []) + names
 
     def conf_int(self, alpha=0.05):
-        """Wald confidence intervals, shape (k, 2), rows ``[intercept, *coef]``."""
+        """Wald confidence intervals, rows ``[intercept, *coef]``.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            One minus the confidence level.
+
+        Returns
+        -------
+        ci : ndarray of shape (k, 2) or DataFrame
+            Lower and upper bounds; a ``DataFrame`` indexed by the parameter
+            names (columns 0 and 1, as statsmodels) when the model was fitted
+            on a DataFrame.
+        """
         check_is_fitted(self)
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
-        return inf.wald_table(self._params_vector(), se, alpha)[2]
+        ci = inf.wald_table(self._params_vector(), se, alpha)[2]
+        if getattr(self, "feature_names_in_", None) is not None:
+            try:
+                import pandas as pd
+            except ImportError:  # pragma: no cover - pandas is optional
+                return ci
+            return pd.DataFrame(ci, index=self._param_names())
+        return ci
 
     def summary(self, alpha=0.05):
-        """A statsmodels-like text table (estimate, std. error, z, P>|z|, CI)."""
-        check_is_fitted(self)
-        return inf.summary_text(self, self._param_names(), alpha)
+        """A statsmodels-like summary that prints as a text table.
 
+        It also exposes ``tables`` (model information and coefficient table,
+        DataFrames when pandas is installed) and the arrays behind them.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            One minus the confidence level of the intervals.
+
+        Returns
+        -------
+        summary : GLMSummary
+            ``print(summary)`` shows the table; ``summary.tables`` holds it.
+        """
+        check_is_fitted(self)
+        return inf.summarize(self, self._param_names(), alpha)

@@ -13,7 +13,7 @@ from skngd.linear_model._glm import GeneralizedLinearRegressor
 _SHARED = ("alpha", "fit_intercept", "max_iter", "tol", "warm_start", "verbose", "cov_type",
            "n_jobs")
 # scikit-learn's solver names are accepted for drop-in use; every one fits by
-# IRLS, which for a canonical link is the same Newton method as 'newton-cholesky'
+# Newton's method (IRLS with the observed information), as 'newton-cholesky'
 _SOLVERS = [StrOptions({"irls", "newton-cholesky", "lbfgs"})]
 
 

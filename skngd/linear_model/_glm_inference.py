@@ -1,15 +1,18 @@
 r"""Inference for fitted GLMs: dispersion, covariance, likelihood criteria and
 the summary table.
 
-With :math:`\tilde X = [1, X]`, Fisher weights :math:`W` at the solution and
+With :math:`\tilde X = [1, X]`, curvature weights :math:`W` at the solution
+(Fisher weights :math:`W^F` or observed ones :math:`W^O`, see
+:mod:`skngd._kernels.glm`), :math:`G = \tilde X^T W \tilde X` and
 dispersion :math:`\phi`:
 
-* ``nonrobust``: :math:`\phi\,(\tilde X^T W \tilde X)^{-1}` (expected
-  information, as statsmodels' IRLS); with an L2 penalty :math:`P` the
-  sandwich :math:`\phi H^{-1} \tilde X^T W \tilde X H^{-1}`,
-  :math:`H = \tilde X^T W \tilde X + P`.
-* ``HC0``: :math:`H^{-1} \big(\sum_i s_i u_i u_i^T\big) H^{-1}` with the
-  per-sample scores :math:`u_i = \tilde x_i (y_i-\mu_i)\mu_i'/V(\mu_i)`.
+* ``nonrobust`` / ``eim``: :math:`\phi\,G_F^{-1}` (expected information, as
+  statsmodels' IRLS and R); ``oim``: :math:`\phi\,G_O^{-1}` (observed
+  information, as statsmodels' Newton fits and Stata). With an L2 penalty
+  :math:`P` the sandwich :math:`\phi H^{-1} G H^{-1}`, :math:`H = G + P`.
+* ``HC0``: :math:`H_O^{-1} \big(\sum_i s_i u_i u_i^T\big) H_O^{-1}` with the
+  observed :math:`H_O = G_O + P` (as statsmodels) and the per-sample scores
+  :math:`u_i = \tilde x_i (y_i-\mu_i)\mu_i'/V(\mu_i)`.
 
 Pearson dispersion :math:`\chi^2/(\sum_i s_i - k)`, log-likelihood, AIC
 :math:`-2\ell + 2k` and BIC :math:`-2\ell + k\log\sum_i s_i` follow statsmodels'
@@ -25,6 +28,39 @@ from scipy import linalg, stats
 
 class CollinearityWarning(UserWarning):
     """The design matrix is (numerically) rank deficient."""
+
+
+class InferenceWarning(UserWarning):
+    """An inference quantity (dispersion, standard errors, likelihood) is
+    undefined for this fit, or the call is likely a mistake."""
+
+
+def warn_no_dispersion(family, n_obs, k):
+    warnings.warn(
+        f"No residual degrees of freedom: {n_obs:g} (weighted) samples for {k} estimated "
+        f"parameters, so the dispersion (scale) of the {family.name} family cannot be "
+        "estimated. scale_, coef_stderr_, intercept_stderr_, covariance_, pvalues_, "
+        "conf_int(), llf_, aic_ and bic_ are NaN (statsmodels reports infinite standard "
+        "errors). Pass a fixed scale=<float>, add samples or remove features.",
+        InferenceWarning, stacklevel=5)
+
+
+def warn_score_without_offset(name):
+    warnings.warn(
+        f"{name} was fitted with an offset but score() is called without one, so the "
+        "predictions ignore the exposure and D² is computed on the wrong scale. Pass "
+        "offset=...; under cross-validation enable metadata routing "
+        "(sklearn.set_config(enable_metadata_routing=True)) and request it with "
+        "set_score_request(offset=True).",
+        InferenceWarning, stacklevel=3)
+
+
+def unit_scores(problem, coef, mu):
+    r"""Per-sample score factors :math:`(y_i-\mu_i)\mu_i'/V(\mu_i)` at ``coef``."""
+    with np.errstate(all="ignore"):
+        eta = problem.linear_predictor(coef)
+        u = (problem.y - mu) * problem.link.inverse_derivative(eta) / problem.family.variance(mu)
+    return np.where(np.isfinite(u), u, 0.0)
 
 
 def dispersion(scale, family, y, mu, sample_weight, deviance, df_resid):
@@ -91,34 +127,23 @@ def wald_table(params, stderr, level=0.05):
     return zval, pval, ci
 
 
-def summary_text(est, names, level=0.05):
-    """A statsmodels-like text table of a fitted estimator."""
-    params, se = est._params_vector(), np.sqrt(np.diag(est.covariance_))
+def summarize(est, names, level=0.05):
+    """The :class:`~skngd.linear_model._glm_summary.GLMSummary` of a fitted estimator."""
+    from skngd.linear_model._glm_summary import GLMSummary
+
+    params, se = est._params_vector(), np.sqrt(np.clip(np.diag(est.covariance_), 0.0, None))
     zval, pval, ci = wald_table(params, se, level)
-    lo, hi = f"[{level / 2:.3g}", f"{1 - level / 2:.3g}]"
-    head = [
-        ("Family", est._family_.name, "No. Observations", f"{est._n_obs_:g}"),
-        ("Link", est._link_.name, "Df Residuals", f"{est._df_resid_:g}"),
-        ("Method", "IRLS", "Df Model", f"{len(params) - int(est.fit_intercept)}"),
-        ("Iterations", f"{est.n_iter_}", "Scale", f"{est.scale_:.6g}"),
-        ("Covariance", est.cov_type, "Log-Likelihood", f"{est.llf_:.6g}"),
-        ("Deviance", f"{est.deviance_:.6g}", "AIC", f"{est.aic_:.6g}"),
-        ("Null deviance", f"{est.null_deviance_:.6g}", "BIC", f"{est.bic_:.6g}"),
+    info = [
+        ("Family", est._family_.name), ("No. Observations", est._n_obs_),
+        ("Link", est._link_.name), ("Df Residuals", est._df_resid_),
+        ("Method", "IRLS"), ("Df Model", len(params) - int(est.fit_intercept)),
+        ("Iterations", est.n_iter_), ("Scale", est.scale_),
+        ("Covariance", est.cov_type), ("Log-Likelihood", est.llf_),
+        ("Deviance", est.deviance_), ("AIC", est.aic_),
+        ("Null deviance", est.null_deviance_), ("BIC", est.bic_),
     ]
-    width = max(len(n) for n in names) if names else 5
-    width = max(width, 9)
-    cols = f"{'':<{width}} {'coef':>11} {'std err':>11} {'z':>9} {'P>|z|':>8} {lo:>11} {hi:>11}"
-    rule = "=" * len(cols)
-    lines = [f"{type(est).__name__} results".center(len(cols)), rule]
-    for a, b, c, d in head:
-        lines.append(f"{a + ':':<16}{b:>20}   {c + ':':<18}{d:>{len(cols) - 57}}")
-    lines += [rule, cols, "-" * len(cols)]
-    for i, name in enumerate(names):
-        lines.append(
-            f"{name:<{width}} {params[i]:>11.4f} {se[i]:>11.4f} {zval[i]:>9.3f} "
-            f"{pval[i]:>8.3f} {ci[i, 0]:>11.4f} {ci[i, 1]:>11.4f}"
-        )
-    lines.append(rule)
+    notes = []
     if est.alpha > 0:
-        lines.append(f"L2 penalty alpha={est.alpha:g}: standard errors ignore the shrinkage bias.")
-    return "\n".join(lines)
+        notes.append(f"L2 penalty alpha={est.alpha:g}: standard errors ignore the shrinkage bias.")
+    return GLMSummary(f"{type(est).__name__} results", info, names, params, se, zval, pval, ci,
+                      level, notes)

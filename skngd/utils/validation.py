@@ -88,7 +88,7 @@ def check_magnitude(X, *, name="X", power=2, estimator=None):
     data = X.data if sp.issparse(X) else np.asarray(X)
     if data.size == 0:
         return 0.0
-    big = float(np.max(np.abs(data)))
+    big = max(float(np.max(data)), -float(np.min(data)))  # no |data| temporary
     n = max(int(X.shape[0]), 1)
     limit = (np.finfo(np.float64).max / (16.0 * n)) ** (1.0 / power)
     if not big <= limit:

@@ -58,13 +58,13 @@ def test_irls_pass_matches_reference(fam_name, link_name, fpar, lpow, dtype, n_j
     fam = get_family(fam_name, **({key: fpar} if key else {}))
     link = get_link(link_name, power=lpow)
     y, eta, off, sw = _data(fam, link, rng, 301, dtype)
-    for a in (y, eta, off, sw):
+    for a in (y, eta, sw):
         a.setflags(write=False)  # read-only inputs must work
     out = [np.empty(y.shape[0], dtype=dtype) for _ in range(3)]
     with numba_threads(n_jobs):
-        dev = irls_pass(y, eta, off, sw, fam.code, float(fam.power), link.code, float(link.power), *out)
+        dev = irls_pass(y, eta, sw, fam.code, float(fam.power), link.code, float(link.power), *out)
         dev_only = glm_deviance(y, eta, sw, fam.code, float(fam.power), link.code, float(link.power))
-    ref = irls_pass_ref(*(a.astype(np.float64) for a in (y, eta, off, sw)), fam, link)
+    ref = irls_pass_ref(*(a.astype(np.float64) for a in (y, eta, sw)), fam, link)
     rtol = 1e-10 if dtype == np.float64 else 2e-4
     for got, want in zip(out, ref[:3]):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
@@ -81,9 +81,9 @@ def test_deviance_is_inf_outside_family_domain(fam_name, link_name, eta):
     e = np.full(n, eta)
     e[0] = 0.1 if link_name != "log" else -1.0
     out = [np.empty(n) for _ in range(3)]
-    dev = irls_pass(y, e, np.zeros(n), np.ones(n), fam.code, fam.power, link.code, link.power, *out)
+    dev = irls_pass(y, e, np.ones(n), fam.code, fam.power, link.code, link.power, *out)
     assert dev == np.inf
-    assert irls_pass_ref(y, e, np.zeros(n), np.ones(n), fam, link)[3] == np.inf
+    assert irls_pass_ref(y, e, np.ones(n), fam, link)[3] == np.inf
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -96,13 +96,13 @@ def test_csr_weighted_gram_matches_reference(intercept, n_chunks, n_jobs):
 
     rng = np.random.default_rng(1)
     X = sp.random(257, 9, density=0.3, format="csr", random_state=2)
-    w, z = rng.uniform(0, 2, 257), rng.normal(size=257)
+    w, v = rng.uniform(-1, 2, 257), rng.normal(size=257)  # observed weights may be negative
     w[::7] = 0.0
     k = 9 + intercept
     out = np.empty((n_chunks, k, k + 1))
     with numba_threads(n_jobs):
-        csr_weighted_gram(X.data, X.indices, X.indptr, w, z, intercept, out)
-    np.testing.assert_allclose(out.sum(axis=0), csr_weighted_gram_ref(X, w, z, intercept),
+        csr_weighted_gram(X.data, X.indices, X.indptr, w, v, intercept, out)
+    np.testing.assert_allclose(out.sum(axis=0), csr_weighted_gram_ref(X, w, v, intercept),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -120,12 +120,31 @@ def test_dense_step_pass_gradient_matches_reference(fam_name, link_name, n_jobs)
     y, eta, off, sw = _data(fam, link, rng, n, np.float64)
     step = 0.1 * rng.normal(size=p)
     n_chunks = 3
-    eta_out, mu, w, z = (np.empty(n) for _ in range(4))
+    eta_out, mu, w, u = (np.empty(n) for _ in range(4))
     gpart, dpart = np.empty((n_chunks, p + 1)), np.empty(n_chunks)
     with numba_threads(n_jobs):
-        dense_step_pass_gradient(X, eta, step, 0.05, y, off, sw, fam.code, float(fam.power),
-                                 link.code, float(link.power), eta_out, mu, w, z, gpart, dpart)
-    ref = dense_step_pass_gradient_ref(X, eta, step, 0.05, y, off, sw, fam, link)
-    for got, want in zip((eta_out, mu, w, z, gpart.sum(axis=0)), ref[:5]):
+        dense_step_pass_gradient(X, eta, step, 0.05, y, sw, fam.code, float(fam.power),
+                                 link.code, float(link.power), eta_out, mu, w, u, gpart, dpart)
+    ref = dense_step_pass_gradient_ref(X, eta, step, 0.05, y, sw, fam, link)
+    for got, want in zip((eta_out, mu, w, u, gpart.sum(axis=0)), ref[:5]):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
     assert dpart.sum() == pytest.approx(ref[5], rel=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("p", [1, 4, 7])
+def test_dense_hessian_vector_matches_reference(p, n_jobs):
+    """Signed weights (observed information), row counts not divisible by
+    the chunks, a p not divisible by the four accumulators."""
+    from skngd._kernels.glm import dense_hessian_vector, dense_hessian_vector_ref
+
+    rng = np.random.default_rng(4)
+    n, n_chunks = 211, 3
+    X = rng.normal(size=(n, p))
+    v, h = rng.normal(size=p), rng.normal(size=n)
+    part, t = np.empty((n_chunks, p + 1)), np.empty(n)
+    with numba_threads(n_jobs):
+        dense_hessian_vector(X, v, 0.3, h, t, part)
+    t_ref, hv_ref = dense_hessian_vector_ref(X, v, 0.3, h)
+    np.testing.assert_allclose(t, t_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(part.sum(axis=0), hv_ref, rtol=1e-12, atol=1e-12)

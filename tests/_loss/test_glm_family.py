@@ -113,3 +113,62 @@ def test_invalid_link_for_family():
     with pytest.raises(ValueError, match="not valid for the poisson family"):
         check_link_for_family(Poisson(), get_link("logit"))
     check_link_for_family(Poisson(), get_link("identity"))
+
+
+# -- second-order quantities of the observed information --------------------
+@pytest.mark.parametrize("name,power", [("identity", None), ("log", None), ("logit", None),
+                                        ("probit", None), ("cloglog", None), ("inverse", None),
+                                        ("inverse_squared", None), ("power", 0.5),
+                                        ("power", -0.5), ("power", 0.0)])
+def test_inverse_second_derivative_is_derivative_of_inverse_derivative(name, power):
+    link = get_link(name, power=power)
+    eta = np.linspace(0.3, 2.0, 9) if name in ("inverse", "inverse_squared", "power") \
+        else np.linspace(-2.0, 2.0, 9)
+    h = 1e-6
+    fd = (link.inverse_derivative(eta + h) - link.inverse_derivative(eta - h)) / (2 * h)
+    np.testing.assert_allclose(link.inverse_second_derivative(eta), fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("fam", [Normal(), Binomial(), Poisson(), Gamma(), InverseGaussian(),
+                                 Tweedie(1.5), Tweedie(0.0), NegativeBinomial(0.7)],
+                         ids=repr)
+def test_variance_derivative(fam):
+    from skngd._loss.glm_family import variance_derivative
+
+    mu = np.linspace(0.2, 0.8, 7)
+    h = 1e-6
+    fd = (fam.variance(mu + h) - fam.variance(mu - h)) / (2 * h)
+    np.testing.assert_allclose(variance_derivative(fam, mu), fd, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("fam,link", [
+    (Gamma(), "log"), (InverseGaussian(), "log"), (Binomial(), "probit"), (Binomial(), "cloglog"),
+    (Poisson(), "identity"), (Tweedie(1.5), "log"), (NegativeBinomial(0.7), "log"),
+    (Normal(), "inverse"), (Gamma(), "identity"), (Binomial(), "logit"), (Poisson(), "log")],
+    ids=str)
+def test_observed_weights_are_the_second_derivative_of_the_half_deviance(fam, link):
+    """W^O = d/d eta of the half-deviance derivative -u (finite differences of
+    the unit deviance itself); equal to the Fisher weight for canonical links."""
+    from skngd._kernels.glm import irls_pass_ref
+    from skngd._loss.glm_family import observed_weights
+
+    link = get_link(link)
+    rng = np.random.default_rng(1)
+    n = 40
+    eta = rng.uniform(0.4, 1.5, n) if link.name in ("identity", "inverse") else rng.normal(0, 0.5, n)
+    mu = link.inverse(eta)
+    y = (rng.random(n) < mu).astype(float) if fam.name == "binomial" else rng.gamma(2.0, mu / 2.0)
+    sw = rng.uniform(0.5, 2.0, n)
+    mu, w, u, _ = irls_pass_ref(y, eta, sw, fam, link)
+    h = observed_weights(fam, link, eta, mu, w, u)
+
+    def half_dev(e):
+        return 0.5 * sw * fam.unit_deviance(y, link.inverse(e))
+
+    step = 1e-4
+    fd = (half_dev(eta + step) - 2 * half_dev(eta) + half_dev(eta - step)) / step**2
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-7)
+    fd1 = (half_dev(eta + step) - half_dev(eta - step)) / (2 * step)
+    np.testing.assert_allclose(-u, fd1, rtol=1e-5, atol=1e-9)
+    if fam.name == "binomial" and link.name == "logit" or fam.name == "poisson" and link.name == "log":
+        np.testing.assert_allclose(h, w, rtol=1e-12)

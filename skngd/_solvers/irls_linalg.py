@@ -1,0 +1,192 @@
+r"""Linear algebra of the GLM Newton iterations: weighted Gram matrices,
+equilibrated Cholesky solves, Hessian-vector products with the observed
+information and the Fisher-preconditioned conjugate-gradient Newton step.
+
+The Gram matrix is accumulated by BLAS over row blocks of
+:math:`\sqrt{W}\,[X, 1]` kept in one small reusable buffer (dense ``X``) or by
+a sparse pass (CSR ``X``). The observed-information Newton step
+:math:`-H^{-1}\nabla f` is never formed from a second Gram matrix: conjugate
+gradients preconditioned with the (factorised) Fisher matrix need two
+products with ``X`` per refinement.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import linalg
+
+from skngd._kernels.glm import csr_weighted_gram, dense_hessian_vector
+
+_COLLINEAR_TOL = 1e-11
+_FUSED_MIN_ROWS = 20_000  # below, NumPy products beat loading another kernel
+_TINY_WEIGHT = 1e-280  # below, v / sqrt(w) could overflow: such rows are added apart
+_BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
+
+
+def block_buffer(problem):
+    """``(rows per block, buffer)`` for :func:`weighted_gram` on dense ``X``:
+    a cache-sized (block, n_coef + 1) array."""
+    n, dt, k = problem.X.shape[0], problem.y.dtype, problem.n_coef + 1
+    block = int(max(64, min(n, _BLOCK_BYTES // (dt.itemsize * k))))
+    return block, np.empty((block, k), dtype=dt)
+
+
+def weighted_gram(problem, w, v=None, ws=None):
+    r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
+    only if ``fit_intercept``), in float64; the second is None without ``v``.
+    The weights may have any sign.
+
+    CSR ``X``: one Numba pass over the rows (cost: sum of squared non-zeros
+    per row), chunked over threads. Dense ``X``: row blocks of
+    :math:`\sqrt{|w|}\,[X, 1, v/\sqrt{w}]` are written into one cache-sized
+    buffer and ``B^T B`` (NumPy's ``syrk``, so no second thread pool
+    competes) accumulates the Gram matrix and ``X~^T v`` together; rows with
+    negative weights are subtracted (then ``X~^T v`` is a separate product),
+    and rows with zero weight but non-zero ``v`` are added apart.
+    """
+    X, p, k = problem.X, problem.X.shape[1], problem.n_coef
+    if sp.issparse(X):
+        out = np.empty((n_chunks(X.shape[0]), k, k + 1))
+        vv = np.zeros_like(w) if v is None else v
+        csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(problem.fit_intercept), out)
+        A = out.sum(axis=0)
+        return A[:, :k].copy(), (None if v is None else A[:, k].copy())
+    block, buf = (ws.block, ws.buf) if ws is not None else block_buffer(problem)
+    n = X.shape[0]
+    neg = w < 0
+    signed = bool(neg.any())
+    fused = v is not None and not signed  # X~^T v as the last column of the syrk
+    G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
+    rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
+        if fused:
+            tiny = w <= _TINY_WEIGHT
+            c = np.where(tiny, 0.0, v / sw)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        blk = buf[: stop - start, : G.shape[0]]
+        Xb = X[start:stop]
+        np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
+        if problem.fit_intercept:
+            blk[:, p] = sw[start:stop]
+        if fused:
+            blk[:, k] = c[start:stop]
+        nb = neg[start:stop] if signed else None
+        if nb is not None and nb.any():
+            pos, negb = blk[~nb], blk[nb]
+            G += pos.T @ pos
+            G -= negb.T @ negb
+        else:
+            G += blk.T @ blk
+        if rhs is not None:
+            vb = v[start:stop]
+            rhs[:p] += Xb.T @ vb
+            if problem.fit_intercept:
+                rhs[p] += vb.sum()
+    if fused:
+        rhs = G[:k, k].copy()
+        rows = np.flatnonzero(tiny & (v != 0))
+        if rows.size:  # zero-weight rows still carry their score
+            rhs[:p] += X[rows].T @ v[rows]
+            if problem.fit_intercept:
+                rhs[p] += v[rows].sum()
+        G = G[:k, :k].copy()
+    return G, rhs
+
+
+def n_chunks(n):
+    """Row chunks of the Numba kernels: four per thread, at least 1000 rows each."""
+    import numba
+
+    return int(max(1, min(numba.get_num_threads() * 4, n // 1000)))
+
+
+def penalty_diag(problem):
+    """Diagonal of the penalty: ``l2`` on the coefficients, 0 on the intercept."""
+    d = np.full(problem.n_coef, problem.l2)
+    if problem.fit_intercept:
+        d[-1] = 0.0
+    return d
+
+
+def equilibrated_cholesky(H):
+    """Cholesky of ``H`` scaled to unit diagonal: ``(L, s)`` or None when
+    ``H`` is not (numerically) positive definite."""
+    d = np.diag(H).copy()
+    if not (np.all(d > 0) and np.all(np.isfinite(H))):
+        return None
+    s = 1.0 / np.sqrt(d)
+    try:
+        L = linalg.cholesky(H * s[:, None] * s[None, :], lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    if not np.min(np.diag(L)) ** 2 > _COLLINEAR_TOL:
+        return None
+    return L, s
+
+
+def solve_spd(H, b):
+    """Solve ``H x = b`` for a symmetric PSD ``H``; returns ``(x, deficient)``.
+
+    Equilibrates to unit diagonal and uses Cholesky; a pivot
+    ``1 - R^2 < 1e-11`` (perfect collinearity) switches to ``pinvh``.
+    """
+    fac = equilibrated_cholesky(H)
+    if fac is None:
+        return linalg.pinvh(H) @ b, True
+    L, s = fac
+    return s * linalg.cho_solve((L, True), s * b, check_finite=False), False
+
+
+def _hessian_vector(problem, h, v, pdiag):
+    r"""``(H v, X~ v)`` with :math:`H = \tilde X^T \mathrm{diag}(h) \tilde X +
+    \lambda P`: one fused sweep over large dense X, else two products with X.
+    ``X~ v`` is returned so that the step's linear predictor needs no
+    further product."""
+    X, p = problem.X, problem.X.shape[1]
+    v0 = float(v[p]) if problem.fit_intercept else 0.0
+    if not sp.issparse(X) and X.shape[0] >= _FUSED_MIN_ROWS:
+        part = np.empty((n_chunks(X.shape[0]), p + 1))
+        t = np.empty(X.shape[0])
+        dense_hessian_vector(X, np.ascontiguousarray(v[:p]), v0, h, t, part)
+        out = part.sum(axis=0)[: problem.n_coef]
+    else:
+        t = np.asarray(X @ v[:p]) + v0
+        ht = h * t
+        out = np.empty_like(v)
+        out[:p] = X.T @ ht
+        if problem.fit_intercept:
+            out[p] = ht.sum()
+    return out + pdiag * v, t
+
+
+def newton_pcg(problem, h, fac, g, pdiag, forcing, max_cg=20):
+    """Approximate Newton step :math:`-H_O^{-1} g` (observed Hessian) by
+    conjugate gradients preconditioned with the Fisher matrix (Cholesky
+    factor ``fac``), stopped when the preconditioned residual is below
+    ``forcing`` times its start. The first iterate is the (optimally scaled)
+    Fisher scoring step; on negative curvature (the observed Hessian is not
+    positive definite) the last iterate is returned, or the Fisher step at
+    the first one. Returns ``(step, X~ step, n_hessian_products)``."""
+    L, s = fac
+    solve = lambda r: s * linalg.cho_solve((L, True), s * r, check_finite=False)  # noqa: E731
+    r = -g
+    z = solve(r)
+    x, xt, p, rz = np.zeros_like(g), None, z, float(r @ z)
+    target = forcing * forcing * rz
+    for j in range(max_cg):
+        q, t = _hessian_vector(problem, h, p, pdiag)
+        pq = float(p @ q)
+        if not pq > 0:
+            return (z, t, j + 1) if j == 0 else (x, xt, j + 1)
+        alpha = rz / pq
+        x = x + alpha * p
+        xt = alpha * t if xt is None else xt + alpha * t
+        r = r - alpha * q
+        z = solve(r)
+        rz_new = float(r @ z)
+        if rz_new <= target:
+            return x, xt, j + 1
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x, xt, max_cg
