@@ -20,7 +20,9 @@ The kernels switch on the integer codes of
 :mod:`skngd._loss.family` / :mod:`skngd._loss.link`. The pass returns ``inf``
 as deviance when a mean leaves the family's domain (e.g. a negative Poisson
 mean under the identity link), which tells the solver to halve its step.
-:func:`irls_pass_ref` is the NumPy twin, built on the family and link objects.
+:func:`irls_pass_ref` is the NumPy twin, built on the family and link objects;
+the twins live in the Numba-free :mod:`skngd._kernels.glm_ref` and are the
+path small fits take (``GLMProblem.use_numba``), so those never import Numba.
 """
 
 import math
@@ -28,14 +30,20 @@ import math
 import numpy as np
 
 from skngd._kernels._jit import jit, pjit, prange
+from skngd._kernels.glm_ref import (  # noqa: F401 - the NumPy twins
+    _MU_HIGH,
+    _MU_LOW,
+    csr_weighted_gram_ref,
+    dense_hessian_vector_ref,
+    dense_step_pass_gradient_ref,
+    glm_deviance_ref,
+    irls_pass_ref,
+)
 
 # family codes (skngd._loss.family) and link codes (skngd._loss.link)
 _NORMAL, _BINOMIAL, _POISSON, _GAMMA, _INVGAUSS, _TWEEDIE, _NEGBIN = range(7)
 _IDENTITY, _LOG, _LOGIT, _PROBIT, _CLOGLOG, _INVERSE, _INVSQ, _POWER = range(8)
 _SQRT2 = math.sqrt(2.0)
-# a mean of a bounded link (logit, probit, cloglog) that rounds to 0 or 1 is
-# moved just inside (0, 1): the deviance stays finite, as the exact one is
-_MU_LOW, _MU_HIGH = 1e-300, 1.0 - 2.0**-53
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -222,12 +230,6 @@ def dense_hessian_vector(X, v, v0, h, t_out, out_part):
             o[p] += t
 
 
-def dense_hessian_vector_ref(X, v, v0, h):
-    """NumPy twin of :func:`dense_hessian_vector`: ``(t, sum over chunks)``."""
-    t = X @ v + v0
-    return t, np.r_[X.T @ (h * t), (h * t).sum()]
-
-
 @pjit
 def dense_step_pass_gradient(X, eta, step, step0, y, sw, family, fpower, link, lpower,
                              eta_out, mu, w, u, grad_part, dev_part):
@@ -259,13 +261,6 @@ def dense_step_pass_gradient(X, eta, step, step0, y, sw, family, fpower, link, l
             if s != 0.0:
                 dev += s * d
         dev_part[c] = dev
-
-
-def dense_step_pass_gradient_ref(X, eta, step, step0, y, sw, family, link):
-    """NumPy twin: ``(eta_new, mu, w, u, gradient (p + 1,), deviance)``."""
-    eta_new = eta + X @ step + step0
-    mu, w, u, dev = irls_pass_ref(y, eta_new, sw, family, link)
-    return eta_new, mu, w, u, np.r_[-(X.T @ u), -u.sum()], dev
 
 
 @pjit
@@ -305,37 +300,3 @@ def csr_weighted_gram(data, indices, indptr, w, v, intercept, out):
                 G[p, k] += vi
 
 
-def csr_weighted_gram_ref(X, w, v, intercept):
-    """NumPy/scipy twin of :func:`csr_weighted_gram` (summed over chunks)."""
-    import scipy.sparse as sp
-
-    A = sp.hstack([X, np.ones((X.shape[0], 1))]).tocsr() if intercept else X
-    Aw = A.multiply(w[:, None]).tocsr()
-    G = (A.T @ Aw).toarray()
-    return np.column_stack([G, A.T @ v])
-
-
-def irls_pass_ref(y, eta, sw, family, link):
-    """NumPy twin of :func:`irls_pass` built on family and link objects.
-
-    Returns ``(mu, w, u, deviance)``.
-    """
-    with np.errstate(all="ignore"):
-        mu = link.inverse(eta)
-        if family.name == "binomial" and link.name in ("logit", "probit", "cloglog"):
-            mu = np.clip(mu, _MU_LOW, _MU_HIGH)
-        dmu = link.inverse_derivative(eta)
-        var = family.variance(mu)
-        w = sw * dmu * dmu / var
-        u = sw * (y - mu) * dmu / var
-        inside = _inside_family_domain(family, mu)
-        dev = float(np.dot(sw, family.unit_deviance(y, mu))) if inside else np.inf
-    return mu, w, u, dev
-
-
-def _inside_family_domain(family, mu):
-    if family.name == "binomial":
-        return bool(np.all((mu > 0) & (mu < 1)))
-    if family.name == "normal" or (family.name == "tweedie" and family.power <= 0):
-        return True
-    return bool(np.all(mu > 0))

@@ -44,10 +44,12 @@ collinear columns: a column whose :math:`1 - R^2` on the others is below
 1e-11) falls back to the minimum-norm pseudo-inverse solution (Fisher scoring)
 and is reported in ``extra``.
 
-Threads: ``n_jobs`` sets both Numba's and the BLAS thread count for the fit
-(``None`` means one, scikit-learn's convention). Many short multi-threaded
-BLAS calls degrade badly when the cores are shared (spinning worker threads),
-so the BLAS pool is never left at its default inside the solver.
+Threads: the solver changes no thread setting. The estimator applies one
+policy per fit (:func:`skngd.utils._threads.fit_threads`): ``n_jobs`` sets both
+Numba's and the BLAS thread count (``None`` means one, scikit-learn's
+convention); many short multi-threaded BLAS calls degrade badly when the
+cores are shared (spinning worker threads). Below ``NUMBA_MIN_SIZE`` rows the
+per-row passes run on NumPy twins of the kernels (:attr:`GLMProblem.use_numba`).
 """
 
 from dataclasses import dataclass
@@ -58,7 +60,8 @@ import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.glm import dense_step_pass_gradient, irls_pass
+from skngd._kernels.glm_ref import irls_pass_ref
+from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import observed_weights
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
@@ -70,7 +73,6 @@ from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_sp
     solve_spd,
     weighted_gram,
 )
-from skngd.utils._threads import parallel_section
 
 _SUBSAMPLE_MIN_ROWS = 50_000
 #: objective changes below this fraction of the objective are rounding noise
@@ -116,6 +118,14 @@ class GLMProblem:
     @property
     def n_coef(self):
         return self.X.shape[1] + int(self.fit_intercept)
+
+    @property
+    def use_numba(self):
+        """Whether the per-row passes run on the Numba kernels: from
+        ``NUMBA_MIN_SIZE`` rows. Below, their NumPy twins
+        (:mod:`skngd._kernels.glm_ref`) are as fast and a fit never imports or
+        compiles Numba."""
+        return self.X.shape[0] >= NUMBA_MIN_SIZE
 
     @property
     def observed(self):
@@ -191,7 +201,15 @@ def _decrement_noise(problem, ws, eta):
 
 
 def _pass(problem, eta, ws):
+    """Means, Fisher weights and scores at ``eta`` into ``ws``; returns the
+    weighted deviance (the Numba pass or its NumPy twin)."""
     f, lk = problem.family, problem.link
+    if not problem.use_numba:
+        ws.mu[:], ws.w[:], ws.u[:], dev = irls_pass_ref(problem.y, eta, problem.sample_weight,
+                                                        f, lk)
+        return dev
+    from skngd._kernels.glm import irls_pass
+
     return irls_pass(problem.y, eta, problem.sample_weight, f.code, float(f.power), lk.code,
                      float(lk.power), *ws.out)
 
@@ -205,10 +223,9 @@ def gram_at(problem, coef, observed):
     """Unpenalised Gram matrix at ``coef`` with Fisher (``observed=False``) or
     observed-information weights, and the means there."""
     ws = _Workspace(problem)
-    with parallel_section(problem.n_jobs):
-        eta = problem.linear_predictor(coef)
-        _pass(problem, eta, ws)
-        G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
+    eta = problem.linear_predictor(coef)
+    _pass(problem, eta, ws)
+    G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
     return G, ws.mu
 
 
@@ -270,8 +287,10 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
         return 0
     n_passes, p = 1, problem.X.shape[1]
     grad = _gradient(problem, st.coef, ws)
-    fused = not sp.issparse(problem.X)
+    fused = not sp.issparse(problem.X) and problem.use_numba
     if fused:
+        from skngd._kernels.glm import dense_step_pass_gradient
+
         chunks = n_chunks(problem.X.shape[0])
         gpart, dpart = np.empty((chunks, p + 1)), np.empty(chunks)
         eta_buf = np.empty_like(st.eta)
@@ -420,55 +439,54 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
     observed = problem.observed and newton
     history, n_passes, deficient = [], 0, False
     G, kind, stop = None, "IRLS", "max_iter"
-    with parallel_section(problem.n_jobs):
-        st = None
-        if coef0 is not None:
-            coef = np.asarray(coef0, dtype=np.float64)
-            eta = problem.linear_predictor(coef)
-            dev = _pass(problem, eta, ws)
-            n_passes += 1
-            st = _State(coef, eta, dev, _objective(dev, coef, problem))
-            if not np.isfinite(st.obj):  # invalid means at the given start: start from mu0
-                st = None
-            else:
-                history.append(st.obj)
-        if st is None:
-            st = _State(None, _start(problem, ws), np.inf, np.inf)
-        elif hess0 is not None:
-            n_passes += _approx_newton(problem, st, hess0, tol, ws, history)
-        prev_dec, prev_trusted, n_iter, dec = np.inf, False, 0, np.nan
-        for n_iter in range(1, max_iter + 1):
-            n_passes += 2
-            if st.coef is None:
-                G, deficient = _first_step(problem, st, ws, pdiag)
-                kind = "IRLS from mu0"
-                history.append(st.obj)
-                continue
-            d, d_eta, dec, G, kind, deficient = _direction(problem, st, ws, pdiag, observed, tol)
-            if verbose:
-                print(f"IRLS iter {n_iter}: objective {st.obj:.15g}, predicted decrease "
-                      f"{0.5 * dec:.3g} ({kind})")
-            noise = _decrement_noise(problem, ws, st.eta)
-            trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
-            if dec <= noise:
-                stop = "rounding"  # the gradient is at its rounding level
-                break
-            if 0.5 * dec <= tol * abs(st.obj):
-                stop = "tol"
-                # take the (tiny) final step without a new Gram matrix: a
-                # Newton step squares the error
-                if _take_step(problem, st, ws, d, d_eta, _ROUNDING * abs(st.obj), 0) >= 0:
-                    history.append(st.obj)
-                break
-            if trusted and prev_trusted and dec >= prev_dec:
-                stop = "rounding"  # the gradient is at its rounding level
-                break
-            if _take_step(problem, st, ws, d, d_eta, np.inf if trusted else 0.0,
-                          max_halvings) < 0:
-                stop = "line_search"
-                break
+    st = None
+    if coef0 is not None:
+        coef = np.asarray(coef0, dtype=np.float64)
+        eta = problem.linear_predictor(coef)
+        dev = _pass(problem, eta, ws)
+        n_passes += 1
+        st = _State(coef, eta, dev, _objective(dev, coef, problem))
+        if not np.isfinite(st.obj):  # invalid means at the given start: start from mu0
+            st = None
+        else:
             history.append(st.obj)
-            prev_dec, prev_trusted = dec, trusted
+    if st is None:
+        st = _State(None, _start(problem, ws), np.inf, np.inf)
+    elif hess0 is not None:
+        n_passes += _approx_newton(problem, st, hess0, tol, ws, history)
+    prev_dec, prev_trusted, n_iter, dec = np.inf, False, 0, np.nan
+    for n_iter in range(1, max_iter + 1):
+        n_passes += 2
+        if st.coef is None:
+            G, deficient = _first_step(problem, st, ws, pdiag)
+            kind = "IRLS from mu0"
+            history.append(st.obj)
+            continue
+        d, d_eta, dec, G, kind, deficient = _direction(problem, st, ws, pdiag, observed, tol)
+        if verbose:
+            print(f"IRLS iter {n_iter}: objective {st.obj:.15g}, predicted decrease "
+                  f"{0.5 * dec:.3g} ({kind})")
+        noise = _decrement_noise(problem, ws, st.eta)
+        trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
+        if dec <= noise:
+            stop = "rounding"  # the gradient is at its rounding level
+            break
+        if 0.5 * dec <= tol * abs(st.obj):
+            stop = "tol"
+            # take the (tiny) final step without a new Gram matrix: a
+            # Newton step squares the error
+            if _take_step(problem, st, ws, d, d_eta, _ROUNDING * abs(st.obj), 0) >= 0:
+                history.append(st.obj)
+            break
+        if trusted and prev_trusted and dec >= prev_dec:
+            stop = "rounding"  # the gradient is at its rounding level
+            break
+        if _take_step(problem, st, ws, d, d_eta, np.inf if trusted else 0.0,
+                      max_halvings) < 0:
+            stop = "line_search"
+            break
+        history.append(st.obj)
+        prev_dec, prev_trusted = dec, trusted
     res = SolverResult(
         coef=st.coef, n_iter=n_iter, converged=stop in ("tol", "rounding"), history=history,
         n_passes=n_passes,

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 
-from skngd._kernels.glm import csr_weighted_gram, dense_hessian_vector
+from skngd._kernels.glm_ref import csr_weighted_gram_ref
 
 _COLLINEAR_TOL = 1e-11
 _FUSED_MIN_ROWS = 20_000  # below, NumPy products beat loading another kernel
@@ -45,10 +45,16 @@ def weighted_gram(problem, w, v=None, ws=None):
     """
     X, p, k = problem.X, problem.X.shape[1], problem.n_coef
     if sp.issparse(X):
-        out = np.empty((n_chunks(X.shape[0]), k, k + 1))
         vv = np.zeros_like(w) if v is None else v
-        csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(problem.fit_intercept), out)
-        A = out.sum(axis=0)
+        if problem.use_numba:
+            from skngd._kernels.glm import csr_weighted_gram
+
+            out = np.empty((n_chunks(X.shape[0]), k, k + 1))
+            csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(problem.fit_intercept),
+                              out)
+            A = out.sum(axis=0)
+        else:
+            A = csr_weighted_gram_ref(X, w, vv, int(problem.fit_intercept))
         return A[:, :k].copy(), (None if v is None else A[:, k].copy())
     block, buf = (ws.block, ws.buf) if ws is not None else block_buffer(problem)
     n = X.shape[0]
@@ -145,7 +151,9 @@ def _hessian_vector(problem, h, v, pdiag):
     further product."""
     X, p = problem.X, problem.X.shape[1]
     v0 = float(v[p]) if problem.fit_intercept else 0.0
-    if not sp.issparse(X) and X.shape[0] >= _FUSED_MIN_ROWS:
+    if not sp.issparse(X) and problem.use_numba and X.shape[0] >= _FUSED_MIN_ROWS:
+        from skngd._kernels.glm import dense_hessian_vector
+
         part = np.empty((n_chunks(X.shape[0]), p + 1))
         t = np.empty(X.shape[0])
         dense_hessian_vector(X, np.ascontiguousarray(v[:p]), v0, h, t, part)

@@ -14,13 +14,13 @@ from sklearn.utils.validation import (
 )
 
 from skngd._loss import Family, Link, get_family, get_link
-from skngd._kernels.glm import glm_deviance
+from skngd._kernels.glm_ref import glm_deviance_ref
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
 from skngd._loss.link import IDENTITY
 from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop, weighted_gram
 from skngd.linear_model import _glm_inference as inf
 from skngd.linear_model._glm_separation import check_separation
-from skngd.utils._threads import numba_threads
+from skngd.utils._threads import fit_threads
 from skngd.utils.validation import check_magnitude, check_numeric_target, check_sample_weight
 
 # family name -> keyword of its constructor filled from ``power``
@@ -276,19 +276,21 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         y = np.ascontiguousarray(y, dtype=np.float64)
         problem = GLMProblem(X, y, sw, off, family, link, self.fit_intercept,
                              l2=self.alpha * float(sw.sum()), n_jobs=self.n_jobs)
-        res = irls(problem, coef0=self._warm_start_coef(X.shape[1]), max_iter=self.max_iter,
-                   tol=self.tol, verbose=self.verbose, warn=False)
-        stopped_early = res.extra["stop"] not in ("tol", "rounding")
-        separated = check_separation(family, link, problem, res.extra["mu"], stopped_early)
-        if not separated:
-            warn_stop(res, self.max_iter)
-        p = X.shape[1]
-        self.coef_ = res.coef[:p].copy()
-        self.intercept_ = float(res.coef[p]) if self.fit_intercept else 0.0
-        self.n_iter_ = int(res.n_iter)
-        self._family_, self._link_ = family, link
-        self._offset_fitted_ = bool(np.any(off != 0))
-        self._set_inference(problem, res, warn_rank=not separated)
+        # one thread policy for the whole fit (solver, separation check, inference)
+        with fit_threads(self.n_jobs, numba=problem.use_numba, verbose=self.verbose):
+            res = irls(problem, coef0=self._warm_start_coef(X.shape[1]),
+                       max_iter=self.max_iter, tol=self.tol, verbose=self.verbose, warn=False)
+            stopped_early = res.extra["stop"] not in ("tol", "rounding")
+            separated = check_separation(family, link, problem, res.extra["mu"], stopped_early)
+            if not separated:
+                warn_stop(res, self.max_iter)
+            p = X.shape[1]
+            self.coef_ = res.coef[:p].copy()
+            self.intercept_ = float(res.coef[p]) if self.fit_intercept else 0.0
+            self.n_iter_ = int(res.n_iter)
+            self._family_, self._link_ = family, link
+            self._offset_fitted_ = bool(np.any(off != 0))
+            self._set_inference(problem, res, warn_rank=not separated)
         return self
 
     def _warm_start_coef(self, n_features):
@@ -357,8 +359,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             # the deviance by the fused kernel (identity link at mu = ybar)
             fam = problem.family
             mu0 = np.full_like(y, np.average(y, weights=sw))
-            with numba_threads(self.n_jobs):
+            if problem.use_numba:
+                from skngd._kernels.glm import glm_deviance
+
                 dev = float(glm_deviance(y, mu0, sw, fam.code, float(fam.power), IDENTITY, 0.0))
+            else:
+                dev = glm_deviance_ref(y, mu0, sw, fam, get_link("identity"))
             # a mean on the boundary (all y = 0, say) is left to the NumPy limits
             return dev if np.isfinite(dev) else fam.deviance(y, mu0, sw)
         null = GLMProblem(np.empty((y.shape[0], 0)), y, sw, problem.offset, problem.family,
