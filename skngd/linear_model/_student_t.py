@@ -13,6 +13,7 @@ from skngd._solvers._result import warn_not_converged
 from skngd._solvers.em_t import INITS, fit_student_t, interpolate
 from skngd._solvers.t_nu import NU_GRID, out_of_sample_residuals, select_nu_min_variance
 from skngd.linear_model._t_problem import TProblem
+from skngd.utils._threads import fit_threads
 from skngd.utils import (check_finite_param, check_magnitude, check_numeric_target,
                          check_sample_weight, resolve_from_registry)
 
@@ -91,8 +92,9 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         Starting point: L1 regression by IRLS with a MAD scale, or (ridge)
         least squares with its RMS scale.
     n_jobs : int, default=None
-        Kept for compatibility; it has no effect. The row passes are NumPy and
-        BLAS, whose threads follow the BLAS thread pool (``threadpoolctl``).
+        BLAS threads during the fit (the row passes are NumPy over BLAS):
+        ``None`` means one, scikit-learn's convention, which keeps the fit
+        steady on a busy machine; ``-1`` all cores.
     verbose : int, default=0
         Print the log-likelihood at every iteration if > 0.
     warm_start : bool, default=False
@@ -225,7 +227,8 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         wide = n_eff <= X.shape[1] + int(self.fit_intercept)
         prob = TProblem.from_data(X, y, sw, float(self.alpha), self.fit_intercept,
                                   scale_columns=self.alpha == 0 and not wide)
-        res = self._solve(prob, warm, wide)
+        with fit_threads(self.n_jobs, numba=False):
+            res = self._solve(prob, warm, wide)
         if not res.converged:
             warn_not_converged("StudentTRegressor", self.max_iter)
         self.coef_, self.intercept_, self.scale_ = prob.from_scaled(
