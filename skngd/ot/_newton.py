@@ -52,11 +52,10 @@ _WINDOW = 20
 # and a Schur complement of at most this side
 _MAX_ENTRIES = 2**22
 _MAX_SIDE = 2048
-# 1/k!, k = 2..21: the Taylor series of e^x - 1 - x below _SERIES_MAX;
-# expm1(x) - x up to _EXPM1_MAX, exp(log P + x) beyond (P e^x may overflow)
+# 1/k!, k = 2..21: the Taylor series of e^x - 1 - x below _SERIES_MAX
+# (expm1(x) - x above it)
 _INV_FACT = [1.0 / math.factorial(k) for k in range(2, 22)]
 _SERIES_MAX = 1.0
-_EXPM1_MAX = 50.0
 
 
 def _series_terms(xmax):
@@ -67,9 +66,10 @@ def _series_terms(xmax):
     return k
 
 
-def _loss(logP, P, x):
-    """sum_ij P_ij (e^x_ij - 1 - x_ij) >= 0 to full relative precision, with
-    P = exp(logP): the second-order remainder of the dual along a step."""
+def _loss(P, x):
+    """sum_ij P_ij (e^x_ij - 1 - x_ij) >= 0 to full relative precision: the
+    part of the dual change along a step beyond its linear term. The step
+    cap keeps |x| <= _MAX_LOG_CHANGE, so P e^x cannot overflow."""
     ax = np.abs(x)
     xmax = ax.max()
     if not np.isfinite(xmax):
@@ -77,18 +77,13 @@ def _loss(logP, P, x):
     out = 0.0
     if xmax >= _SERIES_MAX:
         mid = ax >= _SERIES_MAX
-        huge = x > _EXPM1_MAX
-        if huge.any():
-            with np.errstate(over="ignore"):
-                out += np.sum(np.exp(logP[huge] + x[huge]) - P[huge] * (1.0 + x[huge]))
-            mid &= ~huge
         xm = x[mid]
-        out += np.dot(P[mid], np.expm1(xm) - xm)
-        small = ~(mid | huge)
-        x, P = x[small], P[small]
+        out = np.dot(P[mid], np.expm1(xm) - xm)
+        x, P = x[~mid], P[~mid]
         xmax = _SERIES_MAX
-    s = np.full_like(x, _INV_FACT[_series_terms(xmax) - 1])
-    for c in _INV_FACT[_series_terms(xmax) - 2::-1]:
+    k = _series_terms(xmax)
+    s = np.full_like(x, _INV_FACT[k - 1])
+    for c in _INV_FACT[k - 2::-1]:
         s *= x
         s += c
     s *= x * x
@@ -133,12 +128,12 @@ def _direction(P, r, c, ga, gb, eps):
     return None
 
 
-def _line_search(logP, P, df, dg, eps, slope):
+def _line_search(P, df, dg, eps, slope):
     """Largest t in {1, 1/2, ...} with D(x + t d) - D(x) >= ARMIJO t slope."""
     z = (df[:, None] + dg[None, :]) / eps
     t = min(1.0, _MAX_LOG_CHANGE / np.abs(z).max())
     for _ in range(_MAX_HALVINGS):
-        loss = eps * _loss(logP, P, t * z)
+        loss = eps * _loss(P, t * z)
         if loss <= (1.0 - _ARMIJO) * t * slope:  # False for NaN / inf
             return t
         t *= 0.5
@@ -159,8 +154,8 @@ def newton_finish(M, a, b, f, g, eps, tol, budget):
     f, g = f.copy(), g.copy()
     best, idle, t = np.inf, 0, 0.0
     for it in range(min(budget, _MAX_STEPS) + 1):
-        logP = (f[:, None] + g[None, :] - M) / eps
-        P = np.exp(logP)
+        P = (f[:, None] + g[None, :] - M) / eps
+        np.exp(P, out=P)
         r, c = P.sum(1), P.sum(0)
         ga, gb = a - r, b - c
         err = np.abs(ga).sum() + np.abs(gb).sum()
@@ -179,7 +174,7 @@ def newton_finish(M, a, b, f, g, eps, tol, budget):
             return f, g, it, "stalled"
         df, dg = d
         slope = ga @ df + gb @ dg
-        t = _line_search(logP, P, df, dg, eps, slope) if slope > 0 else None
+        t = _line_search(P, df, dg, eps, slope) if slope > 0 else None
         if t is None:
             return f, g, it, "stalled"
         f += t * df
