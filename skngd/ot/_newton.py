@@ -13,12 +13,20 @@ Schur complement (a dense Cholesky on the shorter side), damped
 entry by more than e^30, and backtracks on the dual (Armijo). The dual
 change of a step is evaluated as t <grad, d> - eps sum_ij P_ij phi(t z_ij),
 phi(x) = e^x - 1 - x, so the test stays exact when the change is far below
-the rounding of D itself. NumPy / LAPACK only (Brauer, Lorenz & Tondorf
-2017).
+the rounding of D itself. NumPy / LAPACK only (Brauer, Clason, Lorenz &
+Wirth 2017, arXiv:1710.06635).
 
 :class:`RateWatch` decides when :func:`skngd.ot.sinkhorn` hands over: when
 Sinkhorn's recent linear rate predicts more iterations than a Newton finish
 costs (:func:`newton_horizon`, in Sinkhorn iterations).
+
+Not used: a matrix-free Newton (Jacobi-preconditioned CG on Hessian-vector
+products). Measured on normalised Gaussian-cloud costs, it cut n = m = 2000,
+eps = 1e-3 from 1196 Sinkhorn iterations (5.0 s) to 300 + 3 Newton steps with
+152 CG iterations (2.9 s in all), and n = m = 1200, eps = 10^-3.5 from 4412 to
+600 + 6 steps with 627 CG iterations (11.4 s against 7.4 s in a first NumPy
+version: each step also pays the plan and the line search); at most 2x, on
+sizes the dense finish covers.
 """
 
 import math
@@ -70,13 +78,12 @@ def _loss(P, x):
     """sum_ij P_ij (e^x_ij - 1 - x_ij) >= 0 to full relative precision: the
     part of the dual change along a step beyond its linear term. The step
     cap keeps |x| <= _MAX_LOG_CHANGE, so P e^x cannot overflow."""
-    ax = np.abs(x)
-    xmax = ax.max()
+    xmax = max(x.max(), -x.min())
     if not np.isfinite(xmax):
         return np.inf
     out = 0.0
     if xmax >= _SERIES_MAX:
-        mid = ax >= _SERIES_MAX
+        mid = np.abs(x) >= _SERIES_MAX
         xm = x[mid]
         out = np.dot(P[mid], np.expm1(xm) - xm)
         x, P = x[~mid], P[~mid]

@@ -181,6 +181,40 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     underflows even for tiny :math:`\varepsilon`. Small :math:`\varepsilon`
     are reached by :math:`\varepsilon`-scaling (warm starts from larger values).
 
+    Sinkhorn converges linearly, and on near-degenerate plans (small
+    :math:`\varepsilon`, a subset of rows whose mass nearly equals that of a
+    subset of columns) at a rate so close to 1 that it may need millions of
+    iterations. Every 20 iterations the decay of the marginal error is
+    extrapolated to ``tol``; when that needs more iterations than about ten
+    Newton steps cost (problems of up to :math:`2^{22}` cost entries), the
+    solve finishes with Newton's method on the dual (Sinkhorn-Newton)
+
+    .. math::
+
+        D(f, g) = \langle a, f\rangle + \langle b, g\rangle
+        - \varepsilon \sum_{ij} e^{(f_i + g_j - M_{ij})/\varepsilon},
+        \qquad
+        \nabla D = \begin{pmatrix} a - P 1 \\ b - P^T 1 \end{pmatrix},
+        \qquad
+        \nabla^2 D = -\frac{1}{\varepsilon}
+        \begin{pmatrix} \operatorname{diag}(P 1) & P \\
+        P^T & \operatorname{diag}(P^T 1) \end{pmatrix},
+
+    whose Hessian has the gauge direction :math:`(1, -1)` in its null space:
+    the step :math:`d = -(\nabla^2 D)^{-1} \nabla D` is solved with one
+    potential pinned (Schur complement on the shorter side, dense Cholesky,
+    Levenberg-Marquardt damping only if that fails), changes no plan entry by
+    more than a factor :math:`e^{30}`, and backtracks until
+    :math:`D(x + t d) - D(x) \ge 10^{-4}\, t \langle \nabla D, d\rangle`,
+    the change computed as
+    :math:`t\langle \nabla D, d\rangle - \varepsilon \sum_{ij} P_{ij}\,
+    \varphi(t (d_{f,i} + d_{g,j})/\varepsilon)`, :math:`\varphi(x) = e^x - 1 - x`,
+    exact far below the rounding of :math:`D`. Convergence is then
+    quadratic: small problems for which Sinkhorn needs 8,000 to more than
+    3,000,000 iterations converge in 80 to 160 (measured in the user guide).
+    If Newton stops making progress (rounding level), Sinkhorn goes on with
+    the remaining budget.
+
     Parameters
     ----------
     a : array-like of shape (n,) or None
@@ -192,7 +226,8 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     reg : float > 0
         Entropic regularisation :math:`\varepsilon` (in the units of ``M``).
     max_iter : int >= 1, default=1000
-        Maximum number of Sinkhorn iterations over all stages.
+        Maximum number of iterations over all stages, Sinkhorn and Newton
+        steps alike.
     tol : float >= 0, default=1e-9
         Stop when :math:`\|P1 - a\|_1 + \|P^T 1 - b\|_1 <` ``tol``.
     n_jobs : int or None
@@ -202,8 +237,10 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     -------
     result : OTResult
         ``plan``, potentials ``f``, ``g``, ``cost`` :math:`\langle P, M\rangle`,
-        ``n_iter``, ``converged``, ``marginal_error``. If not converged a
-        ``ConvergenceWarning`` is emitted; the plan is still finite.
+        ``n_iter``, ``converged``, ``marginal_error``, and
+        ``extra['n_newton_iter']`` (Newton steps among the ``n_iter``). If
+        not converged a ``ConvergenceWarning`` is emitted; the plan is still
+        finite.
 
     References
     ----------
@@ -211,6 +248,8 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     transport. NeurIPS.
     Schmitzer, B. (2019). Stabilized sparse scaling algorithms for entropy
     regularized transport problems. SIAM J. Sci. Comput. 41(3).
+    Brauer, C., Clason, C., Lorenz, D. & Wirth, B. (2017). A Sinkhorn-Newton
+    method for entropic optimal transport. arXiv:1710.06635.
 
     Examples
     --------
