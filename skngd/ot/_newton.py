@@ -47,9 +47,12 @@ _DAMPING = 1e-13
 _DAMPING_GROWTH = 1e3
 _DAMPING_TRIES = 5
 # Newton gives up (back to Sinkhorn) after this many full steps (t = 1)
-# that do not halve the best marginal error so far (rounding level: the
-# gradient is noise), or after _MAX_STEPS steps in all
+# that do not halve the best marginal error so far once that error is below
+# _NEAR_ROUNDING times the total mass (rounding level: the gradient is noise;
+# far from it, full steps may raise the error while the dual rises), or
+# after _MAX_STEPS steps in all
 _STALL_STEPS = 3
+_NEAR_ROUNDING = 2.0**-26
 _MAX_STEPS = 100
 # Switch rule. Newton steps of a finish from a stalled Sinkhorn (measured
 # 4-19 on the hard instances of the tests) ...
@@ -160,6 +163,7 @@ def newton_finish(M, a, b, f, g, eps, tol, budget):
         return f, g, n_iter, status
     f, g = f.copy(), g.copy()
     best, idle, t = np.inf, 0, 0.0
+    near_rounding = _NEAR_ROUNDING * a.sum()
     for it in range(min(budget, _MAX_STEPS) + 1):
         P = (f[:, None] + g[None, :] - M) / eps
         np.exp(P, out=P)
@@ -170,7 +174,7 @@ def newton_finish(M, a, b, f, g, eps, tol, budget):
             return f, g, it, "converged"
         if err < 0.5 * best:
             best, idle = err, 0
-        elif t == 1.0:
+        elif t == 1.0 and err < near_rounding:
             idle += 1
         if it == budget:
             return f, g, it, "budget"
