@@ -59,10 +59,9 @@ _MAX_STEPS = 100
 _NEWTON_STEPS = 10
 # ... the window (Sinkhorn iterations) over which its linear rate is read
 _WINDOW = 20
-# dense finish only up to this many cost entries (it holds ~5 n x m arrays)
-# and a Schur complement of at most this side
+# dense finish only up to this many cost entries (it holds ~5 n x m arrays;
+# the Schur complement has side min(n, m) <= 2048)
 _MAX_ENTRIES = 2**22
-_MAX_SIDE = 2048
 # 1/k!, k = 2..21: the Taylor series of e^x - 1 - x below _SERIES_MAX
 # (expm1(x) - x above it)
 _INV_FACT = [1.0 / math.factorial(k) for k in range(2, 22)]
@@ -199,7 +198,7 @@ def newton_horizon(n, m):
     evaluations) to one Sinkhorn iteration (two products with the plan);
     inf beyond the dense solve's size limits."""
     k, nm = min(n, m), n * m
-    if nm > _MAX_ENTRIES or k > _MAX_SIDE:
+    if nm > _MAX_ENTRIES:
         return np.inf
     newton = 100e-6 + 40e-9 * nm + 0.1e-9 * nm * k  # seconds, one core
     sinkhorn = 20e-6 + 0.3e-9 * nm

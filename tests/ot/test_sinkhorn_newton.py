@@ -217,3 +217,14 @@ def test_random_sweep_converges():
         a, b, M = _sweep_problem(seed)
         res = sinkhorn(a, b, M, 10**-2.5, tol=1e-9, max_iter=5000)
         assert res.converged and res.marginal_error < 1e-9, seed
+
+
+def test_newton_horizon_grows_with_size_and_stops_at_the_dense_limit():
+    """The switch pays sooner on small problems (a Newton step costs a few
+    Sinkhorn iterations) than on large ones; beyond 2^22 cost entries there
+    is no dense finish (n = m = 3000 runs exactly the Sinkhorn it ran before)."""
+    sizes = [(11, 12), (100, 120), (700, 840), (2000, 2000)]
+    horizons = [N.newton_horizon(n, m) for n, m in sizes]
+    assert horizons[0] < 100 and np.all(np.diff(horizons) > 0)
+    assert np.isfinite(horizons[-1])
+    assert N.newton_horizon(3000, 3000) == np.inf == N.newton_horizon(2, 2**22)
