@@ -10,8 +10,13 @@
 3. ``sinkhorn_online`` at n = m = 50,000, d = 20, reg = 1 (cost divided by
    the max over a 2,000-point subsample), run in a subprocess that reports
    wall time, the tracemalloc peak and the peak resident set size (VmHWM).
+4. The Newton finish of ``sinkhorn`` on near-degenerate problems: Sinkhorn
+   alone (the finish switched off) beside the default, tol=1e-9, on the hard
+   instances of the tests, a few larger ones, and random sweeps of small
+   problems (n, m = randint(1, 13), M = rand(n, m), weights rand + 0.05,
+   reg = 10^-2.5 and 10^-2) with max_iter=5000.
 
-Usage: python benchmarks/bench_ot.py [--quick]
+Usage: python benchmarks/bench_ot.py [--quick] [--only {sinkhorn,emd,online,newton}]
 Times are the best of up to 3 runs (1 run when a run exceeds 5 s).
 """
 
@@ -147,6 +152,81 @@ def bench_online(n, d, reg, tol):
              r["n_iter"], r["err"], r["cost"])], note, r
 
 
+def _hard_problems():
+    rng = np.random.RandomState(0)
+    M = rng.rand(11, 12)
+    a, b = rng.rand(11) + 0.05, rng.rand(12) + 0.05
+    yield "rand 11x12 seed=0 reg=10^-2.5", a / a.sum(), b / b.sum(), M, 10**-2.5, 300_000
+    yield "sweep seed=260 (11x11) reg=10^-2.5", *_sweep_problem(260), 10**-2.5, 300_000
+    for n, seed, kind in [(30, 1, "rand"), (300, 1, "cloud"), (700, 0, "cloud")]:
+        rng = np.random.RandomState(seed)
+        m = int(1.2 * n)
+        if kind == "rand":
+            M = rng.rand(n, m)
+        else:
+            M = cdist(rng.randn(n, 5), rng.randn(m, 5) * 1.2 + 0.5, "sqeuclidean")
+            M /= M.max()
+        a, b = rng.rand(n) + 0.05, rng.rand(m) + 0.05
+        yield f"{kind} {n}x{m} seed={seed} reg=1e-3", a / a.sum(), b / b.sum(), M, 1e-3, 100_000
+
+
+def _sweep_problem(seed):
+    rng = np.random.RandomState(seed)
+    n, m = rng.randint(1, 13, 2)
+    M = rng.rand(n, m)
+    a, b = rng.rand(n) + 0.05, rng.rand(m) + 0.05
+    return a / a.sum(), b / b.sum(), M
+
+
+def _solve(a, b, M, reg, max_iter, newton):
+    import skngd.ot._sinkhorn as S
+
+    horizon = S.newton_horizon
+    if not newton:
+        S.newton_horizon = lambda n, m: np.inf
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            r = S.sinkhorn(a, b, M, reg, tol=1e-9, max_iter=max_iter)
+            return time.perf_counter() - t0, r
+    finally:
+        S.newton_horizon = horizon
+
+
+def bench_newton(n_sweep):
+    head = (f"{'problem':<36} {'Sinkhorn alone: n_iter':>23} {'err':>9} {'time':>8}"
+            f" {'with Newton: n_iter (Newton)':>29} {'err':>9} {'time':>8}")
+    out = [head, "-" * len(head)]
+    for name, a, b, M, reg, max_iter in _hard_problems():
+        cols = []
+        for newton in (False, True):
+            t, r = _solve(a, b, M, reg, max_iter, newton)
+            it = f"{r.n_iter}" + ("" if r.converged else " (not conv.)")
+            if newton:
+                it += f" ({r.extra['n_newton_iter']})"
+            cols.append((it, r.marginal_error, t))
+        (i0, e0, t0), (i1, e1, t1) = cols
+        out.append(f"{name:<36} {i0:>23} {e0:>9.1e} {t0:>7.2f}s {i1:>29} {e1:>9.1e} {t1:>7.2f}s")
+    out.append("")
+    head = (f"{'sweep (max_iter=5000)':<26} {'solver':<16} {'not conv.':>9} {'median it':>9}"
+            f" {'p95 it':>7} {'max it':>7} {'total time':>10}")
+    out += [head, "-" * len(head)]
+    for log_reg in (-2.5, -2.0):
+        for newton in (False, True):
+            its, fails, total = [], 0, 0.0
+            for seed in range(n_sweep):
+                t, r = _solve(*_sweep_problem(seed), 10**log_reg, 5000, newton)
+                its.append(r.n_iter)
+                fails += not (r.converged and r.marginal_error < 1e-9)
+                total += t
+            its = np.array(its)
+            out.append(f"{n_sweep} draws reg=10^{log_reg:<5g} {'with Newton' if newton else 'Sinkhorn alone':<16}"
+                       f" {fails:>9} {np.median(its):>9.0f} {np.percentile(its, 95):>7.0f}"
+                       f" {its.max():>7} {total:>9.2f}s")
+    return "\n".join(out)
+
+
 def fmt(rows):
     head = f"{'problem':<28} {'solver':<28} {'time (s)':>9} {'n_iter':>7} {'marg. err (L1)':>15} {'<P,M>':>22}"
     out = [head, "-" * len(head)]
@@ -162,21 +242,34 @@ def fmt(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument("--only", choices=("sinkhorn", "emd", "online", "newton"),
+                        help="run one part")
     args = parser.parse_args()
     n_sk, n_emd, n_onl = (500, 400, 3000) if args.quick else (3000, 2000, 50_000)
+    parts = (args.only,) if args.only else ("sinkhorn", "emd", "online", "newton")
     import numba
 
     print(f"threads: numba {numba.config.NUMBA_NUM_THREADS}, cpus {os.cpu_count()}")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import ot"], check=True)
-    t_import = time.perf_counter() - t0
-    rows = bench_sinkhorn(n_sk, 20, (1.0, 0.1, 0.01))
-    rows += bench_emd(n_emd, 20)
-    onl_rows, note, r = bench_online(n_onl, 20, 1.0, 1e-6)
-    rows += onl_rows
-    print(fmt(rows))
-    print(f"\nonline: {note}")
-    print(f"`python -c 'import ot'` takes {t_import:.2f} s (skngd imports POT only inside emd)")
+    rows, note = [], None
+    if "sinkhorn" in parts:
+        rows += bench_sinkhorn(n_sk, 20, (1.0, 0.1, 0.01))
+    if "emd" in parts:
+        rows += bench_emd(n_emd, 20)
+    if "online" in parts:
+        onl_rows, note, r = bench_online(n_onl, 20, 1.0, 1e-6)
+        rows += onl_rows
+    if rows:
+        print(fmt(rows))
+    if note:
+        print(f"\nonline: {note}")
+    if "newton" in parts:
+        print("\nNewton finish of sinkhorn, tol=1e-9 (time: one run)")
+        print(bench_newton(200 if args.quick else 1000))
+    if not args.only:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import ot"], check=True)
+        print(f"`python -c 'import ot'` takes {time.perf_counter() - t0:.2f} s "
+              "(skngd imports POT only inside emd)")
 
 
 if __name__ == "__main__":

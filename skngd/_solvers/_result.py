@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass, field
 from enum import Enum
-import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+
+from skngd.utils._warnings import warn
 
 
 class StopReason(str, Enum):
@@ -116,8 +117,8 @@ def warn_step_failed(what, n_iter, detail=""):
 
 
 def _warn(msg, detail):
-    # stacklevel: the caller of warn_not_converged / warn_step_failed's caller
-    warnings.warn(f"{msg} {detail}" if detail else msg, ConvergenceWarning, stacklevel=4)
+    # attributed to the user's call, however many skngd / sklearn frames lie between
+    warn(f"{msg} {detail}" if detail else msg, ConvergenceWarning)
 
 
 __all__ = ["LinearSolverResult", "SeparationWarning", "SolverResult", "StopReason",

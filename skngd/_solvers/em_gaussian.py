@@ -50,8 +50,6 @@ Graph. Statist. 28(4), 834-846. Little & Rubin (2019),
 *Statistical Analysis with Missing Data*, 3rd ed., ch. 11.
 """
 
-import warnings
-
 import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
@@ -59,6 +57,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skngd._kernels.em_gaussian import K_BATCH, estep, observed_block_loglik
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd.utils._threads import blas_threads, effective_n_threads
+from skngd.utils._warnings import warn
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -456,14 +455,13 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
         history.append(new.obj)
         cur = new
     if breakdown is not None:
-        warnings.warn(
+        warn(
             f"GaussianEMImputer (EM) stopped after {n_iter} iterations: an EM "
             f"step lowered the objective by {-change:.3g}, which only "
             "rounding errors can do; the covariance is nearly singular "
             f"(condition number {breakdown:.1e}). The last good parameters are "
             "kept. Increase reg_covar or remove collinear features.",
             ConvergenceWarning,
-            stacklevel=3,
         )
     elif not converged:
         warn_not_converged("GaussianEMImputer (EM)", max_iter)

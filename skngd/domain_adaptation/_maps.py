@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 
+from skngd.utils._warnings import warn
+
 # reg='auto': the entropic regularisation, in units of the cost spread
 AUTO_REG = 0.1
 # a map is reported as collapsed when the mapped source keeps less than this
@@ -119,12 +121,11 @@ def spread_ratio(mapped, Xt):
 def warn_if_collapsed(entropy, ratio, reg_text):
     """The collapse warning, naming the parameter to change."""
     if ratio < COLLAPSE_SPREAD and entropy > COLLAPSE_ENTROPY:
-        warnings.warn(
+        warn(
             f"OTDomainAdapter: the coupling is nearly uniform (row entropy "
             f"{entropy:.2f} of its maximum 1) and the mapped source keeps only "
             f"{ratio:.1%} of the target's spread: the barycentric map collapsed "
             f"the source rows towards the target mean. Decrease reg ({reg_text}) "
             f"or use reg='auto', which scales it to the cost spread.",
             CollapsedMapWarning,
-            stacklevel=5,
         )

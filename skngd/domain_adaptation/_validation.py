@@ -6,11 +6,12 @@ are the rows with a masked label (``-1`` for classification labels, NaN for
 regression targets). Arrays passed in are never modified.
 """
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
+
+from skngd.utils._warnings import warn
 
 
 @dataclass
@@ -136,13 +137,12 @@ def domains_for_fit(y, sample_domain, n_samples, task=None):
     if not target.any():
         return Domains(np.ones(n_samples, bool), np.zeros(n_samples, bool), True)
     if _plus_minus_one(y, target, task):
-        warnings.warn(
+        warn(
             "y holds exactly the labels -1 and +1 and no sample_domain was "
             "given: they are read as two classes, so no domain adaptation "
             "takes place. If -1 marks the target rows, pass sample_domain "
             "(>= 0 source, < 0 target) to say so.",
             UserWarning,
-            stacklevel=3,
         )
         return Domains(np.ones(n_samples, bool), np.zeros(n_samples, bool), True)
     return Domains(~target, target)

@@ -1,7 +1,6 @@
 """GaussianEMImputer: a multivariate Gaussian fitted by EM to data with NaNs."""
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -22,6 +21,7 @@ from skngd._solvers.em_gaussian import (
 )
 from skngd._kernels.em_gaussian import fill_missing, observed_moments
 from skngd.utils._threads import blas_threads
+from skngd.utils._warnings import warn
 
 
 def _observed_moments(X):
@@ -273,7 +273,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                     f"n_features={d_fit}: the maximum-likelihood covariance is "
                     "singular. Set reg_covar > 0."
                 )
-            warnings.warn(
+            warn(
                 f"n_samples={n_fit} (rows with an observed value) <= "
                 f"n_features={d_fit}: the maximum-likelihood covariance is "
                 f"singular; reg_covar={self.reg_covar} keeps it positive "

@@ -4,7 +4,6 @@ the solvers that form :math:`p \times p` matrices, and the warnings that say
 why a solver stopped."""
 
 from numbers import Real
-import warnings
 
 import numpy as np
 from scipy import sparse
@@ -16,6 +15,7 @@ from skngd._solvers._result import (
     warn_not_converged,
     warn_step_failed,
 )
+from skngd.utils._warnings import warn
 from skngd.utils.validation import check_sample_weight
 
 #: 'newton' factorises a (p x p) Fisher matrix, 'mm' an (n_dof x n_dof) Gram
@@ -147,11 +147,11 @@ def report_stop(what, res, loss, *, C, tol, max_iter, advice=""):
     if data_loss <= _SEPARATED_LOSS * float(np.sum(loss.sw)) or (weak and not done):
         per = fitted_losses(loss, coef)
     if per is not None and np.unique(loss.y[loss.sw > 0]).size < 2:
-        warnings.warn(
+        warn(
             f"{what}: every sample of positive weight belongs to one class, so the "
             "unpenalised intercept grows without bound and every prediction is that "
             "class. Give samples of the other classes positive sample_weight.",
-            SeparationWarning, stacklevel=3)
+            SeparationWarning)
     elif per is not None and np.all(per < _SEPARATED_LOSS):
         _warn_separation(what, res, C, "every sample is fitted with probability above "
                          "1 - 1e-8. The optimum is then set by the penalty alone and")
@@ -174,12 +174,12 @@ def _warn_separation(what, res, C, evidence):
             StopReason.ROUNDING: f"stopped at iteration {res.n_iter} with the objective "
                                  f"at rounding level ({res.history[-1]:.2g})",
             StopReason.CONVERGED: f"converged in {res.n_iter} iterations"}[res.status]
-    warnings.warn(
+    warn(
         f"{what}: the classes are linearly separable in the training data: {evidence} "
         f"the coefficients grow without bound as C increases (C={C:g}; largest "
         f"|coefficient| {np.abs(res.coef).max():.3g}; the solver {stop}). Use a smaller C "
         "(e.g. C=1.0) for a finite solution determined by the data.",
-        SeparationWarning, stacklevel=3)
+        SeparationWarning)
 
 
 def _relative(res):

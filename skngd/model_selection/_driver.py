@@ -1,13 +1,13 @@
 """The loop of a sequential search: propose, replay or evaluate, record, tell."""
 
 import time
-import warnings
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 
 from skngd.utils._threads import blas_threads
+from skngd.utils._warnings import warn
 
 from ._checkpoint import CheckpointError
 from ._evaluation import Outcome, format_results, outcomes_from_results
@@ -196,7 +196,7 @@ class SearchRun:
     def _failed_batch(self, new, message, elapsed):
         n_fits = len(new) * self.n_splits
         total = (len(self.outcomes) + len(new)) * self.n_splits
-        warnings.warn(
+        warn(
             f"\n{n_fits} fits failed in this batch (every fit of its {len(new)} "
             f"candidate(s)), out of a total of {total} fits evaluated so far.\n"
             "The score on these train-test partitions for these parameters will be "

@@ -25,9 +25,10 @@ Optuna's ``OptunaSearchCV`` raise a ``TypeError`` that names the skngd equivalen
 
 import math
 import numbers
-import warnings
 
 import numpy as np
+
+from skngd.utils._warnings import warn
 
 from ._space import Categorical, Dimension, Integer, Real
 
@@ -117,8 +118,8 @@ def _from_skopt(name, value, where):
     if name == "Categorical":
         prior = getattr(value, "prior", None)
         if prior is not None and len(set(np.round(np.asarray(prior, float), 12))) > 1:
-            warnings.warn(f"{where}: the prior weights of skopt's Categorical are "
-                          "ignored; every category is searched alike.", UserWarning)
+            warn(f"{where}: the prior weights of skopt's Categorical are "
+                 "ignored; every category is searched alike.", UserWarning)
         return Categorical(list(value.categories))
     prior = getattr(value, "prior", "uniform")
     if prior not in ("uniform", "log-uniform"):
@@ -172,7 +173,7 @@ def check_tuple_shorthand(value, where):
             "here, since a tuple is a list of values in RandomizedSearchCV."
         )
     if len(value) == 2:
-        warnings.warn(
+        warn(
             f"{where} is the tuple {value!r}: searched as {len(value)} categorical "
             "values, as RandomizedSearchCV does. For scikit-optimize's range "
             f"shorthand write Real({value[0]!r}, {value[1]!r}) or Integer(...).",

@@ -11,7 +11,6 @@ selects the best candidate over every row, refits it once and leaves through
 import numbers
 import os
 import time
-import warnings
 from dataclasses import dataclass
 
 import joblib
@@ -23,6 +22,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state, indexable
 
 from skngd.utils._sklearn_compat import BaseSearchCV, Interval
+from skngd.utils._warnings import warn
 
 from ._checkpoint import Checkpoint
 from ._driver import SearchRun
@@ -118,7 +118,7 @@ class _SequentialSearchCV(BaseSearchCV):
         n_iter, exhaustive = self.n_iter, False
         if space.finite and space.size() <= n_iter:
             if space.size() < n_iter:
-                warnings.warn(
+                warn(
                     f"The total space of parameters {space.size()} is smaller than "
                     f"n_iter={n_iter}. Running {space.size()} iterations. For "
                     "exhaustive searches, use GridSearchCV.", UserWarning,

@@ -3,6 +3,7 @@
 import numpy as np
 
 from skngd._solvers._result import warn_not_converged
+from skngd.ot._newton import RateWatch, newton_finish, newton_horizon
 from skngd.ot._result import OTResult
 from skngd.ot._validation import check_balanced, check_cost, check_marginal, ot_params
 from skngd.utils._threads import fit_threads, numba_threads
@@ -57,6 +58,7 @@ class _Dense:
         self.Lr, self.Lc = np.empty(n), np.empty(m)
         self.u, self.w = np.empty(n), np.empty(m)
         self.work = np.empty((max(1, min(n_threads, n)), m))
+        self.n_newton = 0  # Newton steps taken (also counted in n_iter)
 
     def log_step(self, f, g, eps, with_cols):
         """Exact log-domain (g then) f update; K <- plan of the new (f, g).
@@ -81,12 +83,13 @@ class _Dense:
         self.K *= self.v[None, :]
         return self.K
 
-    def scaling_loop(self, f, g, eps, tol, budget):
+    def scaling_loop(self, f, g, eps, tol, budget, watch=None):
         """Sinkhorn in the scaling domain on K = exp((f + g - M)/eps).
 
         Returns (f, g, err, n_iter, status) with status 'converged',
         'absorb' (scalings grew large), 'unstable' (a zero column sum: the
-        caller falls back to a log step) or 'budget'.
+        caller falls back to a log step), 'stalled' (``watch`` predicts more
+        iterations than a Newton finish costs) or 'budget'.
         """
         v = np.ones_like(self.b)
         u, w = self.u, self.w
@@ -103,11 +106,43 @@ class _Dense:
                 return f + eps * np.log(u), g + eps * np.log(v), err, it, "converged"
             if it == budget:
                 break
+            if watch is not None and watch.stalled(err):
+                return f + eps * np.log(u), g + eps * np.log(v), err, it, "stalled"
             v = self.b / w
             lu, lv = np.log(u), np.log(v)
             if max(np.abs(lu).max(), np.abs(lv).max()) > _ABSORB:
                 return f + eps * lu, g + eps * lv, err, it, "absorb"
         return f + eps * np.log(u), g + eps * np.log(v), err, budget, "budget"
+
+
+def _stage(state, f, g, eps, tol, budget, watch):
+    """One epsilon-scaling stage: Sinkhorn to ``tol``, finished by Newton on
+    the dual when ``watch`` sees its linear rate stall.
+
+    Returns (f, g, n_iter, status), status 'converged' (scaling loop: the
+    plan is in ``state``), 'log-converged', 'newton-converged' or 'budget'.
+    """
+    used, with_cols, status = 0, False, "budget"
+    while used < budget:
+        f, g, col_err = state.log_step(f, g, eps, with_cols)
+        used += int(with_cols)
+        if col_err < tol:  # the plan before this step converged
+            return f, g, used, "log-converged"
+        f, g, _, k, status = state.scaling_loop(f, g, eps, tol, budget - used, watch)
+        used += k
+        if status == "stalled":
+            f, g, k, status = newton_finish(state.M, state.a, state.b, f, g, eps, tol,
+                                            budget - used)
+            used += k
+            state.n_newton += k
+            if status == "converged":
+                return f, g, used, "newton-converged"
+            watch = None  # Newton made no progress (rounding level): Sinkhorn goes on
+        # a zero column sum: next time update the columns in log domain
+        with_cols = status == "unstable"
+        if status in ("converged", "budget"):
+            break
+    return f, g, used, status
 
 
 def _threads(n_jobs, size):
@@ -146,6 +181,40 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     underflows even for tiny :math:`\varepsilon`. Small :math:`\varepsilon`
     are reached by :math:`\varepsilon`-scaling (warm starts from larger values).
 
+    Sinkhorn converges linearly, and on near-degenerate plans (small
+    :math:`\varepsilon`, a subset of rows whose mass nearly equals that of a
+    subset of columns) at a rate so close to 1 that it may need millions of
+    iterations. Every 20 iterations the decay of the marginal error is
+    extrapolated to ``tol``; when that needs more iterations than about ten
+    Newton steps cost (problems of up to :math:`2^{22}` cost entries), the
+    solve finishes with Newton's method on the dual (Sinkhorn-Newton)
+
+    .. math::
+
+        D(f, g) = \langle a, f\rangle + \langle b, g\rangle
+        - \varepsilon \sum_{ij} e^{(f_i + g_j - M_{ij})/\varepsilon},
+        \qquad
+        \nabla D = \begin{pmatrix} a - P 1 \\ b - P^T 1 \end{pmatrix},
+        \qquad
+        \nabla^2 D = -\frac{1}{\varepsilon}
+        \begin{pmatrix} \operatorname{diag}(P 1) & P \\
+        P^T & \operatorname{diag}(P^T 1) \end{pmatrix},
+
+    whose Hessian has the gauge direction :math:`(1, -1)` in its null space:
+    the step :math:`d = -(\nabla^2 D)^{-1} \nabla D` is solved with one
+    potential pinned (Schur complement on the shorter side, dense Cholesky,
+    Levenberg-Marquardt damping only if that fails), changes no plan entry by
+    more than a factor :math:`e^{30}`, and backtracks until
+    :math:`D(x + t d) - D(x) \ge 10^{-4}\, t \langle \nabla D, d\rangle`,
+    the change computed as
+    :math:`t\langle \nabla D, d\rangle - \varepsilon \sum_{ij} P_{ij}\,
+    \varphi(t (d_{f,i} + d_{g,j})/\varepsilon)`, :math:`\varphi(x) = e^x - 1 - x`,
+    exact far below the rounding of :math:`D`. Convergence is then
+    quadratic: small problems for which Sinkhorn needs 8,000 to more than
+    3,000,000 iterations converge in 80 to 160 (measured in the user guide).
+    If Newton stops making progress (rounding level), Sinkhorn goes on with
+    the remaining budget.
+
     Parameters
     ----------
     a : array-like of shape (n,) or None
@@ -157,7 +226,8 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     reg : float > 0
         Entropic regularisation :math:`\varepsilon` (in the units of ``M``).
     max_iter : int >= 1, default=1000
-        Maximum number of Sinkhorn iterations over all stages.
+        Maximum number of iterations over all stages, Sinkhorn and Newton
+        steps alike.
     tol : float >= 0, default=1e-9
         Stop when :math:`\|P1 - a\|_1 + \|P^T 1 - b\|_1 <` ``tol``.
     n_jobs : int or None
@@ -167,8 +237,10 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     -------
     result : OTResult
         ``plan``, potentials ``f``, ``g``, ``cost`` :math:`\langle P, M\rangle`,
-        ``n_iter``, ``converged``, ``marginal_error``. If not converged a
-        ``ConvergenceWarning`` is emitted; the plan is still finite.
+        ``n_iter``, ``converged``, ``marginal_error``, and
+        ``extra['n_newton_iter']`` (Newton steps among the ``n_iter``). If
+        not converged a ``ConvergenceWarning`` is emitted; the plan is still
+        finite.
 
     References
     ----------
@@ -176,6 +248,8 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     transport. NeurIPS.
     Schmitzer, B. (2019). Stabilized sparse scaling algorithms for entropy
     regularized transport problems. SIAM J. Sci. Comput. 41(3).
+    Brauer, C., Clason, C., Lorenz, D. & Wirth, B. (2017). A Sinkhorn-Newton
+    method for entropic optimal transport. arXiv:1710.06635.
 
     Examples
     --------
@@ -196,29 +270,17 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     check_balanced(a, b)
     reg, max_iter, tol = float(reg), int(max_iter), float(tol)
     f, g = np.zeros(n), np.zeros(m)
-    n_iter, err, converged = 0, np.inf, False
+    n_iter = 0
     stages = eps_schedule(reg, float(M.max() - M.min()))
+    horizon = newton_horizon(n, m)
     with _threads(n_jobs, M.size) as n_threads:
         state = _Dense(M, a, b, n_threads)
         for k, eps in enumerate(stages):
-            last = k == len(stages) - 1
-            stage_tol = tol if last else max(tol, _STAGE_TOL)
-            with_cols, status = False, ""
-            while n_iter < max_iter:
-                f, g, col_err = state.log_step(f, g, eps, with_cols)
-                n_iter += int(with_cols)
-                if col_err < stage_tol:  # the plan before this step converged
-                    status = "log-converged"
-                    break
-                f, g, err, used, status = state.scaling_loop(
-                    f, g, eps, stage_tol, max_iter - n_iter
-                )
-                n_iter += used
-                # a zero column sum: next time update the columns in log domain
-                with_cols = status == "unstable"
-                if status in ("converged", "budget"):
-                    break
-        converged = status in ("converged", "log-converged")
+            stage_tol = tol if k == len(stages) - 1 else max(tol, _STAGE_TOL)
+            watch = RateWatch(horizon, stage_tol) if np.isfinite(horizon) else None
+            f, g, used, status = _stage(state, f, g, eps, stage_tol, max_iter - n_iter, watch)
+            n_iter += used
+        converged = status in ("converged", "log-converged", "newton-converged")
         if status == "converged":
             plan = state.plan_from_scalings()
         elif converged:
@@ -237,4 +299,5 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
+        extra={"n_newton_iter": state.n_newton},
     )
