@@ -6,7 +6,7 @@ from skngd._solvers._result import warn_not_converged
 from skngd.ot._result import OTResult
 from skngd.ot._sinkhorn import _STAGE_TOL, eps_schedule
 from skngd.ot._validation import check_balanced, check_marginal, check_points, ot_params
-from skngd.utils._threads import numba_threads
+from skngd.utils._threads import fit_threads
 
 _METRICS = {"sqeuclidean": True, "euclidean": False}  # name -> squared
 
@@ -114,7 +114,7 @@ def sinkhorn_online(
     # imported here: importing skngd.ot must not load Numba
     from skngd._kernels.sinkhorn import lse_rows_online, plan_cost_online
 
-    with numba_threads(n_jobs) as n_threads:
+    with fit_threads(n_jobs) as n_threads:
         work_r = np.empty((max(1, min(n_threads, n)), 4, m))
         work_c = np.empty((max(1, min(n_threads, m)), 4, n))
 

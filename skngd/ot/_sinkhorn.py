@@ -6,7 +6,7 @@ from skngd._solvers._result import warn_not_converged
 from skngd.ot._newton import RateWatch, newton_finish, newton_horizon
 from skngd.ot._result import OTResult
 from skngd.ot._validation import check_balanced, check_cost, check_marginal, ot_params
-from skngd.utils._threads import fit_threads, numba_threads
+from skngd.utils._threads import fit_threads
 
 # Scalings are absorbed into the log-domain potentials once |log u| or
 # |log v| exceeds this; Gibbs entries below exp(-745) then carry mass
@@ -146,9 +146,12 @@ def _stage(state, f, g, eps, tol, budget, watch):
 
 
 def _threads(n_jobs, size):
-    """Numba threads for large problems; NumPy ones use BLAS on one thread."""
+    """The solve's thread policy (``skngd.ot`` functions are entry points):
+    ``n_jobs`` Numba threads for the kernels of large problems and as many
+    BLAS threads (the Newton finish's products; ``None`` -> 1), so neither
+    pool oversubscribes a busy machine; small problems run NumPy only."""
     if size >= NUMBA_MIN_ENTRIES:
-        return numba_threads(n_jobs if size >= _MIN_PARALLEL_SIZE else 1)
+        return fit_threads(n_jobs if size >= _MIN_PARALLEL_SIZE else 1)
     return fit_threads(n_jobs, numba=False)
 
 
