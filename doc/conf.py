@@ -203,6 +203,10 @@ def _write_api_page():
         lines += [title, "-" * len(title), ""]
         if modname in ("skngd.ot", "skngd.plotting"):
             lines += [f".. automodule:: {modname}", "   :no-members:", ""]
+        if modname.count(".") == 1 and modname not in ("skngd.ot", "skngd.plotting"):
+            # a subpackage section declares its module, so :mod:`skngd.impute`
+            # and the like resolve
+            lines += [f".. module:: {modname}", ""]
         lines += [f".. currentmodule:: {modname}", ""]
         lines += [".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
         for name in found:

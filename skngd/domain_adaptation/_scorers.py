@@ -163,7 +163,7 @@ class ImportanceWeightedScorer(_DomainScorer):
 
     an estimate of the target score of :math:`h` under covariate shift
     (:math:`p(y\mid x)` shared by the domains). The weights come from a
-    domain classifier (:func:`importance_weights`).
+    domain classifier (``importance_weights``).
 
     Parameters
     ----------
@@ -428,9 +428,9 @@ class AssortativityScorer(_DomainScorer):
     r"""How well the predicted target classes follow the target's own clusters.
 
     The target rows are joined in a neighbourhood graph with one radius for
-    all (:func:`neighbourhood_graph`: the median distance to the
+    all (``neighbourhood_graph``: the median distance to the
     ``n_neighbors``-th neighbour), and the score is Newman's assortativity
-    coefficient of the predicted classes on it (:func:`assortativity`):
+    coefficient of the predicted classes on it (``assortativity``):
     the share of edges inside a predicted class, corrected for the share a
     labelling independent of the graph would have,
 
