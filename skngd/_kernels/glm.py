@@ -16,8 +16,8 @@ the Fisher (expected information) weight
 
     W_i = s_i \frac{\mu_i'^2}{V(\mu_i)} .
 
-The kernels switch on the integer codes of
-:mod:`skngd._loss.family` / :mod:`skngd._loss.link`. The pass returns ``inf``
+The kernels switch on the integer codes of :mod:`skngd._kernels.codes`
+(the family and link objects' ``code``). The pass returns ``inf``
 as deviance when a mean leaves the family's domain (e.g. a negative Poisson
 mean under the identity link), which tells the solver to halve its step.
 :func:`irls_pass_ref` is the NumPy twin, built on the family and link objects;
@@ -40,9 +40,14 @@ from skngd._kernels.glm_ref import (  # noqa: F401 - the NumPy twins
     irls_pass_ref,
 )
 
-# family codes (skngd._loss.family) and link codes (skngd._loss.link)
-_NORMAL, _BINOMIAL, _POISSON, _GAMMA, _INVGAUSS, _TWEEDIE, _NEGBIN = range(7)
-_IDENTITY, _LOG, _LOGIT, _PROBIT, _CLOGLOG, _INVERSE, _INVSQ, _POWER = range(8)
+from skngd._kernels.codes import FAMILY_CODES as _F, LINK_CODES as _L
+
+# compile-time constants read from the one table (skngd._kernels.codes)
+_NORMAL, _BINOMIAL, _POISSON = _F["normal"], _F["binomial"], _F["poisson"]
+_GAMMA, _INVGAUSS, _TWEEDIE = _F["gamma"], _F["inverse_gaussian"], _F["tweedie"]
+_NEGBIN = _F["negative_binomial"]
+_IDENTITY, _LOG, _LOGIT, _PROBIT = _L["identity"], _L["log"], _L["logit"], _L["probit"]
+_CLOGLOG, _INVERSE, _INVSQ, _POWER = _L["cloglog"], _L["inverse"], _L["inverse_squared"], _L["power"]
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 

@@ -31,6 +31,7 @@ difference of two rounded sums would be noise long before :math:`g` is.
 import numpy as np
 from scipy import special
 
+from skngd._kernels.codes import FAMILY_CODES, family_code
 from skngd._loss import link as _link
 
 #: below this many linear-predictor entries the fused paths use NumPy instead of
@@ -41,21 +42,33 @@ from skngd._loss import link as _link
 #: load) to 1.3 s (compilation); digits (17,970 entries) stays on NumPy.
 NUMBA_MIN_SIZE = 50_000
 
-# integer codes for Numba kernels (keep in sync with _kernels)
-NORMAL, BINOMIAL, POISSON, GAMMA, INVERSE_GAUSSIAN, TWEEDIE, NEGATIVE_BINOMIAL = range(7)
-MULTINOMIAL = 100
+# the kernels' codes, by name (the table is skngd._kernels.codes)
+NORMAL, BINOMIAL, POISSON, GAMMA = (
+    FAMILY_CODES[k] for k in ("normal", "binomial", "poisson", "gamma"))
+INVERSE_GAUSSIAN, TWEEDIE, NEGATIVE_BINOMIAL, MULTINOMIAL = (
+    FAMILY_CODES[k] for k in ("inverse_gaussian", "tweedie", "negative_binomial", "multinomial"))
 
 
 class Family:
-    """Base class of a distribution family (an exponential dispersion model).
+    r"""Base class of a distribution family (an exponential dispersion model).
 
-    Subclasses define ``name``, ``code``, ``canonical_link``, ``y_low``,
-    ``y_high`` (with inclusivity flags), ``variance``, ``unit_deviance`` and
-    ``loglike``. ``fixed_scale`` is True where the dispersion is known to be 1.
+    Subclasses define ``name``, ``canonical_link``, ``y_low``, ``y_high``
+    (with inclusivity flags), ``variance``, ``unit_deviance`` and ``loglike``.
+    ``fixed_scale`` is True where the dispersion is known to be 1. The
+    kernels' integer ``code`` follows from ``name``
+    (:data:`skngd._kernels.codes.FAMILY_CODES`; ``-1``: NumPy path only), and
+    ``variance_power`` is :math:`p` of a power variance
+    :math:`V(\mu) = \mu^p` (``None`` for other variance functions).
     """
 
     name = "family"
     code = -1
+    variance_power = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and "code" not in cls.__dict__:
+            cls.code = family_code(cls.name)
     canonical_link = "identity"
     fixed_scale = False
     #: support of y: (low, high, low_inclusive, high_inclusive)
@@ -150,7 +163,7 @@ class Binomial(Family):
     variance :math:`\mu(1-\mu)`, canonical link logit, scale fixed to 1.
     """
 
-    name, code = "binomial", BINOMIAL
+    name = "binomial"
     canonical_link = "logit"
     fixed_scale = True
     y_support = (0.0, 1.0, True, True)
@@ -216,7 +229,7 @@ class Multinomial(Family):
     (which Böhning's bound majorises by :math:`\tfrac12(I - 11^T/K)`).
     """
 
-    name, code = "multinomial", MULTINOMIAL
+    name = "multinomial"
     canonical_link = "softmax"
     fixed_scale = True
 

@@ -13,7 +13,8 @@ so that ``llf``/AIC agree with statsmodels' ``GLM``:
 ``sample_weight`` :math:`w_i` is a frequency weight throughout: the result for
 an integer weight equals the result for that many duplicated rows.
 
-The integer ``code`` and ``power`` of a family are what the Numba IRLS kernel
+The integer ``code`` (from the family's name, :mod:`skngd._kernels.codes`)
+and ``power`` of a family are what the Numba IRLS kernel
 (:mod:`skngd._kernels.glm`) switches on.
 
 References
@@ -46,7 +47,8 @@ class Normal(Family):
     :math:`D/\sum w` for the identity link, as statsmodels does).
     """
 
-    name, code = "normal", _family.NORMAL
+    name = "normal"
+    variance_power = 0.0
     canonical_link = "identity"
 
     def variance(self, mu):
@@ -65,7 +67,8 @@ class Poisson(Family):
     r"""Poisson family for counts :math:`y \ge 0`: :math:`V(\mu) = \mu`,
     :math:`d = 2[y\log(y/\mu) - y + \mu]`; canonical link log, scale 1."""
 
-    name, code = "poisson", _family.POISSON
+    name = "poisson"
+    variance_power = 1.0
     canonical_link = "log"
     fixed_scale = True
     y_support = (0.0, np.inf, True, False)
@@ -85,7 +88,8 @@ class Gamma(Family):
     r"""Gamma family for :math:`y > 0`: :math:`V(\mu) = \mu^2`,
     :math:`d = 2[(y-\mu)/\mu - \log(y/\mu)]`; canonical link inverse."""
 
-    name, code = "gamma", _family.GAMMA
+    name = "gamma"
+    variance_power = 2.0
     canonical_link = "inverse"
     y_support = (0.0, np.inf, False, False)
     power = 2.0
@@ -107,7 +111,8 @@ class InverseGaussian(Family):
     r"""Inverse Gaussian family for :math:`y > 0`: :math:`V(\mu) = \mu^3`,
     :math:`d = (y-\mu)^2/(y\mu^2)`; canonical link inverse squared."""
 
-    name, code = "inverse_gaussian", _family.INVERSE_GAUSSIAN
+    name = "inverse_gaussian"
+    variance_power = 3.0
     canonical_link = "inverse_squared"
     y_support = (0.0, np.inf, False, False)
     power = 3.0
@@ -143,7 +148,7 @@ class Tweedie(Family):
     log for :math:`p > 0` and identity for :math:`p \le 0` (as scikit-learn).
     """
 
-    name, code = "tweedie", _family.TWEEDIE
+    name = "tweedie"
 
     def __init__(self, power=1.5):
         power = float(power)
@@ -153,6 +158,7 @@ class Tweedie(Family):
                 "no Tweedie distribution exists for 0 < power < 1."
             )
         self.power = power
+        self.variance_power = power
         if power <= 0:
             self.y_support = (-np.inf, np.inf, False, False)
         elif power < 2:
@@ -218,7 +224,7 @@ class NegativeBinomial(Family):
     :math:`\log(\alpha\mu/(1+\alpha\mu))`, which constrains the linear predictor.
     """
 
-    name, code = "negative_binomial", _family.NEGATIVE_BINOMIAL
+    name = "negative_binomial"
     canonical_link = "log"
     fixed_scale = True
     y_support = (0.0, np.inf, True, False)
@@ -281,8 +287,8 @@ def variance_derivative(family, mu):
         return np.ones_like(mu)
     if name == "negative_binomial":
         return 1.0 + 2.0 * family.alpha * mu
-    p = {"gamma": 2.0, "inverse_gaussian": 3.0}.get(name, getattr(family, "power", None))
-    if name not in ("gamma", "inverse_gaussian", "tweedie"):
+    p = family.variance_power
+    if p is None:
         raise ValueError(f"no variance derivative for the {name} family.")
     return p * mu ** (p - 1.0)
 
@@ -309,6 +315,17 @@ def observed_weights(family, link, eta, mu, w, u):
                 family, mu) / family.variance(mu)
         h = w - u * kappa
     return np.where((w > 0) & np.isfinite(h), h, 0.0)
+
+
+def is_canonical(family, link):
+    r"""True when :math:`\mu'(\eta)/V(\mu)` is constant, i.e. the Fisher
+    information equals the Hessian of the deviance (canonical link, up to
+    sign and scale): binomial-logit, or a power variance :math:`\mu^p` with
+    the power link :math:`\eta = \mu^{1-p}` (log for :math:`p = 1`)."""
+    if family.name == "binomial":
+        return link.name == "logit"
+    p, q = family.variance_power, link.exponent
+    return p is not None and q is not None and float(q) == 1.0 - float(p)
 
 
 def check_link_for_family(family, link):

@@ -16,15 +16,28 @@ Resolve names with :func:`skngd._loss.get_link`.
 import numpy as np
 from scipy import special
 
-# integer codes used by the Numba kernels (keep in sync with _kernels/glm.py)
-IDENTITY, LOG, LOGIT, PROBIT, CLOGLOG, INVERSE, INVERSE_SQUARED, POWER = range(8)
+from skngd._kernels.codes import LINK_CODES, link_code
+
+# the kernels' codes, by name (the table is skngd._kernels.codes)
+IDENTITY, LOG, LOGIT, PROBIT = (LINK_CODES[k] for k in ("identity", "log", "logit", "probit"))
+CLOGLOG, INVERSE, INVERSE_SQUARED, POWER = (
+    LINK_CODES[k] for k in ("cloglog", "inverse", "inverse_squared", "power"))
 
 
 class Link:
-    """Base class. Subclasses set ``name``, ``code`` and the four maps."""
+    r"""Base class. Subclasses set ``name`` and the four maps; the kernels'
+    integer ``code`` follows from ``name`` (:data:`skngd._kernels.codes.LINK_CODES`;
+    ``-1``: NumPy path only). ``exponent`` is :math:`q` of a power link
+    :math:`\eta = \mu^q` (``0``: log; ``None`` for other links)."""
 
     name = "link"
     code = -1
+    exponent = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and "code" not in cls.__dict__:
+            cls.code = link_code(cls.name)
     #: (low, high) of the mean where the link is finite
     valid_mu = (-np.inf, np.inf)
     #: exponent, only meaningful for :class:`PowerLink`
@@ -56,7 +69,8 @@ class Link:
 
 
 class IdentityLink(Link):
-    name, code = "identity", IDENTITY
+    name = "identity"
+    exponent = 1.0
 
     def link(self, mu):
         return np.asarray(mu, dtype=float).copy()
@@ -75,7 +89,8 @@ class IdentityLink(Link):
 
 
 class LogLink(Link):
-    name, code = "log", LOG
+    name = "log"
+    exponent = 0.0
     valid_mu = (0.0, np.inf)
 
     def link(self, mu):
@@ -95,7 +110,7 @@ class LogLink(Link):
 
 
 class LogitLink(Link):
-    name, code = "logit", LOGIT
+    name = "logit"
     valid_mu = (0.0, 1.0)
 
     def link(self, mu):
@@ -118,7 +133,7 @@ class LogitLink(Link):
 
 
 class ProbitLink(Link):
-    name, code = "probit", PROBIT
+    name = "probit"
     valid_mu = (0.0, 1.0)
 
     def link(self, mu):
@@ -137,7 +152,7 @@ class ProbitLink(Link):
 
 
 class CLogLogLink(Link):
-    name, code = "cloglog", CLOGLOG
+    name = "cloglog"
     valid_mu = (0.0, 1.0)
 
     def link(self, mu):
@@ -158,7 +173,8 @@ class CLogLogLink(Link):
 class InverseLink(Link):
     """:math:`\\eta = 1/\\mu` (canonical for the gamma family)."""
 
-    name, code = "inverse", INVERSE
+    name = "inverse"
+    exponent = -1.0
     valid_mu = (0.0, np.inf)
 
     def link(self, mu):
@@ -179,7 +195,8 @@ class InverseLink(Link):
 class InverseSquaredLink(Link):
     """:math:`\\eta = 1/\\mu^2` (canonical for the inverse Gaussian family)."""
 
-    name, code = "inverse_squared", INVERSE_SQUARED
+    name = "inverse_squared"
+    exponent = -2.0
     valid_mu = (0.0, np.inf)
 
     def link(self, mu):
@@ -201,11 +218,12 @@ class InverseSquaredLink(Link):
 class PowerLink(Link):
     """:math:`\\eta = \\mu^p`; ``p = 0`` is the log link."""
 
-    name, code = "power", POWER
+    name = "power"
     valid_mu = (0.0, np.inf)
 
     def __init__(self, power=1.0):
         self.power = float(power)
+        self.exponent = self.power
 
     def __repr__(self):
         return f"PowerLink(power={self.power!r})"

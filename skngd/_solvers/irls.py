@@ -62,7 +62,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skngd._kernels.glm_ref import irls_pass_ref
 from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._loss.glm_family import observed_weights
+from skngd._loss.glm_family import is_canonical, observed_weights
 from skngd._solvers._result import SolverResult, warn_not_converged
 from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
     block_buffer,
@@ -78,26 +78,6 @@ _SUBSAMPLE_MIN_ROWS = 50_000
 #: objective changes below this fraction of the objective are rounding noise
 #: for the line search (not a stopping rule)
 _ROUNDING = 1e4 * np.finfo(np.float64).eps
-
-# variance power of the power-variance families and exponent q of the links
-# eta = mu ** q (q = 0: log): the pair is canonical when q = 1 - p
-_VARIANCE_POWER = {"normal": 0.0, "poisson": 1.0, "gamma": 2.0, "inverse_gaussian": 3.0}
-_LINK_EXPONENT = {"identity": 1.0, "log": 0.0, "inverse": -1.0, "inverse_squared": -2.0}
-
-
-def is_canonical(family, link):
-    """True when :math:`\\mu'(\\eta)/V(\\mu)` is constant, i.e. the Fisher
-    information equals the Hessian of the deviance (canonical link, up to
-    sign and scale)."""
-    if family.name == "binomial":
-        return link.name == "logit"
-    if family.name == "tweedie":
-        p = float(family.power)
-    else:
-        p = _VARIANCE_POWER.get(family.name)
-    q = float(link.power) if link.name == "power" else _LINK_EXPONENT.get(link.name)
-    return p is not None and q is not None and q == 1.0 - p
-
 
 @dataclass
 class GLMProblem:

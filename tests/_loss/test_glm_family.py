@@ -172,3 +172,48 @@ def test_observed_weights_are_the_second_derivative_of_the_half_deviance(fam, li
     np.testing.assert_allclose(-u, fd1, rtol=1e-5, atol=1e-9)
     if fam.name == "binomial" and link.name == "logit" or fam.name == "poisson" and link.name == "log":
         np.testing.assert_allclose(h, w, rtol=1e-12)
+
+
+def test_family_and_link_codes_come_from_the_one_table():
+    """The kernels and the objects read one table (skngd._kernels.codes)."""
+    from skngd._kernels import codes
+    from skngd._kernels import glm as kglm
+    from skngd._loss import family as _family
+    from skngd._loss import glm_family as _gf
+    from skngd._loss import link as _link
+
+    fams = [_gf.Normal(), _gf.Poisson(), _gf.Gamma(), _gf.InverseGaussian(), _gf.Tweedie(1.5),
+            _gf.NegativeBinomial(), _family.Binomial(), _family.Multinomial()]
+    assert sorted(f.code for f in fams) == sorted(codes.FAMILY_CODES.values())
+    for f in fams:
+        assert f.code == codes.FAMILY_CODES[f.name]
+    for name, cls in _link.LINKS.items():
+        assert cls().code == codes.LINK_CODES[name]
+    assert kglm._POISSON == _gf.Poisson().code and kglm._INVSQ == _link.InverseSquaredLink().code
+
+    class Custom(_gf.Poisson):
+        name = "my_poisson"
+
+    assert Custom.code == codes.UNKNOWN
+
+
+@pytest.mark.parametrize("fam, link, canonical", [
+    ("poisson", "log", True), ("gamma", "inverse", True), ("gamma", "log", False),
+    ("inverse_gaussian", "inverse_squared", True), ("normal", "identity", True),
+    ("binomial", "logit", True), ("binomial", "probit", False), ("negative_binomial", "log", False),
+])
+def test_is_canonical_reads_the_objects(fam, link, canonical):
+    from skngd._loss import get_family
+    from skngd._loss.glm_family import is_canonical
+    from skngd._loss.link import LINKS
+
+    assert is_canonical(get_family(fam), LINKS[link]()) is canonical
+
+
+def test_is_canonical_tweedie_and_power_link():
+    from skngd._loss.glm_family import Tweedie, is_canonical
+    from skngd._loss.link import LogLink, PowerLink
+
+    assert is_canonical(Tweedie(1.0), LogLink())
+    assert is_canonical(Tweedie(1.5), PowerLink(-0.5))
+    assert not is_canonical(Tweedie(1.5), LogLink())
