@@ -97,6 +97,63 @@ class LinearSolverResult(SolverResult):
     decrements: list = field(default_factory=list)
 
 
+@dataclass
+class GLMResult(SolverResult):
+    """:class:`SolverResult` of the GLM Newton / IRLS solver.
+
+    ``coef`` holds the feature coefficients followed by the intercept (if
+    fitted).
+
+    Attributes
+    ----------
+    deviance : float
+        Weighted deviance at ``coef``.
+    gram : ndarray or None
+        The unpenalised Fisher information :math:`\tilde X^T W \tilde X` of
+        the last iteration (the covariance's bread).
+    mu : ndarray or None
+        Means at ``coef``.
+    rank_deficient : bool
+        The last system was numerically singular (perfectly collinear columns):
+        the minimum-norm solution was used.
+    predicted_decrease : float
+        The decrease :math:`\tfrac12 \Delta^T M \Delta` the last Newton step
+        promised (``nan`` before the first Newton step).
+    """
+
+    deviance: float = np.nan
+    gram: np.ndarray = None
+    mu: np.ndarray = None
+    rank_deficient: bool = False
+    predicted_decrease: float = np.nan
+
+
+@dataclass
+class StudentTResult(SolverResult):
+    """:class:`SolverResult` of the Student-t EM / Newton fit: ``coef`` is
+    :math:`\beta`.
+
+    Attributes
+    ----------
+    intercept, scale, nu : float
+        Intercept, scale :math:`\sigma` and degrees of freedom :math:`\nu`.
+    weights : ndarray
+        E-step weights :math:`E[\tau_i \mid y_i]` at the solution.
+    resid : ndarray or None
+        Residuals at the solution.
+    exact : bool
+        The data are fitted exactly (zero residuals on enough rows): the
+        scale is 0 and the weights are their limit.
+    """
+
+    intercept: float = 0.0
+    scale: float = 0.0
+    nu: float = np.nan
+    weights: np.ndarray = None
+    resid: np.ndarray = None
+    exact: bool = False
+
+
 class SeparationWarning(ConvergenceWarning):
     """The classes (or a binomial response) are perfectly separated by the
     features: the unpenalised maximum-likelihood estimate does not exist and
@@ -121,5 +178,5 @@ def _warn(msg, detail):
     warn(f"{msg} {detail}" if detail else msg, ConvergenceWarning)
 
 
-__all__ = ["LinearSolverResult", "SeparationWarning", "SolverResult", "StopReason",
+__all__ = ["GLMResult", "LinearSolverResult", "StudentTResult", "SeparationWarning", "SolverResult", "StopReason",
            "warn_not_converged", "warn_step_failed"]

@@ -65,7 +65,7 @@ from scipy import linalg
 from scipy.optimize import minimize_scalar
 from scipy.special import betaln, digamma, polygamma
 
-from skngd._solvers._result import SolverResult
+from skngd._solvers._result import StudentTResult
 
 NU_BOUNDS = (1.0, 1000.0)  # range searched by the ECME step when estimating nu
 _L1_MAX_ITER = 10
@@ -222,7 +222,7 @@ def interpolate(X, y, sw, fit_intercept, nu):
     """Minimum-norm interpolating fit, for fewer samples than parameters.
 
     The t likelihood is then unbounded (zero scale). Returns a
-    :class:`SolverResult` shaped like :func:`fit_student_t`'s with
+    :class:`StudentTResult` shaped like :func:`fit_student_t`'s with
     ``scale = 0`` and ``exact = True``; the minimum norm is that of
     ``(beta, b)`` in the coordinates of ``X`` as passed (centred by the caller).
     """
@@ -232,9 +232,8 @@ def interpolate(X, y, sw, fit_intercept, nu):
     p = X.shape[1]
     beta, b = theta[:p], (float(theta[p]) if fit_intercept else 0.0)
     r = y - X @ beta - b
-    extra = dict(intercept=b, scale=0.0, nu=nu, weights=np.full(len(y), (nu + 1.0) / nu),
-                 resid=r, exact=True)
-    return SolverResult(beta, 0, True, [np.inf], 1, extra)
+    return StudentTResult(beta, 0, True, [np.inf], 1, intercept=b, scale=0.0, nu=nu,
+                          weights=np.full(len(y), (nu + 1.0) / nu), resid=r, exact=True)
 
 
 def _maximise_nu(d, sw, nu):
@@ -354,9 +353,9 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
     ``a * L - s`` and the scale times ``c`` (the caller's units when it
     solves a rescaled problem).
 
-    Returns a :class:`SolverResult` with ``coef = beta`` and ``extra`` holding
-    ``intercept``, ``scale``, ``nu``, ``weights`` (the E-step weights at the
-    returned parameters), ``resid`` and ``exact`` (bool).
+    Returns a :class:`~skngd._solvers._result.StudentTResult` with ``coef =
+    beta``, ``intercept``, ``scale``, ``nu``, ``weights`` (the E-step weights
+    at the returned parameters), ``resid`` and ``exact``.
     """
     beta, b, scale, nu = start
     beta = np.ascontiguousarray(beta, dtype=np.float64)
@@ -372,9 +371,8 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
 
     def exact_result(n_iter, history):
         lam_exact = np.where(np.abs(r) <= floor, (nu + 1.0) / nu, 0.0)
-        extra = dict(intercept=b, scale=0.0, nu=nu, weights=lam_exact, resid=r.copy(),
-                     exact=True)
-        return SolverResult(beta, n_iter, True, history, n_passes[0], extra)
+        return StudentTResult(beta, n_iter, True, history, n_passes[0], intercept=b,
+                              scale=0.0, nu=nu, weights=lam_exact, resid=r.copy(), exact=True)
 
     history = []
     n_passes = [0]  # full passes over X (row passes, Gram and X^T products)
@@ -497,9 +495,8 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
                 and abs(nu - nu_old) <= tol * nu):
             converged = True
             break
-    extra = dict(intercept=b, scale=scale, nu=nu, weights=lam.copy(), resid=r.copy(),
-                 exact=False)
-    return SolverResult(beta, it, converged, history, n_passes[0], extra)
+    return StudentTResult(beta, it, converged, history, n_passes[0], intercept=b, scale=scale,
+                          nu=nu, weights=lam.copy(), resid=r.copy(), exact=False)
 
 
 __all__ = ["fit_student_t", "interpolate", "INITS", "NU_BOUNDS", "t_log_const", "t_loglik",

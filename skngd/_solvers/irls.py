@@ -64,7 +64,7 @@ from skngd._kernels.glm_ref import irls_pass_ref
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import is_canonical, observed_weights
 from skngd._solvers._result import SolverResult, warn_not_converged
-from skngd._solvers.irls_linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
+from skngd._solvers.linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
     block_buffer,
     equilibrated_cholesky,
     n_chunks,

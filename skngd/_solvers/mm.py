@@ -69,9 +69,9 @@ iterations. SIAM J. Numer. Anal. 49, 1715-1735.
 import numpy as np
 
 from skngd._solvers._result import LinearSolverResult, StopReason
-from skngd._solvers.newton import (
+from skngd._solvers.linalg import PsdInverse
+from skngd._solvers.second_order import (
     _SIGNIFICANT,
-    PsdInverse,
     is_converged,
     negligible_step,
     take_step,

@@ -1,5 +1,5 @@
-r"""Exact Newton / Fisher scoring with a Cholesky solve, and the pieces every
-linear-model solver shares (PSD solves, Armijo line search, stopping rule).
+r"""Exact Newton / Fisher scoring with a Cholesky solve for
+:class:`~skngd._loss.linear_loss.LinearModelLoss` (``LogisticRegression(solver='newton')``).
 
 For the logit and softmax links the Fisher information is the Hessian, so
 Fisher scoring (IRLS) is Newton's method:
@@ -13,62 +13,34 @@ with ``t`` from Armijo backtracking. Each iteration forms the
 ``(n_dof * n_out)``-square Fisher matrix (cost :math:`n\,p^2`), so this solver
 is for a small number of coefficients ``p``.
 
-Stopping rule (all skngd linear-model solvers): stop when the estimated
-suboptimality :math:`\tfrac12 g^T M^{-1} g` (``M`` the solver's curvature: the
-Fisher matrix here) is at most :math:`\mathrm{tol}^2 \max(|f|, 10^{-12})`, so
-``tol`` is the square root of a relative objective accuracy (``tol=1e-4``
-reaches about 1e-8 relative). The only floor is ``tol >= 10 eps`` of the data
-dtype; a smaller ``tol`` runs until no step makes representable progress
-(:class:`~skngd._solvers._result.StopReason` ``ROUNDING``), with the
-gradient then at the rounding level of its own computation.
+:class:`LogisticNewton` is a :class:`~skngd._solvers.second_order.SecondOrderSolver`:
+the loop, the stopping rule (``tol`` is the square root of a relative
+objective accuracy, :func:`~skngd._solvers.second_order.relative_tol`) and the
+Armijo search live in :mod:`skngd._solvers.second_order`; NGD and MM share
+its stopping rule and step control. The step-control names are re-exported
+here for the callers that import them from this module.
 
 Objective changes along a step are summed from per-sample differences
 (:meth:`~skngd._loss.linear_loss.LinearModelLoss.value_change`), accurate to
 the rounding level of the gradient; a step is taken only on a decrease, and
 the recorded objective stays monotone where the direct sum of the objective
-rounds upwards (:func:`take_step`).
+rounds upwards (:func:`~skngd._solvers.second_order.take_step`).
 """
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy import linalg
 
 from skngd._solvers._result import LinearSolverResult, StopReason
-
-_ARMIJO_C = 1e-4
-_MAX_HALVINGS = 40
-
-
-def solve_psd(M, b):
-    """Solve ``M x = b`` for symmetric PSD ``M``: Cholesky, eigen pseudo-inverse
-    if ``M`` is singular (collinear or constant columns, no penalty)."""
-    try:
-        c = linalg.cho_factor(M, lower=True, check_finite=False)
-        x = linalg.cho_solve(c, b, check_finite=False)
-        if np.all(np.isfinite(x)):
-            return x
-    except linalg.LinAlgError:
-        pass
-    return PsdInverse(M).solve(b)
-
-
-class PsdInverse:
-    """Eigendecomposition-based (pseudo-)inverse of a symmetric PSD matrix.
-
-    Eigenvalues below ``max_eig * p * eps`` are treated as zero, so a singular
-    ``X^T X`` never fails; the solution is the minimum-norm one.
-    """
-
-    def __init__(self, M):
-        s, Q = linalg.eigh(M, check_finite=False)
-        cut = max(s.max(initial=0.0), 0.0) * M.shape[0] * np.finfo(np.float64).eps
-        self.Q = Q
-        self.inv = np.where(s > cut, 1.0 / np.where(s > cut, s, 1.0), 0.0)
-
-    def solve(self, b):
-        return self.Q @ (self.inv[:, None] * (self.Q.T @ b.reshape(len(self.inv), -1))
-                         ).reshape(b.shape)
+from skngd._solvers.linalg import PsdInverse, solve_psd  # noqa: F401 - re-exported
+from skngd._solvers.second_order import (  # noqa: F401 - re-exported
+    _SIGNIFICANT,
+    CholeskySolve,
+    SecondOrderSolver,
+    StepSearch,
+    is_converged,
+    line_search,
+    negligible_step,
+    take_step,
+)
 
 
 def null_space_fill(loss, M):
@@ -92,122 +64,64 @@ def null_space_fill(loss, M):
     return M
 
 
-#: a step whose predicted decrease is below this many times the rounding
-#: level of the objective change cannot be told from zero
-_SIGNIFICANT = 8.0
-#: ``tol`` below this many machine epsilons of the data dtype asks for more
-#: than floating point resolves; it acts as this value
-_TOL_FLOOR_EPS = 10.0
+class LogisticNewton(SecondOrderSolver):
+    """Newton / Fisher scoring on a ``LinearModelLoss`` (the template's steps)."""
 
+    name = "newton"
+    inner = CholeskySolve()
 
-@dataclass
-class StepSearch:
-    """Outcome of :func:`line_search`: step ``t``, the objective change
-    there and, when no step was taken, why (``status``)."""
+    def __init__(self, loss, *, tol=1e-4, max_iter=100, verbose=0):
+        super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
+        self.loss = loss
 
-    t: float
-    change: float
-    status: StopReason = None
+    def setup(self, coef0):
+        self.st = self.loss.state(coef0)
+        self.history = [self.st.value]
+        self.decs = []
 
+    def update_curvature(self):
+        self.F = null_space_fill(self.loss, self.loss.fisher_matrix(self.st))
 
-def line_search(loss, st, D, U, t0=1.0):
-    r"""Armijo backtracking on the accurate objective change (no pass over X).
+    def inner_solve(self):
+        d = self.inner(self.F, self.st.grad.ravel(), self)
+        self.D = d.step.reshape(self.loss.shape)
+        self.dec = 0.5 * d.decrement  # estimated suboptimality
+        self.decs.append(self.dec)
 
-    Takes the first ``t`` in ``t0, t0/2, ...`` with
-    :math:`f(W + tD) - f(W) \le c\,t\,g^TD` and a strict decrease, the change
-    summed from per-sample differences (:meth:`LinearModelLoss.value_change`),
-    so the test stays meaningful down to the rounding level of the gradient.
-    Stops with ``StopReason.ROUNDING`` once the predicted decrease
-    :math:`-t\,g^TD` is within a few rounding levels of the change (no
-    representable progress is left), with ``STEP_FAILED`` after
-    ``_MAX_HALVINGS`` halvings otherwise.
-    """
-    slope = float(np.sum(st.grad * D))
-    if not np.isfinite(slope):
-        return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
-    t = t0
-    for _ in range(_MAX_HALVINGS):
-        change, noise = loss.value_change(st, D, U, t)
-        if not -t * slope > _SIGNIFICANT * noise:
-            return StepSearch(0.0, 0.0, StopReason.ROUNDING)
-        if change <= _ARMIJO_C * t * slope and change < 0:
-            return StepSearch(t, change)
-        t *= 0.5
-    return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
+    def check_convergence(self):
+        if is_converged(self.st, self.dec, self.tol):
+            self.n_iter -= 1  # this iteration only checked: not counted
+            return StopReason.CONVERGED
+        return None
 
+    def line_search(self):
+        loss, st, D = self.loss, self.st, self.D
+        U = loss.matmul(D)
+        step = line_search(loss, st, D, U)
+        if step.status is not None:
+            return step.status
+        self.st = take_step(loss, st, D, U, step.t, step.change)
+        self.history.append(self.st.value)
+        if self.verbose:
+            print(f"[newton] iter {self.n_iter}: objective {self.st.value:.10g} "
+                  f"step {step.t:.3g}")
+        if negligible_step(self.st.coef, step.t * D):
+            return StopReason.ROUNDING
+        return None
 
-def is_converged(st, decrement, tol):
-    """The shared stopping rule (see module docstring): the estimated
-    suboptimality ``decrement`` is at most ``tol**2 * max(|f|, 1e-12)``.
-
-    ``tol`` is floored at ``_TOL_FLOOR_EPS`` machine epsilons of the data
-    dtype (``2.2e-15`` for float64): an objective accurate to ``tol**2`` then
-    has its gradient at the rounding level of its own computation.
-    """
-    floor = _TOL_FLOOR_EPS * np.finfo(st.raw.dtype).eps
-    rel = max(tol, floor) ** 2
-    return decrement <= rel * max(abs(st.value), 1e-12)
-
-
-def negligible_step(coef, step):
-    """Whether ``coef + step`` differs from ``coef`` only at rounding level
-    (every entry of ``step`` below 4 ulps of the largest coefficient)."""
-    big = float(np.max(np.abs(coef), initial=0.0))
-    return float(np.max(np.abs(step), initial=0.0)) <= 4 * np.finfo(np.float64).eps * big
-
-
-def take_step(loss, st, D, U, t, change):
-    """Move to ``coef + t D``; one pass (``X^T`` residual) since ``raw`` is
-    updated from ``U = X D``.
-
-    ``change < 0`` is the accurately computed objective change. The new value
-    is the directly summed objective when that is not above the current one,
-    else the current value plus ``change`` (the direct sum's rounding hides a
-    decrease that small): the recorded objective is monotone and accurate to
-    the rounding of the objective itself.
-    """
-    coef = st.coef + t * D
-    raw = st.raw + U * np.asarray(t, dtype=U.dtype)
-    new = loss.state(coef, raw=raw)
-    if not new.value <= st.value:
-        new.value = st.value + change
-    return new
+    def finalize(self, status):
+        st, loss = self.st, self.loss
+        return LinearSolverResult(st.coef, self.n_iter, status.converged, self.history,
+                                  loss.n_passes, status=status, grad=st.grad,
+                                  decrement=self.decs[-1] if self.decs else np.nan,
+                                  gram_rows=loss.gram_rows, decrements=self.decs)
 
 
 def newton(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0):
     """Newton / Fisher scoring on ``loss`` from ``coef0``; returns a
     :class:`LinearSolverResult`."""
-    st = loss.state(coef0)
-    history = [st.value]
-    status = StopReason.MAX_ITER
-    decs = []
-    it = 0
-    for it in range(1, max_iter + 1):
-        F = null_space_fill(loss, loss.fisher_matrix(st))
-        g = st.grad.ravel()
-        D = -solve_psd(F, g).reshape(loss.shape)
-        dec = -0.5 * float(g @ D.ravel())
-        decs.append(dec)
-        if is_converged(st, dec, tol):
-            status, it = StopReason.CONVERGED, it - 1
-            break
-        U = loss.matmul(D)
-        step = line_search(loss, st, D, U)
-        if step.status is not None:
-            status = step.status
-            break
-        st = take_step(loss, st, D, U, step.t, step.change)
-        history.append(st.value)
-        if verbose:
-            print(f"[newton] iter {it}: objective {st.value:.10g} step {step.t:.3g}")
-        if negligible_step(st.coef, step.t * D):
-            status = StopReason.ROUNDING
-            break
-    return LinearSolverResult(st.coef, it, status.converged, history, loss.n_passes,
-                              status=status, grad=st.grad,
-                              decrement=decs[-1] if decs else np.nan,
-                              gram_rows=loss.gram_rows, decrements=decs)
+    return LogisticNewton(loss, tol=tol, max_iter=max_iter, verbose=verbose).solve(coef0)
 
 
-__all__ = ["PsdInverse", "StepSearch", "is_converged", "line_search", "negligible_step",
-           "newton", "solve_psd", "take_step"]
+__all__ = ["LogisticNewton", "PsdInverse", "StepSearch", "is_converged", "line_search",
+           "negligible_step", "newton", "null_space_fill", "solve_psd", "take_step"]

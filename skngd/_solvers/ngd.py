@@ -45,13 +45,12 @@ from scipy import linalg
 
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._solvers._result import LinearSolverResult, StopReason
-from skngd._solvers.newton import (
-    PsdInverse,
+from skngd._solvers.linalg import psd_solver, solve_psd
+from skngd._solvers.newton import null_space_fill
+from skngd._solvers.second_order import (
     is_converged,
     line_search,
     negligible_step,
-    null_space_fill,
-    solve_psd,
     take_step,
 )
 
@@ -119,21 +118,13 @@ class _BlockFisher:
         for k in range(loss.n_out):
             B = self.scale * loss.gram(H[:, k], self.rows) + pen
             B += 1e-10 * max(np.mean(np.diag(B)), 1e-300) * np.eye(B.shape[0])
-            self.chols.append(_chol_or_eig(B))
+            self.chols.append(psd_solver(B))
 
     def solve(self, r):
         out = np.empty_like(r)
         for k, c in enumerate(self.chols):
             out[:, k] = c(r[:, k])
         return out
-
-
-def _chol_or_eig(B):
-    try:
-        c = linalg.cho_factor(B, lower=True, check_finite=False)
-        return lambda b: linalg.cho_solve(c, b, check_finite=False)
-    except linalg.LinAlgError:
-        return PsdInverse(B).solve
 
 
 class _DiagFisher:

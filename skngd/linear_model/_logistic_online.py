@@ -20,7 +20,8 @@ the bias-corrected average (Adam-style :math:`1 - \beta^t`), damping
 
 import numpy as np
 
-from skngd._solvers.newton import null_space_fill, solve_psd
+from skngd._solvers.linalg import solve_psd
+from skngd._solvers.newton import null_space_fill
 
 _BETA = 0.9
 _T0 = 10.0

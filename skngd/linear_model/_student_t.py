@@ -232,9 +232,9 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
         if not res.converged:
             warn_not_converged("StudentTRegressor", self.max_iter)
         self.coef_, self.intercept_, self.scale_ = prob.from_scaled(
-            res.coef, res.extra["intercept"], res.extra["scale"])
-        self.nu_ = float(res.extra["nu"])
-        self.weights_ = res.extra["weights"]
+            res.coef, res.intercept, res.scale)
+        self.nu_ = float(res.nu)
+        self.weights_ = res.weights
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
         self.loglik_history_ = prob.history(res.history)

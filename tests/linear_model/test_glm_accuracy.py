@@ -220,7 +220,7 @@ def test_large_data_path_reaches_the_root(monkeypatch, family, link, a, sparse):
     import scipy.sparse as sps
 
     import skngd._solvers.irls as irls_mod
-    import skngd._solvers.irls_linalg as linalg_mod
+    import skngd._solvers.linalg as linalg_mod
 
     X, y, sw = synthetic(family, link, a, None, n=3000, seed=4)
     monkeypatch.setattr(irls_mod, "_SUBSAMPLE_MIN_ROWS", 1000)

@@ -1,13 +1,25 @@
-r"""Linear algebra of the GLM Newton iterations: weighted Gram matrices,
-equilibrated Cholesky solves, Hessian-vector products with the observed
-information and the Fisher-preconditioned conjugate-gradient Newton step.
+r"""The one module for positive (semi-)definite solves and Gram products of
+the linear-model solvers.
 
-The Gram matrix is accumulated by BLAS over row blocks of
-:math:`\sqrt{W}\,[X, 1]` kept in one small reusable buffer (dense ``X``) or by
-a sparse pass (CSR ``X``). The observed-information Newton step
-:math:`-H^{-1}\nabla f` is never formed from a second Gram matrix: conjugate
-gradients preconditioned with the (factorised) Fisher matrix need two
-products with ``X`` per refinement.
+PSD solves (every solver factorises through here):
+
+* :func:`solve_psd` / :func:`psd_solver` / :class:`PsdInverse`: Cholesky with an
+  eigen pseudo-inverse fallback (minimum-norm solution of a singular ``M``):
+  logistic Newton, NGD's preconditioners, MM's Böhning bound;
+* :func:`equilibrated_cholesky` / :func:`solve_spd`: Cholesky of ``M`` scaled to
+  unit diagonal, with a collinearity test on the pivots (``1 - R^2 < 1e-11``)
+  and ``pinvh`` beyond it: the GLM's Newton / IRLS steps, whose covariance
+  needs the rank-deficiency flag.
+
+Gram products: :func:`weighted_gram` (GLM: :math:`\tilde X^T W \tilde X` and
+:math:`\tilde X^T v` in one sweep over row blocks of dense ``X``, or a sparse
+pass for CSR), and the observed-information products of the
+Fisher-preconditioned conjugate-gradient Newton step (:func:`newton_pcg`),
+which never forms a second Gram matrix: two products with ``X`` per
+refinement. The logistic loss's Gram and Fisher matrices are
+:meth:`skngd._loss.linear_loss.LinearModelLoss.gram` /
+:meth:`~skngd._loss.linear_loss.LinearModelLoss.fisher_matrix` (per-class blocks
+of a multinomial), built on the same kernels.
 """
 
 import numpy as np
@@ -20,6 +32,47 @@ _COLLINEAR_TOL = 1e-11
 _FUSED_MIN_ROWS = 20_000  # below, NumPy products beat loading another kernel
 _TINY_WEIGHT = 1e-280  # below, v / sqrt(w) could overflow: such rows are added apart
 _BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
+
+
+def solve_psd(M, b):
+    """Solve ``M x = b`` for symmetric PSD ``M``: Cholesky, eigen pseudo-inverse
+    if ``M`` is singular (collinear or constant columns, no penalty)."""
+    try:
+        c = linalg.cho_factor(M, lower=True, check_finite=False)
+        x = linalg.cho_solve(c, b, check_finite=False)
+        if np.all(np.isfinite(x)):
+            return x
+    except linalg.LinAlgError:
+        pass
+    return PsdInverse(M).solve(b)
+
+
+def psd_solver(M):
+    """``b -> M^{-1} b`` for symmetric PD ``M`` factorised once (Cholesky), or
+    the pseudo-inverse's solve if the factorisation fails."""
+    try:
+        c = linalg.cho_factor(M, lower=True, check_finite=False)
+        return lambda b: linalg.cho_solve(c, b, check_finite=False)
+    except linalg.LinAlgError:
+        return PsdInverse(M).solve
+
+
+class PsdInverse:
+    """Eigendecomposition-based (pseudo-)inverse of a symmetric PSD matrix.
+
+    Eigenvalues below ``max_eig * p * eps`` are treated as zero, so a singular
+    ``X^T X`` never fails; the solution is the minimum-norm one.
+    """
+
+    def __init__(self, M):
+        s, Q = linalg.eigh(M, check_finite=False)
+        cut = max(s.max(initial=0.0), 0.0) * M.shape[0] * np.finfo(np.float64).eps
+        self.Q = Q
+        self.inv = np.where(s > cut, 1.0 / np.where(s > cut, s, 1.0), 0.0)
+
+    def solve(self, b):
+        return self.Q @ (self.inv[:, None] * (self.Q.T @ b.reshape(len(self.inv), -1))
+                         ).reshape(b.shape)
 
 
 def block_buffer(problem):
