@@ -99,7 +99,7 @@ class LinearSolverResult(SolverResult):
 
 @dataclass
 class GLMResult(SolverResult):
-    """:class:`SolverResult` of the GLM Newton / IRLS solver.
+    r""":class:`SolverResult` of the GLM Newton / IRLS solver.
 
     ``coef`` holds the feature coefficients followed by the intercept (if
     fitted).
@@ -130,7 +130,7 @@ class GLMResult(SolverResult):
 
 @dataclass
 class StudentTResult(SolverResult):
-    """:class:`SolverResult` of the Student-t EM / Newton fit: ``coef`` is
+    r""":class:`SolverResult` of the Student-t EM / Newton fit: ``coef`` is
     :math:`\beta`.
 
     Attributes

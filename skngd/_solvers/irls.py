@@ -1,4 +1,6 @@
-r"""Newton's method for GLMs (IRLS with the observed information).
+r"""Newton's method for GLMs (IRLS with the observed information), on the
+second-order spine (:class:`GLMNewton`, a
+:class:`~skngd._solvers.second_order.SecondOrderSolver`).
 
 Minimises the penalised half deviance
 
@@ -42,7 +44,7 @@ whose deviance is near zero, e.g. interpolation with more features than
 samples). A numerically singular system (perfectly
 collinear columns: a column whose :math:`1 - R^2` on the others is below
 1e-11) falls back to the minimum-norm pseudo-inverse solution (Fisher scoring)
-and is reported in ``extra``.
+and is reported as :attr:`~skngd._solvers._result.GLMResult.rank_deficient`.
 
 Threads: the solver changes no thread setting. The estimator applies one
 policy per fit (:func:`skngd.utils._threads.fit_threads`): ``n_jobs`` sets both
@@ -58,20 +60,24 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
-from sklearn.exceptions import ConvergenceWarning
 
 from skngd._kernels.glm_ref import irls_pass_ref
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import is_canonical, observed_weights
-from skngd._solvers._result import SolverResult, warn_not_converged
+from skngd._solvers._result import GLMResult, StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
     block_buffer,
-    equilibrated_cholesky,
     n_chunks,
     newton_pcg,
     penalty_diag,
     solve_spd,
     weighted_gram,
+)
+from skngd._solvers.second_order import (
+    Direction,
+    EquilibratedCholeskySolve,
+    SecondOrderSolver,
+    converged,
 )
 
 _SUBSAMPLE_MIN_ROWS = 50_000
@@ -102,10 +108,12 @@ class GLMProblem:
     @property
     def use_numba(self):
         """Whether the per-row passes run on the Numba kernels: from
-        ``NUMBA_MIN_SIZE`` rows. Below, their NumPy twins
-        (:mod:`skngd._kernels.glm_ref`) are as fast and a fit never imports or
-        compiles Numba."""
-        return self.X.shape[0] >= NUMBA_MIN_SIZE
+        ``NUMBA_MIN_SIZE`` rows, for a family and link the kernels know
+        (:mod:`skngd._kernels.codes`). Otherwise their NumPy twins
+        (:mod:`skngd._kernels.glm_ref`), built on the family and link objects:
+        as fast for small data, and a fit never imports or compiles Numba."""
+        return (self.X.shape[0] >= NUMBA_MIN_SIZE and self.family.code >= 0
+                and self.link.code >= 0)
 
     @property
     def observed(self):
@@ -236,10 +244,10 @@ def _subsample_start(problem, tol):
             res = irls(sub, max_iter=20, tol=max(tol, 1e-6), subsample=False, newton=False)
     except (ValueError, np.linalg.LinAlgError):
         return None
-    if res.extra["rank_deficient"] or not np.all(np.isfinite(res.coef)):
+    if res.rank_deficient or not np.all(np.isfinite(res.coef)):
         return None
     scale = float(problem.sample_weight.sum()) / float(sw.sum())
-    return res.coef, scale * res.extra["gram"] + np.diag(penalty_diag(problem))
+    return res.coef, scale * res.gram + np.diag(penalty_diag(problem))
 
 
 def _gradient(problem, coef, ws):
@@ -340,34 +348,6 @@ def _first_step(problem, st, ws, pdiag):
     return G, deficient
 
 
-def _direction(problem, st, ws, pdiag, observed, tol):
-    r"""Newton direction at the current iterate from the last pass. The
-    Fisher Gram matrix is formed (it also serves the covariance); for a
-    non-canonical link (``observed``) the step is refined towards the
-    observed-information Newton step by
-    :func:`~skngd._solvers.irls_linalg.newton_pcg`. Returns
-    ``(step, X~ step or None, decrement, G, kind, deficient)`` with the
-    decrement :math:`-\nabla f^T \Delta`."""
-    G, score = weighted_gram(problem, ws.w, ws.u, ws)
-    g = pdiag * st.coef - score
-    M = G + np.diag(pdiag)
-    fac = equilibrated_cholesky(M)
-    if fac is None:  # collinear: minimum-norm Fisher scoring
-        d, _ = solve_spd(M, -g)
-        return d, None, -float(g @ d), G, "fisher (pseudo-inverse)", True
-    L, s = fac
-    d = -s * linalg.cho_solve((L, True), s * g, check_finite=False)
-    dec = -float(g @ d)
-    if not observed:
-        return d, None, dec, G, "newton", False
-    # forcing term: sqrt(relative decrement) gives quadratic convergence; no
-    # tighter than what leaves an error of order tol after this step
-    rel = np.sqrt(max(dec, 0.0) / max(abs(st.obj), 1e-300))
-    forcing = min(0.5, max(rel, 10.0 * tol / rel if rel > 0 else np.inf))
-    d, dt, n_cg = newton_pcg(problem, _observed(problem, st.eta, ws), fac, g, pdiag, forcing)
-    return d, dt, -float(g @ d), G, f"newton ({n_cg} PCG steps)", False
-
-
 def _take_step(problem, st, ws, d, d_eta, slack, max_halvings):
     """Move along ``d`` (``d_eta``: its change of the linear predictor, if
     known), halving while the objective increases by more than ``slack``
@@ -388,14 +368,144 @@ def _take_step(problem, st, ws, d, d_eta, slack, max_halvings):
     return -1
 
 
+class ObservedNewtonPCG(EquilibratedCholeskySolve):
+    r"""Inner solve for a non-canonical link: the Fisher scoring step
+    (equilibrated Cholesky of the Fisher matrix), refined towards the
+    observed-information Newton step :math:`-H^{-1}\nabla f` by
+    :func:`~skngd._solvers.linalg.newton_pcg` (conjugate gradients
+    preconditioned with the Fisher factor, two products with ``X`` per
+    refinement, no second Gram matrix)."""
+
+    def __call__(self, M, g, solver):
+        fisher = super().__call__(M, g, solver)
+        if fisher.deficient:
+            return fisher
+        st, problem = solver.st, solver.problem
+        # forcing term: sqrt(relative decrement) gives quadratic convergence; no
+        # tighter than what leaves an error of order tol after this step
+        rel = np.sqrt(max(fisher.decrement, 0.0) / max(abs(st.obj), 1e-300))
+        forcing = min(0.5, max(rel, 10.0 * solver.tol / rel if rel > 0 else np.inf))
+        h = _observed(problem, st.eta, solver.ws)
+        d, dt, n_cg = newton_pcg(problem, h, fisher.factor, g, solver.pdiag, forcing)
+        return Direction(d, -float(g @ d), dt, f"newton ({n_cg} PCG steps)")
+
+
+_STOPS = {StopReason.CONVERGED: "tol", StopReason.ROUNDING: "rounding",
+          StopReason.STEP_FAILED: "line_search", StopReason.MAX_ITER: "max_iter"}
+
+
+class GLMNewton(SecondOrderSolver):
+    """Newton / IRLS on a :class:`GLMProblem`: the template's steps (see the
+    module docstring). ``tol`` is the relative objective accuracy of the
+    stopping rule (:func:`~skngd._solvers.second_order.converged`)."""
+
+    name = "IRLS"
+
+    def __init__(self, problem, *, tol=1e-8, max_iter=100, verbose=0, max_halvings=40,
+                 hess0=None, newton=True):
+        super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
+        self.problem, self.max_halvings, self.hess0 = problem, max_halvings, hess0
+        observed = problem.observed and newton
+        self.inner = ObservedNewtonPCG() if observed else EquilibratedCholeskySolve()
+
+    # -- setup: buffers and the starting point -------------------------------
+    def setup(self, coef0):
+        problem = self.problem
+        self.ws = ws = _Workspace(problem)
+        self.pdiag = penalty_diag(problem)
+        self.history, self.n_passes, self.deficient = [], 0, False
+        self.G, self.kind = None, "IRLS"
+        self.prev_dec, self.prev_trusted, self.dec = np.inf, False, np.nan
+        self.st = None
+        if coef0 is not None:
+            coef = np.asarray(coef0, dtype=np.float64)
+            eta = problem.linear_predictor(coef)
+            dev = _pass(problem, eta, ws)
+            self.n_passes += 1
+            self.st = _State(coef, eta, dev, _objective(dev, coef, problem))
+            if not np.isfinite(self.st.obj):  # invalid means at the given start: from mu0
+                self.st = None
+            else:
+                self.history.append(self.st.obj)
+        if self.st is None:
+            self.st = _State(None, _start(problem, ws), np.inf, np.inf)
+        elif self.hess0 is not None:
+            self.n_passes += _approx_newton(problem, self.st, self.hess0, self.tol, ws,
+                                            self.history)
+
+    def at_start(self):
+        return self.st.coef is None
+
+    def start_step(self):
+        self.n_passes += 2
+        self.G, self.deficient = _first_step(self.problem, self.st, self.ws, self.pdiag)
+        self.kind = "IRLS from mu0"
+        self.history.append(self.st.obj)
+
+    # -- one Newton iteration -----------------------------------------------
+    def update_curvature(self):
+        """The Fisher Gram matrix (it also serves the covariance) and the
+        gradient, from the last pass."""
+        self.n_passes += 2
+        problem, ws = self.problem, self.ws
+        self.G, score = weighted_gram(problem, ws.w, ws.u, ws)
+        self.grad = self.pdiag * self.st.coef - score
+        self.M = self.G + np.diag(self.pdiag)
+
+    def inner_solve(self):
+        self.direction = d = self.inner(self.M, self.grad, self)
+        self.dec, self.kind, self.deficient = d.decrement, d.kind, d.deficient
+        if self.verbose:
+            print(f"IRLS iter {self.n_iter}: objective {self.st.obj:.15g}, predicted decrease "
+                  f"{0.5 * self.dec:.3g} ({self.kind})")
+
+    def check_convergence(self):
+        """Stop at ``tol`` (after taking the tiny last step without a new Gram
+        matrix: a Newton step squares the error), or when the gradient is at
+        its rounding level (a decrement below its rounding noise, or one that
+        stops decreasing where the objective can no longer judge steps)."""
+        st, dec = self.st, self.dec
+        self.trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
+        if dec <= _decrement_noise(self.problem, self.ws, st.eta):
+            return StopReason.ROUNDING
+        if converged(0.5 * dec, st.obj, self.tol):
+            if self._move(_ROUNDING * abs(st.obj), 0) >= 0:
+                self.history.append(st.obj)
+            return StopReason.CONVERGED
+        if self.trusted and self.prev_trusted and dec >= self.prev_dec:
+            return StopReason.ROUNDING
+        return None
+
+    def line_search(self):
+        """Halve the step while the objective increases (any valid step once
+        the promised decrease is below the objective's rounding level)."""
+        if self._move(np.inf if self.trusted else 0.0, self.max_halvings) < 0:
+            return StopReason.STEP_FAILED
+        self.history.append(self.st.obj)
+        self.prev_dec, self.prev_trusted = self.dec, self.trusted
+        return None
+
+    def _move(self, slack, max_halvings):
+        d = self.direction
+        return _take_step(self.problem, self.st, self.ws, d.step, d.step_eta, slack,
+                          max_halvings)
+
+    def finalize(self, status):
+        st = self.st
+        return GLMResult(
+            coef=st.coef, n_iter=self.n_iter, converged=status.converged,
+            history=self.history, n_passes=self.n_passes, status=status,
+            deviance=float(st.dev), gram=self.G, mu=self.ws.mu.copy(),
+            rank_deficient=bool(self.deficient),
+            predicted_decrease=(0.5 * self.dec if st.coef is not None and self.n_iter > 1
+                                else np.nan))
+
+
 def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40,
          subsample=True, hess0=None, warn=True, newton=True):
-    r"""Fit by Newton / IRLS. Returns a :class:`SolverResult` whose ``coef``
-    holds the feature coefficients followed by the intercept (if fitted);
-    ``extra`` has ``deviance``, ``gram`` (the unpenalised Fisher information
-    :math:`\tilde X^T W \tilde X` of the last iteration), ``mu``,
-    ``rank_deficient``, ``stop`` (why it stopped: 'tol', 'rounding',
-    'max_iter' or 'line_search') and ``predicted_decrease``.
+    r"""Fit by Newton / IRLS (:class:`GLMNewton`); returns a
+    :class:`~skngd._solvers._result.GLMResult` whose ``coef`` holds the
+    feature coefficients followed by the intercept (if fitted).
 
     For large ``n`` (and no ``coef0``) the fit starts from a subsample fit and
     first takes approximate Newton steps with the subsample's Hessian
@@ -414,82 +524,22 @@ def irls(problem, coef0=None, max_iter=100, tol=1e-8, verbose=0, max_halvings=40
                             subsample=False, hess0=start[1], warn=warn, newton=newton)
             except ValueError:
                 pass
-    ws = _Workspace(problem)
-    pdiag = penalty_diag(problem)
-    observed = problem.observed and newton
-    history, n_passes, deficient = [], 0, False
-    G, kind, stop = None, "IRLS", "max_iter"
-    st = None
-    if coef0 is not None:
-        coef = np.asarray(coef0, dtype=np.float64)
-        eta = problem.linear_predictor(coef)
-        dev = _pass(problem, eta, ws)
-        n_passes += 1
-        st = _State(coef, eta, dev, _objective(dev, coef, problem))
-        if not np.isfinite(st.obj):  # invalid means at the given start: start from mu0
-            st = None
-        else:
-            history.append(st.obj)
-    if st is None:
-        st = _State(None, _start(problem, ws), np.inf, np.inf)
-    elif hess0 is not None:
-        n_passes += _approx_newton(problem, st, hess0, tol, ws, history)
-    prev_dec, prev_trusted, n_iter, dec = np.inf, False, 0, np.nan
-    for n_iter in range(1, max_iter + 1):
-        n_passes += 2
-        if st.coef is None:
-            G, deficient = _first_step(problem, st, ws, pdiag)
-            kind = "IRLS from mu0"
-            history.append(st.obj)
-            continue
-        d, d_eta, dec, G, kind, deficient = _direction(problem, st, ws, pdiag, observed, tol)
-        if verbose:
-            print(f"IRLS iter {n_iter}: objective {st.obj:.15g}, predicted decrease "
-                  f"{0.5 * dec:.3g} ({kind})")
-        noise = _decrement_noise(problem, ws, st.eta)
-        trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
-        if dec <= noise:
-            stop = "rounding"  # the gradient is at its rounding level
-            break
-        if 0.5 * dec <= tol * abs(st.obj):
-            stop = "tol"
-            # take the (tiny) final step without a new Gram matrix: a
-            # Newton step squares the error
-            if _take_step(problem, st, ws, d, d_eta, _ROUNDING * abs(st.obj), 0) >= 0:
-                history.append(st.obj)
-            break
-        if trusted and prev_trusted and dec >= prev_dec:
-            stop = "rounding"  # the gradient is at its rounding level
-            break
-        if _take_step(problem, st, ws, d, d_eta, np.inf if trusted else 0.0,
-                      max_halvings) < 0:
-            stop = "line_search"
-            break
-        history.append(st.obj)
-        prev_dec, prev_trusted = dec, trusted
-    res = SolverResult(
-        coef=st.coef, n_iter=n_iter, converged=stop in ("tol", "rounding"), history=history,
-        n_passes=n_passes,
-        extra=dict(deviance=float(st.dev), gram=G, mu=ws.mu.copy(),
-                   rank_deficient=bool(deficient), stop=stop,
-                   predicted_decrease=0.5 * dec if st.coef is not None and n_iter > 1 else np.nan),
-    )
+    res = GLMNewton(problem, tol=tol, max_iter=max_iter, verbose=verbose,
+                    max_halvings=max_halvings, hess0=hess0, newton=newton).solve(coef0)
     if warn:
-        warn_stop(res, max_iter, max_halvings, stacklevel=3)
+        warn_stop(res, max_iter, max_halvings)
     return res
 
 
-def warn_stop(res, max_iter, max_halvings=40, stacklevel=2):
+def warn_stop(res, max_iter, max_halvings=40):
     """The ``ConvergenceWarning`` for a fit that stopped before ``tol``:
     ``max_iter`` reached, or a step search that found no decrease."""
-    stop = res.extra["stop"]
-    if stop == "max_iter":
+    if res.status is StopReason.MAX_ITER:
         warn_not_converged("IRLS", max_iter)
-    elif stop == "line_search":
-        warnings.warn(
-            f"IRLS stopped at iteration {res.n_iter}: no step along the Newton direction "
-            f"decreased the objective ({max_halvings} halvings) although a decrease of "
-            f"{res.extra['predicted_decrease']:.3g} was predicted. The maximum-likelihood "
-            "estimate may not exist (means on the boundary of their domain) or the problem "
-            "is badly scaled; set alpha > 0, rescale X or try another link.",
-            ConvergenceWarning, stacklevel=stacklevel + 1)
+    elif res.status is StopReason.STEP_FAILED:
+        warn_step_failed("IRLS", res.n_iter, detail=(
+            f"No step along the Newton direction ({max_halvings} halvings) decreased the "
+            f"objective although a decrease of {res.predicted_decrease:.3g} was predicted. "
+            "The maximum-likelihood estimate may not exist (means on the boundary of their "
+            "domain) or the problem is badly scaled; set alpha > 0, rescale X or try another "
+            "link."))

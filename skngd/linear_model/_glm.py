@@ -280,8 +280,8 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         with fit_threads(self.n_jobs, numba=problem.use_numba, verbose=self.verbose):
             res = irls(problem, coef0=self._warm_start_coef(X.shape[1]),
                        max_iter=self.max_iter, tol=self.tol, verbose=self.verbose, warn=False)
-            stopped_early = res.extra["stop"] not in ("tol", "rounding")
-            separated = check_separation(family, link, problem, res.extra["mu"], stopped_early)
+            stopped_early = not res.status.converged
+            separated = check_separation(family, link, problem, res.mu, stopped_early)
             if not separated:
                 warn_stop(res, self.max_iter)
             p = X.shape[1]
@@ -304,14 +304,14 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
 
     def _set_inference(self, problem, res, warn_rank=True):
         family, y, sw = problem.family, problem.y, problem.sample_weight
-        mu, k = res.extra["mu"], problem.n_coef
+        mu, k = res.mu, problem.n_coef
         gram = self._information(problem, res)
-        deficient = res.extra["rank_deficient"]
+        deficient = res.rank_deficient
         if deficient:
             if warn_rank:  # separated data: the separation warning explains it
                 inf.check_rank(True, k)
             k = int(np.linalg.matrix_rank(gram))
-        self.deviance_ = res.extra["deviance"]
+        self.deviance_ = res.deviance
         self._n_obs_ = float(sw.sum())
         self._df_resid_ = self._n_obs_ - k
         self.null_deviance_ = self._null_deviance(problem)
@@ -349,7 +349,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         observed for 'oim' and the sandwich's bread (the same for a canonical
         link)."""
         if self.cov_type in ("nonrobust", "eim") or not problem.observed:
-            return res.extra["gram"]
+            return res.gram
         return gram_at(problem, res.coef, observed=True)[0]
 
     def _null_deviance(self, problem):
@@ -369,7 +369,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             return dev if np.isfinite(dev) else fam.deviance(y, mu0, sw)
         null = GLMProblem(np.empty((y.shape[0], 0)), y, sw, problem.offset, problem.family,
                           problem.link, True, 0.0, problem.n_jobs)
-        return irls(null, max_iter=self.max_iter, tol=self.tol).extra["deviance"]
+        return irls(null, max_iter=self.max_iter, tol=self.tol).deviance
 
     # -- likelihood criteria (llf of Tweedie 1 < p < 2 computed on first use) --
     @property

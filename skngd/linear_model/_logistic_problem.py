@@ -127,7 +127,7 @@ def check_dense_size(solver, n_dof, n_out):
 
 
 def fitted_losses(loss, coef):
-    """Per-sample log-loss per unit weight, :math:`-\log p_{y_i}`, of the
+    r"""Per-sample log-loss per unit weight, :math:`-\log p_{y_i}`, of the
     samples of positive weight (one pass over ``X``)."""
     lo, _, _ = loss.per_sample(loss.matmul(coef))
     pos = loss.sw > 0
