@@ -342,46 +342,32 @@ def _solve_pd(H, g):
     return d if np.all(np.isfinite(d)) else None
 
 
-def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
-                  max_iter, tol, floor, verbose=0, units=(1.0, 1.0, 0.0)):
-    """Run the ECM / ECME iterations from ``start = (beta, b, scale, nu)``.
+class _ECMState:
+    """State of one Student-t fit: data, buffers of the row pass (residuals
+    ``r``, :math:`\\delta_i`, E-step weights ``lam``, log-density terms
+    ``ll``), the parameters and the schedules of the accelerations."""
 
-    ``X`` must be C-contiguous float64 (centre it beforehand for accuracy).
-    ``floor`` is the scale below which the fit is declared exact (the
-    likelihood is then unbounded and the iterations stop). ``units = (a, c,
-    s)`` only change what ``verbose`` prints: the log-likelihood as
-    ``a * L - s`` and the scale times ``c`` (the caller's units when it
-    solves a rescaled problem).
+    def __init__(self, X, y, sw, *, alpha, fit_intercept, floor, start):
+        self.X, self.y, self.sw = X, y, sw
+        self.alpha, self.fit_intercept, self.floor = alpha, fit_intercept, floor
+        beta, self.b, self.scale, self.nu = start
+        self.beta = np.ascontiguousarray(beta, dtype=np.float64)
+        n = X.shape[0]
+        self.r, self.delta, self.lam, self.ll = (np.empty(n) for _ in range(4))
+        self.pos = sw > 0
+        self.total = sw.sum()
+        self.noise = 64 * np.finfo(np.float64).eps * np.max(np.abs(y[self.pos]))  # rounding
+        self.history, self.n_passes = [], 0  # passes: row passes, Gram and X^T products
+        self.omega, self.solve = 1.0, None  # over-relaxation; cached Gram solver
+        self.newton_wait = -1  # -1: not yet close enough; 0: try Newton; > 0: wait
+        self.hessian, self.newton_step = None, np.inf  # kept for chord steps, their size
 
-    Returns a :class:`~skngd._solvers._result.StudentTResult` with ``coef =
-    beta``, ``intercept``, ``scale``, ``nu``, ``weights`` (the E-step weights
-    at the returned parameters), ``resid`` and ``exact``.
-    """
-    beta, b, scale, nu = start
-    beta = np.ascontiguousarray(beta, dtype=np.float64)
-    n = X.shape[0]
-    r, delta, lam, ll = (np.empty(n) for _ in range(4))
-    pos = sw > 0
-    total = sw.sum()
-    noise = 64 * np.finfo(np.float64).eps * np.max(np.abs(y[pos]))  # rounding level
-
-    def objective(beta, scale, nu):
-        return float(total * (t_log_const(nu) - np.log(scale)) + sw @ ll
-                     - 0.5 * alpha * (beta @ beta) / scale**2)
-
-    def exact_result(n_iter, history):
-        lam_exact = np.where(np.abs(r) <= floor, (nu + 1.0) / nu, 0.0)
-        return StudentTResult(beta, n_iter, True, history, n_passes[0], intercept=b,
-                              scale=0.0, nu=nu, weights=lam_exact, resid=r.copy(), exact=True)
-
-    history = []
-    n_passes = [0]  # full passes over X (row passes, Gram and X^T products)
-
-    def row_pass(beta, b, inv_scale, nu):
-        # residuals, E-step weights and log-density terms of the module
-        # docstring, vectorised over BLAS's X @ beta into preallocated buffers
-        n_passes[0] += 1
-        np.subtract(y, X @ beta, out=r)
+    def row_pass(self, beta, b, inv_scale, nu):
+        """Residuals, E-step weights and log-density terms of the module
+        docstring, vectorised over BLAS's ``X @ beta`` into the buffers."""
+        self.n_passes += 1
+        r, delta, lam, ll = self.r, self.delta, self.lam, self.ll
+        np.subtract(self.y, self.X @ beta, out=r)
         np.subtract(r, b, out=r)
         np.multiply(r, inv_scale, out=delta)
         np.multiply(delta, delta, out=delta)  # delta_i = (r_i / sigma)^2
@@ -391,112 +377,194 @@ def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
         np.log1p(ll, out=ll)
         np.multiply(ll, -0.5 * (nu + 1.0), out=ll)
 
-    row_pass(beta, b, 1.0 / scale if scale > floor else 0.0, nu)
-    if scale <= floor:
-        return exact_result(0, [np.inf])
-    obj = objective(beta, scale, nu)
-    history.append(obj)
-    converged, it = False, 0
-    omega, solve = 1.0, None
-    newton_wait = -1  # -1: not yet close enough; 0: try Newton; > 0: wait
-    hessian, newton_step = None, np.inf  # Hessian kept for chord steps, their size
-    p = X.shape[1]
-    for it in range(1, max_iter + 1):
-        v = sw * lam
-        pen = alpha * (beta @ beta)
-        wr2 = v @ (r * r)
-        r_old, scale_old, nu_old = r.copy(), scale, nu
+    def objective(self, beta, scale, nu):
+        return float(self.total * (t_log_const(nu) - np.log(scale)) + self.sw @ self.ll
+                     - 0.5 * self.alpha * (beta @ beta) / scale**2)
+
+    def try_point(self, beta, b, scale, nu, obj, slack=0.0):
+        """Row pass and objective at a candidate; returns ``(objective,
+        accepted)``, accepted when it does not decrease the current objective
+        ``obj`` by more than ``slack`` (the buffers hold the candidate's pass)."""
+        self.row_pass(beta, b, 1.0 / scale, nu)
+        obj_new = self.objective(beta, scale, nu)
+        return obj_new, obj_new >= obj - slack
+
+    def exact_result(self, n_iter):
+        lam_exact = np.where(np.abs(self.r) <= self.floor, (self.nu + 1.0) / self.nu, 0.0)
+        return StudentTResult(self.beta, n_iter, True, self.history, self.n_passes,
+                              intercept=self.b, scale=0.0, nu=self.nu, weights=lam_exact,
+                              resid=self.r.copy(), exact=True)
+
+    def result(self, n_iter, converged):
+        return StudentTResult(self.beta, n_iter, converged, self.history, self.n_passes,
+                              intercept=self.b, scale=self.scale, nu=self.nu,
+                              weights=self.lam.copy(), resid=self.r.copy(), exact=False)
+
+
+class _Iteration:
+    """What one iteration starts from (the E-step at the current point) and
+    the candidate it accepts."""
+
+    def __init__(self, st):
+        self.v = st.sw * st.lam
+        self.pen = st.alpha * (st.beta @ st.beta)
+        self.wr2 = self.v @ (st.r * st.r)
+        self.r_old, self.scale_old, self.nu_old = st.r.copy(), st.scale, st.nu
+        self.new = None  # accepted (beta, b, scale, objective)
+
+
+def _newton_polish(st, it, obj, estimate_nu):
+    """Newton (or chord, with the kept Hessian) step on the observed
+    likelihood near the optimum, checked against it. Returns whether it was
+    accepted (``it.new`` and ``st.nu`` then hold the new point)."""
+    chord = st.hessian is not None
+    st.n_passes += 1 if chord else 2  # (Hessian and) the X^T products
+    d = _newton_step(st.X, it.r_old, st.sw, st.beta, st.scale, st.nu, st.alpha,
+                     st.fit_intercept, with_nu=estimate_nu, H=st.hessian)
+    accepted = False
+    if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
+        beta_new, b_new = st.beta + d[0], st.b + d[1]
+        scale_new, nu_new = st.scale * np.exp(d[2]), st.nu * np.exp(d[3])
+        if scale_new > st.floor and NU_BOUNDS[0] <= nu_new <= NU_BOUNDS[1]:
+            obj_new, accepted = st.try_point(beta_new, b_new, scale_new, nu_new, obj)
+            if accepted:
+                st.nu = nu_new
+                it.new = (beta_new, b_new, scale_new, obj_new)
+    # keep the Hessian for chord steps while they are accepted and contract
+    # fast; a rejected chord step retries at once with a fresh Hessian, a
+    # rejected full Newton step waits
+    st.hessian = d[4] if accepted else None
+    st.newton_wait = -1 if accepted else (0 if chord else _NEWTON_RETRY)
+    return accepted
+
+
+def _em_step(st, it, obj):
+    """The CM-step for (beta, b) and the scale, into ``it.new``: over-relaxed
+    when the last over-relaxation was accepted, else the plain EM step with
+    the PX-EM scale (then the plain EM scale, which always increases L); a
+    failed step with the cached (stale) Gram solver is retried with a fresh
+    one. A scale at or below ``floor`` (exact fit) ends the step at once."""
+    p = st.X.shape[1]
+    # score of the complete-data objective in (beta, b), times sigma^2
+    grad = weighted_rhs(st.X, it.v * it.r_old, st.fit_intercept)
+    st.n_passes += 1
+    grad[:p] -= st.alpha * st.beta
+    fresh = st.solve is None
+    if fresh:
+        st.solve = weighted_gram_solver(st.X, it.v, st.alpha, st.fit_intercept)
+        st.n_passes += 1
+    while True:
+        step_t = st.solve(grad)  # exact EM step when the Gram is fresh
+        d_beta, d_b = step_t[:p], (step_t[p] if st.fit_intercept else 0.0)
+        if _over_relaxed(st, it, obj, d_beta, d_b):
+            return
+        beta_new, b_new = st.beta + d_beta, st.b + d_b
         accepted = False
-        if newton_wait == 0:  # Newton polish near the optimum, checked against L
-            chord = hessian is not None
-            n_passes[0] += 1 if chord else 2  # (Hessian and) the X^T products
-            d = _newton_step(X, r_old, sw, beta, scale, nu, alpha, fit_intercept,
-                             with_nu=estimate_nu, H=hessian)
-            if d is not None and abs(d[2]) < 1.0 and abs(d[3]) < 1.0:
-                beta_new, b_new = beta + d[0], b + d[1]
-                scale_new, nu_new = scale * np.exp(d[2]), nu * np.exp(d[3])
-                if scale_new > floor and NU_BOUNDS[0] <= nu_new <= NU_BOUNDS[1]:
-                    row_pass(beta_new, b_new, 1.0 / scale_new, nu_new)
-                    obj_new = objective(beta_new, scale_new, nu_new)
-                    accepted = obj_new >= obj
-                    if accepted:
-                        nu = nu_new
-            # keep the Hessian for chord steps while they are accepted and
-            # contract fast; a rejected chord step retries at once with a
-            # fresh Hessian, a rejected full Newton step waits
-            hessian = d[4] if accepted else None
-            newton_wait = -1 if accepted else (0 if chord else _NEWTON_RETRY)
-        newton_used = accepted
-        if not accepted:
-            # score of the complete-data objective in (beta, b), times sigma^2
-            grad = weighted_rhs(X, v * r_old, fit_intercept)
-            n_passes[0] += 1
-            grad[:p] -= alpha * beta
-            fresh = solve is None
-            if fresh:
-                solve = weighted_gram_solver(X, v, alpha, fit_intercept)
-                n_passes[0] += 1
-            while True:
-                step_t = solve(grad)  # exact EM step when the Gram is fresh
-                d_beta, d_b = step_t[:p], (step_t[p] if fit_intercept else 0.0)
-                scale_em = float(np.sqrt((wr2 + pen) / v.sum()))  # PX-EM scale
-                accepted = False
-                if omega > 1.0 and scale_em > floor:  # over-relaxed step
-                    beta_new, b_new = beta + omega * d_beta, b + omega * d_b
-                    scale_new = scale * (scale_em / scale) ** omega
-                    if scale_new > floor:
-                        row_pass(beta_new, b_new, 1.0 / scale_new, nu)
-                        obj_new = objective(beta_new, scale_new, nu)
-                        accepted = obj_new >= obj
-                omega = min(omega * _OMEGA_GROWTH, _OMEGA_MAX) if accepted else _OMEGA_GROWTH
-                if accepted:
-                    break
-                beta_new, b_new = beta + d_beta, b + d_b
-                # PX-EM scale first; the plain EM scale always increases L
-                for denom in ((v.sum(), total) if fresh else (v.sum(),)):
-                    scale_new = float(np.sqrt((wr2 + pen) / denom))
-                    if scale_new <= floor:
-                        break
-                    row_pass(beta_new, b_new, 1.0 / scale_new, nu)
-                    obj_new = objective(beta_new, scale_new, nu)
-                    accepted = obj_new >= obj - 1e-12 * abs(obj)
-                    if accepted:
-                        break
-                if fresh or accepted or scale_new <= floor:
-                    break
-                # a step with the cached (stale) Gram failed: refresh it and retry
-                solve, fresh = weighted_gram_solver(X, v, alpha, fit_intercept), True
-                n_passes[0] += 1
-        beta, b, scale = beta_new, b_new, scale_new
-        if scale <= floor:
-            row_pass(beta, b, 0.0, nu)
-            return exact_result(it, history)
+        # PX-EM scale first; the plain EM scale always increases L
+        for denom in ((it.v.sum(), st.total) if fresh else (it.v.sum(),)):
+            scale_new = float(np.sqrt((it.wr2 + it.pen) / denom))
+            it.new = (beta_new, b_new, scale_new, None)
+            if scale_new <= st.floor:
+                return
+            obj_new, accepted = st.try_point(beta_new, b_new, scale_new, st.nu, obj,
+                                             1e-12 * abs(obj))
+            it.new = (beta_new, b_new, scale_new, obj_new)
+            if accepted:
+                return
+        if fresh:  # even the plain EM step lowered L (rounding level): take it
+            return
+        # a step with the cached (stale) Gram failed: refresh it and retry
+        st.solve, fresh = weighted_gram_solver(st.X, it.v, st.alpha, st.fit_intercept), True
+        st.n_passes += 1
+
+
+def _over_relaxed(st, it, obj, d_beta, d_b):
+    """Try the EM step over-relaxed by ``omega`` (adapted: grown on success,
+    reset on failure); True (and ``it.new`` set) if accepted."""
+    scale_em = float(np.sqrt((it.wr2 + it.pen) / it.v.sum()))  # PX-EM scale
+    accepted = False
+    if st.omega > 1.0 and scale_em > st.floor:
+        beta_new, b_new = st.beta + st.omega * d_beta, st.b + st.omega * d_b
+        scale_new = st.scale * (scale_em / st.scale) ** st.omega
+        if scale_new > st.floor:
+            obj_new, accepted = st.try_point(beta_new, b_new, scale_new, st.nu, obj)
+    st.omega = min(st.omega * _OMEGA_GROWTH, _OMEGA_MAX) if accepted else _OMEGA_GROWTH
+    if accepted:
+        it.new = (beta_new, b_new, scale_new, obj_new)
+    return accepted
+
+
+def _ecme_nu(st, obj):
+    """ECME step for nu at the new (beta, b, scale); returns the objective."""
+    d = (st.r / st.scale) ** 2
+    nu_old, st.nu = st.nu, _maximise_nu(d, st.sw, st.nu)
+    if st.nu == nu_old:
+        return obj
+    st.lam[:] = (st.nu + 1.0) / (st.nu + d)
+    st.ll[:] = -0.5 * (st.nu + 1.0) * np.log1p(d / st.nu)
+    return st.objective(st.beta, st.scale, st.nu)
+
+
+def _schedule_newton(st, step, newton_used):
+    """When to try the Newton polish: once steps are below ``_NEWTON_START``
+    sigma, again ``_NEWTON_RETRY`` iterations after a rejected one; a chord
+    step that contracts slowly gets a fresh Hessian."""
+    if newton_used:
+        st.hessian = st.hessian if step <= 0.25 * st.newton_step else None
+        st.newton_step = step
+    if st.newton_wait > 0:
+        st.newton_wait -= 1
+    elif st.newton_wait < 0 and step <= _NEWTON_START * st.scale:
+        st.newton_wait = 0
+
+
+def fit_student_t(X, y, sw, *, nu, estimate_nu, alpha, fit_intercept, start,
+                  max_iter, tol, floor, verbose=0, units=(1.0, 1.0, 0.0)):
+    """Run the ECM / ECME iterations from ``start = (beta, b, scale, nu)``.
+
+    ``X`` must be C-contiguous float64 (centre it beforehand for accuracy).
+    ``floor`` is the scale below which the fit is declared exact (the
+    likelihood is then unbounded and the iterations stop). ``units = (a, c,
+    s)`` only change what ``verbose`` prints: the log-likelihood as
+    ``a * L - s`` and the scale times ``c`` (the caller's units when it
+    solves a rescaled problem). Stops when the residuals, the scale and nu
+    move by at most ``tol`` relative to the scale (nu: to itself).
+
+    Returns a :class:`~skngd._solvers._result.StudentTResult` with ``coef =
+    beta``, ``intercept``, ``scale``, ``nu``, ``weights`` (the E-step weights
+    at the returned parameters), ``resid`` and ``exact``.
+    """
+    st = _ECMState(X, y, sw, alpha=alpha, fit_intercept=fit_intercept, floor=floor,
+                   start=start)
+    st.row_pass(st.beta, st.b, 1.0 / st.scale if st.scale > floor else 0.0, st.nu)
+    if st.scale <= floor:
+        st.history.append(np.inf)
+        return st.exact_result(0)
+    obj = st.objective(st.beta, st.scale, st.nu)
+    st.history.append(obj)
+    it_n = 0
+    for it_n in range(1, max_iter + 1):
+        it = _Iteration(st)
+        newton_used = st.newton_wait == 0 and _newton_polish(st, it, obj, estimate_nu)
+        if not newton_used:
+            _em_step(st, it, obj)
+        st.beta, st.b, st.scale, obj = it.new
+        if st.scale <= floor:
+            st.row_pass(st.beta, st.b, 0.0, st.nu)
+            return st.exact_result(it_n)
         if estimate_nu and not newton_used:  # ECME step unless Newton moved nu
-            d = (r / scale) ** 2
-            nu = _maximise_nu(d, sw, nu)
-            if nu != nu_old:
-                lam[:] = (nu + 1.0) / (nu + d)
-                ll[:] = -0.5 * (nu + 1.0) * np.log1p(d / nu)
-                obj_new = objective(beta, scale, nu)
-        obj = obj_new
-        history.append(obj)
+            obj = _ecme_nu(st, obj)
+        st.history.append(obj)
         if verbose:
-            print(f"[StudentT EM] iter {it:4d}  loglik {units[0] * obj - units[2]: .10g}  "
-                  f"scale {units[1] * scale:.6g}  nu {nu:.6g}")
-        step = np.max(np.abs(r - r_old)[pos])
-        if newton_used:  # a chord step that contracts slowly: fresh Hessian next
-            hessian = hessian if step <= 0.25 * newton_step else None
-            newton_step = step
-        if newton_wait > 0:
-            newton_wait -= 1
-        elif newton_wait < 0 and step <= _NEWTON_START * scale:
-            newton_wait = 0
-        if (step <= tol * scale + noise and abs(scale - scale_old) <= tol * scale + noise
-                and abs(nu - nu_old) <= tol * nu):
-            converged = True
-            break
-    return StudentTResult(beta, it, converged, history, n_passes[0], intercept=b, scale=scale,
-                          nu=nu, weights=lam.copy(), resid=r.copy(), exact=False)
+            print(f"[StudentT EM] iter {it_n:4d}  loglik {units[0] * obj - units[2]: .10g}  "
+                  f"scale {units[1] * st.scale:.6g}  nu {st.nu:.6g}")
+        step = np.max(np.abs(st.r - it.r_old)[st.pos])
+        _schedule_newton(st, step, newton_used)
+        tol_scale = tol * st.scale + st.noise
+        if (step <= tol_scale and abs(st.scale - it.scale_old) <= tol_scale
+                and abs(st.nu - it.nu_old) <= tol * st.nu):
+            return st.result(it_n, True)
+    return st.result(it_n, False)
 
 
 __all__ = ["fit_student_t", "interpolate", "INITS", "NU_BOUNDS", "t_log_const", "t_loglik",

@@ -26,6 +26,29 @@ def _cost_bound(Xs, Xt, squared):
     return r * r if squared else r
 
 
+def _eps_scaling(rows, col_sums_log, stages, f, g, log_b, b, tol, max_iter):
+    """Alternating exact row / column updates over the eps-scaling
+    ``stages`` (each stage to ``_STAGE_TOL``, the last to ``tol``), at most
+    ``max_iter`` iterations in all. Returns ``(f, g, n_iter, converged, eps,
+    column error)``, ``eps`` the stage reached."""
+    n_iter, col_err, converged, eps = 0, np.inf, False, stages[0]
+    for k, eps in enumerate(stages):
+        last = k == len(stages) - 1
+        stage_tol = tol if last else max(tol, _STAGE_TOL)
+        while n_iter < max_iter:
+            f = rows(g, eps)
+            Lcol = col_sums_log(f, eps)
+            n_iter += 1
+            col_err = np.abs(np.exp(g / eps + Lcol) - b).sum()
+            if col_err < stage_tol:
+                converged = last
+                break
+            g = eps * (log_b - Lcol)
+        if n_iter >= max_iter and not converged:
+            break
+    return f, g, n_iter, converged, eps, col_err
+
+
 @ot_params("Xs", "Xt", "reg", "a", "b", "metric", "cost_scale", "max_iter", "tol", "n_jobs")
 def sinkhorn_online(
     Xs,
@@ -110,7 +133,6 @@ def sinkhorn_online(
     f, g = np.zeros(n), np.zeros(m)
     Lr, Lc = np.empty(n), np.empty(m)
     stages = eps_schedule(reg, _cost_bound(Xs, Xt, squared) * scale)
-    n_iter, col_err, converged, eps = 0, np.inf, False, stages[0]
     # imported here: importing skngd.ot must not load Numba
     from skngd._kernels.sinkhorn import lse_rows_online, plan_cost_online
 
@@ -126,20 +148,8 @@ def sinkhorn_online(
             lse_rows_online(tgt.X, src.X, src.sq, f, eps, scale, squared, Lc, work_c)
             return Lc
 
-        for k, eps in enumerate(stages):
-            last = k == len(stages) - 1
-            stage_tol = tol if last else max(tol, _STAGE_TOL)
-            while n_iter < max_iter:
-                f = rows(g, eps)
-                Lcol = col_sums_log(f, eps)
-                n_iter += 1
-                col_err = np.abs(np.exp(g / eps + Lcol) - b).sum()
-                if col_err < stage_tol:
-                    converged = last
-                    break
-                g = eps * (log_b - Lcol)
-            if n_iter >= max_iter and not converged:
-                break
+        f, g, n_iter, converged, eps, col_err = _eps_scaling(
+            rows, col_sums_log, stages, f, g, log_b, b, tol, max_iter)
         if not converged:
             # max_iter ran out (possibly at a larger eps of the schedule): the
             # potentials are a warm start for reg, so finish with an exact
