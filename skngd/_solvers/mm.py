@@ -68,10 +68,11 @@ iterations. SIAM J. Numer. Anal. 49, 1715-1735.
 
 import numpy as np
 
-from skngd._solvers._result import LinearSolverResult, StopReason
+from skngd._solvers._result import StopReason
 from skngd._solvers.linalg import PsdInverse
 from skngd._solvers.second_order import (
     _SIGNIFICANT,
+    LossSolver,
     is_converged,
     negligible_step,
     take_step,
@@ -214,6 +215,67 @@ def _mixed_move(loss, st, mixing):
     return None, True
 
 
+class AndersonMM(LossSolver):
+    """Böhning MM on the second-order template: the curvature is the fixed
+    bound ``B`` (factorised once), the inner solve :math:`-B^{-1} g`, the step
+    the Anderson-mixed point when it lowers the objective significantly,
+    else the MM step (which the bound guarantees to decrease)."""
+
+    name = "mm"
+
+    def __init__(self, loss, *, tol=1e-4, max_iter=100, verbose=0, memory=_MEMORY):
+        super().__init__(loss, tol=tol, max_iter=max_iter, verbose=verbose)
+        self.bound = BohningBound(loss)
+        self.secant = SecantGap(self.bound)
+        self.mixing = _Mixing(memory)
+
+    def setup(self, coef0):
+        super().setup(coef0)
+        self.n_rejected = 0
+
+    def update_curvature(self):
+        """The bound is fixed: nothing to update."""
+
+    def inner_solve(self):
+        st = self.st
+        self.D = self.bound.step(st.coef, st.grad)
+        self.record(max(-0.5 * float(st.grad.ravel() @ self.D.ravel()),
+                        self.secant.gap(st.grad)))
+
+    def check_convergence(self):
+        if is_converged(self.st, self.decrement, self.tol):
+            self.n_iter -= 1  # this iteration only checked: not counted
+            return StopReason.CONVERGED
+        return None
+
+    def line_search(self):
+        loss, st, D = self.loss, self.st, self.D
+        self.mixing.add(st.coef + D, self.bound.whiten(st.grad))
+        move, rejected = _mixed_move(loss, st, self.mixing)
+        self.n_rejected += rejected
+        kind = "anderson"
+        if move is None:
+            U = loss.matmul(D)
+            change, noise = loss.value_change(st, D, U)
+            if not change < -_SIGNIFICANT * noise:
+                # the bound guarantees a decrease: only rounding can hide it
+                return StopReason.ROUNDING if np.isfinite(change) else StopReason.STEP_FAILED
+            move, kind = (D, U, change), "mm"
+        step, U, change = move
+        new = take_step(loss, st, step, U, 1.0, change)
+        self.secant.update(step, new.grad - st.grad)
+        self.st = new
+        self.history.append(new.value)
+        if self.verbose:
+            print(f"[mm] iter {self.n_iter}: objective {new.value:.10g} ({kind} step)")
+        if negligible_step(new.coef, step):
+            return StopReason.ROUNDING
+        return None
+
+    def result_fields(self):
+        return {"n_rejected": self.n_rejected}
+
+
 def mm(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0, memory=_MEMORY):
     """Anderson-accelerated Böhning MM on ``loss`` from ``coef0``.
 
@@ -222,47 +284,8 @@ def mm(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0, memory=_MEMORY):
     points replaced by the MM step, ``decrements`` the suboptimality estimate
     at each iteration.
     """
-    bound = BohningBound(loss)
-    secant = SecantGap(bound)
-    mixing = _Mixing(memory)
-    st = loss.state(coef0)
-    history, gaps = [st.value], []
-    status = StopReason.MAX_ITER
-    n_rejected = 0
-    it = 0
-    for it in range(1, max_iter + 1):
-        D = bound.step(st.coef, st.grad)
-        gap = max(-0.5 * float(st.grad.ravel() @ D.ravel()), secant.gap(st.grad))
-        gaps.append(gap)
-        if is_converged(st, gap, tol):
-            status, it = StopReason.CONVERGED, it - 1
-            break
-        mixing.add(st.coef + D, bound.whiten(st.grad))
-        move, rejected = _mixed_move(loss, st, mixing)
-        n_rejected += rejected
-        kind = "anderson"
-        if move is None:
-            U = loss.matmul(D)
-            change, noise = loss.value_change(st, D, U)
-            if not change < -_SIGNIFICANT * noise:
-                # the bound guarantees a decrease: only rounding can hide it
-                status = StopReason.ROUNDING if np.isfinite(change) else StopReason.STEP_FAILED
-                break
-            move, kind = (D, U, change), "mm"
-        step, U, change = move
-        new = take_step(loss, st, step, U, 1.0, change)
-        secant.update(step, new.grad - st.grad)
-        st = new
-        history.append(st.value)
-        if verbose:
-            print(f"[mm] iter {it}: objective {st.value:.10g} ({kind} step)")
-        if negligible_step(st.coef, step):
-            status = StopReason.ROUNDING
-            break
-    return LinearSolverResult(st.coef, it, status.converged, history, loss.n_passes,
-                              status=status, grad=st.grad, decrement=gaps[-1] if gaps else np.nan,
-                              gram_rows=loss.gram_rows, n_rejected=n_rejected,
-                              decrements=gaps)
+    return AndersonMM(loss, tol=tol, max_iter=max_iter, verbose=verbose,
+                      memory=memory).solve(coef0)
 
 
-__all__ = ["BohningBound", "SecantGap", "anderson_point", "mm"]
+__all__ = ["AndersonMM", "BohningBound", "SecantGap", "anderson_point", "mm"]

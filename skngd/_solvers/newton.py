@@ -29,11 +29,12 @@ rounds upwards (:func:`~skngd._solvers.second_order.take_step`).
 
 import numpy as np
 
-from skngd._solvers._result import LinearSolverResult, StopReason
+from skngd._solvers._result import LinearSolverResult, StopReason  # noqa: F401
 from skngd._solvers.linalg import PsdInverse, solve_psd  # noqa: F401 - re-exported
 from skngd._solvers.second_order import (  # noqa: F401 - re-exported
     _SIGNIFICANT,
     CholeskySolve,
+    LossSolver,
     SecondOrderSolver,
     StepSearch,
     is_converged,
@@ -64,20 +65,11 @@ def null_space_fill(loss, M):
     return M
 
 
-class LogisticNewton(SecondOrderSolver):
+class LogisticNewton(LossSolver):
     """Newton / Fisher scoring on a ``LinearModelLoss`` (the template's steps)."""
 
     name = "newton"
     inner = CholeskySolve()
-
-    def __init__(self, loss, *, tol=1e-4, max_iter=100, verbose=0):
-        super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
-        self.loss = loss
-
-    def setup(self, coef0):
-        self.st = self.loss.state(coef0)
-        self.history = [self.st.value]
-        self.decs = []
 
     def update_curvature(self):
         self.F = null_space_fill(self.loss, self.loss.fisher_matrix(self.st))
@@ -85,11 +77,10 @@ class LogisticNewton(SecondOrderSolver):
     def inner_solve(self):
         d = self.inner(self.F, self.st.grad.ravel(), self)
         self.D = d.step.reshape(self.loss.shape)
-        self.dec = 0.5 * d.decrement  # estimated suboptimality
-        self.decs.append(self.dec)
+        self.record(0.5 * d.decrement)  # estimated suboptimality
 
     def check_convergence(self):
-        if is_converged(self.st, self.dec, self.tol):
+        if is_converged(self.st, self.decrement, self.tol):
             self.n_iter -= 1  # this iteration only checked: not counted
             return StopReason.CONVERGED
         return None
@@ -108,13 +99,6 @@ class LogisticNewton(SecondOrderSolver):
         if negligible_step(self.st.coef, step.t * D):
             return StopReason.ROUNDING
         return None
-
-    def finalize(self, status):
-        st, loss = self.st, self.loss
-        return LinearSolverResult(st.coef, self.n_iter, status.converged, self.history,
-                                  loss.n_passes, status=status, grad=st.grad,
-                                  decrement=self.decs[-1] if self.decs else np.nan,
-                                  gram_rows=loss.gram_rows, decrements=self.decs)
 
 
 def newton(loss, coef0, *, tol=1e-4, max_iter=100, verbose=0):

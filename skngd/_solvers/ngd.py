@@ -44,10 +44,11 @@ import numpy as np
 from scipy import linalg
 
 from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._solvers._result import LinearSolverResult, StopReason
+from skngd._solvers._result import StopReason
 from skngd._solvers.linalg import psd_solver, solve_psd
 from skngd._solvers.newton import null_space_fill
 from skngd._solvers.second_order import (
+    LossSolver,
     is_converged,
     line_search,
     negligible_step,
@@ -222,6 +223,81 @@ def _pcg(loss, st, M, kind, cg_max_iter, forcing):
     return D, U, k
 
 
+class NaturalGradient(LossSolver):
+    """NGD on the second-order template: the curvature is the preconditioner
+    ``M`` (exact, subsampled, block or diagonal Fisher), the inner solve
+    truncated PCG on exact Fisher products, the step Armijo's."""
+
+    name = "ngd"
+
+    def __init__(self, loss, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None,
+                 random_state=None, verbose=0):
+        super().__init__(loss, tol=tol, max_iter=max_iter, verbose=verbose)
+        self.fisher = fisher
+        self.M, exact_precond = _preconditioner(loss, fisher, random_state)
+        if cg_max_iter is None:
+            cg_max_iter = (0 if exact_precond
+                           else 50 if isinstance(self.M, _DiagFisher) else 10)
+        self.cg_max_iter = cg_max_iter
+
+    def setup(self, coef0):
+        super().setup(coef0)
+        self.n_cg, self.decrement = 0, np.inf
+
+    def update_curvature(self):
+        self.M.update(self.st)
+
+    def inner_solve(self):
+        """The decrement in the metric ``M``; unless that already meets
+        ``tol`` (a full ``M``), the truncated-PCG direction."""
+        st, M = self.st, self.M
+        g = st.grad
+        self.dec0 = 0.5 * float(np.sum(g * M.solve(g)))
+        self.decs.append(self.dec0)
+        self.early = M.full and is_converged(st, self.dec0, self.tol)
+        if self.early:
+            return
+        # forcing term: loose far from the optimum, tight near it
+        forcing = min(0.25, np.sqrt(self.dec0 / max(abs(st.value), 1e-12)))
+        self.D, self.U, k = _pcg(self.loss, st, M, self.fisher, self.cg_max_iter, forcing)
+        self.n_cg += k
+        self.k = k
+
+    def check_convergence(self):
+        if self.early:
+            self.n_iter -= 1  # this iteration only checked: not counted
+            self.decrement = self.dec0
+            return StopReason.CONVERGED
+        # an inexact M misjudges the decrement: use the CG direction's instead,
+        # and stop after taking that (already paid for) step
+        M = self.M
+        self.decrement = (-0.5 * float(np.sum(self.st.grad * self.D)) if not M.full
+                          else self.dec0)
+        self.done = not M.full and is_converged(self.st, self.decrement, self.tol)
+        return None
+
+    def line_search(self):
+        loss, st, D, U = self.loss, self.st, self.D, self.U
+        step = line_search(loss, st, D, U)
+        if self.done and step.t < 1.0:  # criterion met; keep the current point
+            return StopReason.CONVERGED
+        if step.status is not None:
+            return step.status
+        self.st = take_step(loss, st, D, U, step.t, step.change)
+        self.history.append(self.st.value)
+        if self.verbose:
+            print(f"[ngd] iter {self.n_iter}: objective {self.st.value:.10g} "
+                  f"step {step.t:.3g} cg {self.k}")
+        if self.done:
+            return StopReason.CONVERGED
+        if negligible_step(self.st.coef, step.t * D):
+            return StopReason.ROUNDING
+        return None
+
+    def result_fields(self):
+        return {"n_cg_iter": self.n_cg}
+
+
 def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None,
         random_state=None, verbose=0):
     """Natural gradient descent on ``loss`` from ``coef0``; returns a
@@ -230,54 +306,9 @@ def ngd(loss, coef0, *, tol=1e-4, max_iter=100, fisher="exact", cg_max_iter=None
     ``cg_max_iter`` defaults to 0 when the preconditioner is the exact Fisher
     matrix, 10 with a subsampled Fisher and 50 with the diagonal one.
     """
-    M, exact_precond = _preconditioner(loss, fisher, random_state)
-    if cg_max_iter is None:
-        cg_max_iter = (0 if exact_precond
-                       else 50 if isinstance(M, _DiagFisher) else 10)
-    st = loss.state(coef0)
-    history = [st.value]
-    status = StopReason.MAX_ITER
-    n_cg = 0
-    dec = np.inf
-    decs = []
-    it = 0
-    for it in range(1, max_iter + 1):
-        M.update(st)
-        g = st.grad
-        dec0 = 0.5 * float(np.sum(g * M.solve(g)))
-        decs.append(dec0)
-        if M.full and is_converged(st, dec0, tol):
-            status, dec, it = StopReason.CONVERGED, dec0, it - 1
-            break
-        # forcing term: loose far from the optimum, tight near it
-        forcing = min(0.25, np.sqrt(dec0 / max(abs(st.value), 1e-12)))
-        D, U, k = _pcg(loss, st, M, fisher, cg_max_iter, forcing)
-        n_cg += k
-        # an inexact M misjudges the decrement: use the CG direction's instead,
-        # and stop after taking that (already paid for) step
-        dec = -0.5 * float(np.sum(g * D)) if not M.full else dec0
-        done = not M.full and is_converged(st, dec, tol)
-        step = line_search(loss, st, D, U)
-        if done and step.t < 1.0:  # criterion met; keep the current point
-            status = StopReason.CONVERGED
-            break
-        if step.status is not None:
-            status = step.status
-            break
-        st = take_step(loss, st, D, U, step.t, step.change)
-        history.append(st.value)
-        if verbose:
-            print(f"[ngd] iter {it}: objective {st.value:.10g} step {step.t:.3g} cg {k}")
-        if done:
-            status = StopReason.CONVERGED
-            break
-        if negligible_step(st.coef, step.t * D):
-            status = StopReason.ROUNDING
-            break
-    return LinearSolverResult(st.coef, it, status.converged, history, loss.n_passes,
-                              status=status, grad=st.grad, decrement=dec,
-                              gram_rows=loss.gram_rows, n_cg_iter=n_cg,
-                              decrements=decs)
+    return NaturalGradient(loss, tol=tol, max_iter=max_iter, fisher=fisher,
+                           cg_max_iter=cg_max_iter, random_state=random_state,
+                           verbose=verbose).solve(coef0)
 
 
-__all__ = ["ngd"]
+__all__ = ["NaturalGradient", "ngd"]

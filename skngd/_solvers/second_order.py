@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from skngd._solvers._result import StopReason
+from skngd._solvers._result import LinearSolverResult, StopReason
 from skngd._solvers.linalg import equilibrated_cholesky, solve_psd, solve_spd
 
 _ARMIJO_C = 1e-4
@@ -268,6 +268,41 @@ class SecondOrderSolver:
         return self.finalize(status)
 
 
-__all__ = ["CholeskySolve", "Direction", "EquilibratedCholeskySolve", "SecondOrderSolver",
+class LossSolver(SecondOrderSolver):
+    """The template on a :class:`~skngd._loss.linear_loss.LinearModelLoss`
+    (``LogisticRegression``'s solvers: Newton, NGD, MM): the state is the
+    loss's point state ``st``; :meth:`finalize` returns a
+    :class:`~skngd._solvers._result.LinearSolverResult`. ``decrement`` is the
+    suboptimality estimate the result reports, ``decs`` one per iteration."""
+
+    def __init__(self, loss, *, tol=1e-4, max_iter=100, verbose=0):
+        super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
+        self.loss = loss
+
+    def setup(self, coef0):
+        self.st = self.loss.state(coef0)
+        self.history = [self.st.value]
+        self.decs = []
+        self.decrement = np.nan
+
+    def record(self, dec):
+        """Keep ``dec`` as this iteration's suboptimality estimate."""
+        self.decs.append(dec)
+        self.decrement = dec
+
+    def result_fields(self):
+        """Solver-specific fields of the result (``n_cg_iter``, ``n_rejected``)."""
+        return {}
+
+    def finalize(self, status):
+        st, loss = self.st, self.loss
+        return LinearSolverResult(st.coef, self.n_iter, status.converged, self.history,
+                                  loss.n_passes, status=status, grad=st.grad,
+                                  decrement=self.decrement, gram_rows=loss.gram_rows,
+                                  decrements=self.decs, **self.result_fields())
+
+
+__all__ = ["CholeskySolve", "Direction", "EquilibratedCholeskySolve", "LossSolver",
+           "SecondOrderSolver",
            "StepSearch", "converged", "is_converged", "line_search", "negligible_step",
            "relative_tol", "take_step"]

@@ -103,3 +103,19 @@ def test_the_one_stopping_rule():
     assert converged(1e-23, 0.0, 1e-10)  # |f| floored at 1e-12
     assert relative_tol(1e-4, np.float64) == pytest.approx(1e-8)
     assert relative_tol(0.0, np.float64) == (10 * np.finfo(np.float64).eps) ** 2
+
+
+@pytest.mark.parametrize("solver", ["newton", "ngd", "mm"])
+def test_every_logistic_solver_runs_the_template(monkeypatch, data, solver):
+    X, beta, rng = data
+    entered = []
+    solve = SecondOrderSolver.solve
+
+    def spy(self, coef0=None):
+        entered.append(type(self).__name__)
+        return solve(self, coef0)
+
+    monkeypatch.setattr(SecondOrderSolver, "solve", spy)
+    LogisticRegression(solver=solver).fit(X, (X @ beta + rng.normal(size=400)) > 0)
+    assert entered == [{"newton": "LogisticNewton", "ngd": "NaturalGradient",
+                        "mm": "AndersonMM"}[solver]]
