@@ -66,6 +66,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import betaln, digamma, polygamma
 
 from skngd._solvers._result import StudentTResult
+from skngd._solvers.linalg import cholesky_or_pinvh_solver, solve_pd_or_none
 
 NU_BOUNDS = (1.0, 1000.0)  # range searched by the ECME step when estimating nu
 _L1_MAX_ITER = 10
@@ -107,14 +108,7 @@ def weighted_gram_solver(X, v, alpha, fit_intercept):
         G[:p, p] = G[p, :p] = Xs.T @ s
         G[p, p] = v.sum()
     G[np.arange(p), np.arange(p)] += alpha
-    try:
-        factor = linalg.cho_factor(G, check_finite=False)
-        if np.all(np.isfinite(factor[0])):
-            return lambda rhs: linalg.cho_solve(factor, rhs, check_finite=False)
-    except linalg.LinAlgError:
-        pass
-    pinv = linalg.pinvh(G, check_finite=False)
-    return lambda rhs: pinv @ rhs
+    return cholesky_or_pinvh_solver(G)
 
 
 def weighted_rhs(X, u, fit_intercept):
@@ -320,26 +314,16 @@ def _newton_step(X, r, sw, beta, scale, nu, alpha, fit_intercept, with_nu=False,
             H[:k, k + 1] = H[k + 1, :k] = -nu * XtV[:, 3]
             H[k, k + 1] = H[k + 1, k] = -nu * float(r @ rs)
             H[k + 1, k + 1] = -(nu * nu * d2l + nu * dl)
-    step = _solve_pd(H, g)
+    step = solve_pd_or_none(H, g)
     if with_nu and step is not None and not (
             NU_BOUNDS[0] <= nu * np.exp(step[k + 1]) <= NU_BOUNDS[1]):
         # nu would leave its range: Newton in the other parameters, nu fixed
-        step = _solve_pd(H[:-1, :-1], g[:-1])
+        step = solve_pd_or_none(H[:-1, :-1], g[:-1])
         step = None if step is None else np.append(step, 0.0)
     if step is None:
         return None
     return (step[:p], (step[p] if fit_intercept else 0.0), step[k],
             (step[k + 1] if with_nu else 0.0), H)
-
-
-def _solve_pd(H, g):
-    """``H^{-1} g`` by Cholesky, or ``None`` if ``H`` is not positive definite."""
-    try:
-        d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), g,
-                             check_finite=False)
-    except linalg.LinAlgError:
-        return None
-    return d if np.all(np.isfinite(d)) else None
 
 
 class _ECMState:

@@ -6,6 +6,9 @@ PSD solves (every solver factorises through here):
 * :func:`solve_psd` / :func:`psd_solver` / :class:`PsdInverse`: Cholesky with an
   eigen pseudo-inverse fallback (minimum-norm solution of a singular ``M``):
   logistic Newton, NGD's preconditioners, MM's Böhning bound;
+* :func:`cholesky_or_pinvh_solver` / :func:`solve_pd_or_none`: the Student-t
+  fit's normal equations (``pinvh`` fallback) and its Newton polish (no step
+  unless positive definite);
 * :func:`equilibrated_cholesky` / :func:`solve_spd`: Cholesky of ``M`` scaled to
   unit diagonal, with a collinearity test on the pivots (``1 - R^2 < 1e-11``)
   and ``pinvh`` beyond it: the GLM's Newton / IRLS steps, whose covariance
@@ -55,6 +58,31 @@ def psd_solver(M):
         return lambda b: linalg.cho_solve(c, b, check_finite=False)
     except linalg.LinAlgError:
         return PsdInverse(M).solve
+
+
+def cholesky_or_pinvh_solver(G):
+    """``b -> G^{-1} b`` by Cholesky of ``G`` factorised once; ``pinvh``'s
+    minimum-norm solution if ``G`` is singular (the Student-t fit's normal
+    equations)."""
+    try:
+        factor = linalg.cho_factor(G, check_finite=False)
+        if np.all(np.isfinite(factor[0])):
+            return lambda rhs: linalg.cho_solve(factor, rhs, check_finite=False)
+    except linalg.LinAlgError:
+        pass
+    pinv = linalg.pinvh(G, check_finite=False)
+    return lambda rhs: pinv @ rhs
+
+
+def solve_pd_or_none(H, g):
+    """``H^{-1} g`` by Cholesky, or ``None`` if ``H`` is not positive definite
+    (a Newton step that must not be taken)."""
+    try:
+        d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), g,
+                             check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    return d if np.all(np.isfinite(d)) else None
 
 
 class PsdInverse:
