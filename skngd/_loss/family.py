@@ -92,6 +92,13 @@ class Family:
             return float(np.sum(d))
         return float(np.dot(sample_weight, d))
 
+    @property
+    def positive_only(self):
+        """Whether ``y`` must be non-negative and unbounded above (the
+        estimator's ``positive_only`` target tag follows from this)."""
+        low, high = self.y_support[:2]
+        return low >= 0 and high == np.inf
+
     def in_y_range(self, y):
         low, high, lo_inc, hi_inc = self.y_support
         y = np.asarray(y)

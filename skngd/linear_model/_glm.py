@@ -26,7 +26,6 @@ from skngd.utils.validation import check_magnitude, check_numeric_target, check_
 # family name -> keyword of its constructor filled from ``power``
 _FAMILY_PARAM = {"tweedie": "power", "negative_binomial": "alpha"}
 # families whose targets must be non-negative / positive (target tag)
-_POSITIVE = {"poisson", "gamma", "inverse_gaussian", "negative_binomial"}
 
 
 def _check_offset(offset, n, name="offset"):
@@ -233,8 +232,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             fam = self._get_family()
         except (ValueError, TypeError):
             return tags
-        tags.target_tags.positive_only = fam.name in _POSITIVE or (
-            fam.name == "tweedie" and fam.power > 0)
+        tags.target_tags.positive_only = fam.positive_only
         return tags
 
     # -- fitting ------------------------------------------------------------

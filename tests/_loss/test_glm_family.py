@@ -217,3 +217,17 @@ def test_is_canonical_tweedie_and_power_link():
     assert is_canonical(Tweedie(1.0), LogLink())
     assert is_canonical(Tweedie(1.5), PowerLink(-0.5))
     assert not is_canonical(Tweedie(1.5), LogLink())
+
+
+@pytest.mark.parametrize("family, params, positive", [
+    ("normal", {}, False), ("binomial", {}, False), ("poisson", {}, True), ("gamma", {}, True),
+    ("inverse_gaussian", {}, True), ("negative_binomial", {}, True),
+    ("tweedie", {"power": 0.0}, False), ("tweedie", {"power": 1.5}, True),
+    ("tweedie", {"power": 3.0}, True),
+])
+def test_positive_only_derives_from_the_support(family, params, positive):
+    from skngd.linear_model import GeneralizedLinearRegressor
+
+    assert get_family(family, **params).positive_only is positive
+    est = GeneralizedLinearRegressor(family=family, **params)
+    assert est.__sklearn_tags__().target_tags.positive_only is positive
