@@ -201,8 +201,8 @@ def bench_mm(repeat):
 
     from threadpoolctl import threadpool_limits
 
-    print("\n## solver='mm' at the default tol=1e-4, max_iter=100 (standardised, C=1); "
-          "one thread for every method (BLAS limited to 1)")
+    print("\n## solver='mm' at the defaults (tol=1e-4, max_iter=None: 1000 for mm), "
+          "standardised, C=1; one thread for every method (BLAS limited to 1)")
     print(f"{'dataset':<15}{'method':<34}{'fit time (s)':>13}{'rel. gap':>10}"
           f"{'n_iter':>8}{'passes':>8}{'warns':>7}")
     cases = [

@@ -20,10 +20,11 @@ Pearson dispersion :math:`\chi^2/(\sum_i s_i - k)`, log-likelihood, AIC
 mean parameters.
 """
 
-import warnings
 
 import numpy as np
 from scipy import linalg, stats
+
+from skngd.utils._warnings import warn
 
 
 class CollinearityWarning(UserWarning):
@@ -36,23 +37,23 @@ class InferenceWarning(UserWarning):
 
 
 def warn_no_dispersion(family, n_obs, k):
-    warnings.warn(
+    warn(
         f"No residual degrees of freedom: {n_obs:g} (weighted) samples for {k} estimated "
         f"parameters, so the dispersion (scale) of the {family.name} family cannot be "
         "estimated. scale_, coef_stderr_, intercept_stderr_, covariance_, pvalues_, "
         "conf_int(), llf_, aic_ and bic_ are NaN (statsmodels reports infinite standard "
         "errors). Pass a fixed scale=<float>, add samples or remove features.",
-        InferenceWarning, stacklevel=5)
+        InferenceWarning)
 
 
 def warn_score_without_offset(name):
-    warnings.warn(
+    warn(
         f"{name} was fitted with an offset but score() is called without one, so the "
         "predictions ignore the exposure and D² is computed on the wrong scale. Pass "
         "offset=...; under cross-validation enable metadata routing "
         "(sklearn.set_config(enable_metadata_routing=True)) and request it with "
         "set_score_request(offset=True).",
-        InferenceWarning, stacklevel=3)
+        InferenceWarning)
 
 
 def unit_scores(problem, coef, mu):
@@ -106,14 +107,13 @@ def covariance(gram, penalty, scale, cov_type, meat=None, rank_deficient=False):
 
 def check_rank(rank_deficient, k):
     if rank_deficient:
-        warnings.warn(
+        warn(
             f"The design matrix (with intercept) is rank deficient: some of its {k} "
             "columns are linear combinations of others, so their coefficients are not "
             "identifiable. The minimum-norm (pseudo-inverse) solution is returned and the "
             "covariance uses the pseudo-inverse; standard errors of aliased coefficients "
             "are not meaningful. Remove redundant columns or set alpha > 0.",
             CollinearityWarning,
-            stacklevel=5,
         )
 
 

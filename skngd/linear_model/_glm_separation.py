@@ -28,11 +28,12 @@ Santos Silva, J. M. C. and Tenreyro, S. (2010). On the existence of the
 maximum likelihood estimates in Poisson regression. *Economics Letters* 107.
 """
 
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+
+from skngd.utils._warnings import warn
 
 _HINT = 1e-6  # fitted mean this close to the boundary of its domain
 _MARGIN = 1e-7  # LP margins above this (columns scaled to max |x| = 1) separate
@@ -99,7 +100,7 @@ def n_separated(X, fit_intercept, sides, sample_weight):
     return int(np.sum(margins > _MARGIN))
 
 
-def check_separation(family, link, problem, mu, stopped_early, stacklevel=3):
+def check_separation(family, link, problem, mu, stopped_early):
     """Warn with :class:`PerfectSeparationWarning` if the data are separated;
     returns whether it warned."""
     sides = boundary_sides(family, link, problem.y)
@@ -111,7 +112,7 @@ def check_separation(family, link, problem, mu, stopped_early, stacklevel=3):
     if k == 0:
         return False
     where = "0 or 1" if family.name == "binomial" else "0"
-    warnings.warn(
+    warn(
         f"Perfect separation detected: a direction of the coefficients drives the fitted "
         f"means of at least {k} sample(s) to {where} (their y) while the likelihood keeps "
         f"increasing, so the maximum-likelihood estimate of this {family.name} GLM does not "
@@ -119,5 +120,5 @@ def check_separation(family, link, problem, mu, stopped_early, stacklevel=3):
         "coefficients are only where the iterations stopped (set by max_iter and tol) and "
         "their standard errors are meaningless. Set alpha > 0 for a finite penalised "
         "estimate, or remove the separating features.",
-        PerfectSeparationWarning, stacklevel=stacklevel)
+        PerfectSeparationWarning)
     return True

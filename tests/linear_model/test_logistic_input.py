@@ -4,12 +4,19 @@ partial_fit that leaves no half-built state."""
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.fixes import parse_version
 
 from skngd.linear_model import LogisticRegression
+
+# scikit-learn computes 'balanced' class weights from the sample-weighted class
+# counts since 1.7 (its PR 30057); before, from plain counts. skngd always uses
+# the weighted counts: on older scikit-learn its reference is the explicit weights.
+SKLEARN_WEIGHTED_BALANCED = parse_version(sklearn.__version__).release >= (1, 7)
 
 
 def _four_classes():
@@ -30,9 +37,14 @@ def test_balanced_class_weight_uses_sample_weighted_counts(data):
     # issue 12, item 1: plain counts gave intercept 1.378 vs scikit-learn's -0.225
     X, y = data()
     sw = np.where(y == 1, 5.0, 1.0)
-    ref = SkLogisticRegression(class_weight="balanced", solver="newton-cholesky", tol=1e-12,
-                               max_iter=1000)
-    ref.fit(X, y, sample_weight=sw)
+    if SKLEARN_WEIGHTED_BALANCED:
+        ref = SkLogisticRegression(class_weight="balanced", solver="newton-cholesky", tol=1e-12,
+                                   max_iter=1000).fit(X, y, sample_weight=sw)
+    else:
+        counts = np.bincount(y, weights=sw)
+        cw = counts.sum() / (len(counts) * counts)
+        ref = SkLogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000)
+        ref.fit(X, y, sample_weight=sw * cw[y])
     m = LogisticRegression(class_weight="balanced", tol=1e-12).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=0, atol=1e-6)
     np.testing.assert_allclose(m.intercept_, ref.intercept_, rtol=0, atol=1e-6)

@@ -81,6 +81,39 @@ def _plus_minus_one_labels():
     DomainAdaptedEstimator(estimator=SVC()).fit(X, y)
 
 
+def _glm_separation():
+    from skngd.linear_model import GeneralizedLinearRegressor
+
+    X = np.linspace(-1, 1, 40)[:, None]
+    y = (X[:, 0] > 0).astype(float)
+    GeneralizedLinearRegressor(family="binomial", alpha=0).fit(X, y)
+
+
+def _glm_no_dispersion():
+    from skngd.linear_model import GammaRegressor
+
+    X = np.array([[0.0], [1.0]])
+    GammaRegressor(alpha=0).fit(X, np.array([1.0, 2.0]))
+
+
+def _glm_rank_deficient():
+    from skngd.linear_model import PoissonRegressor
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(50)
+    X = np.c_[x, 2 * x]
+    PoissonRegressor(alpha=0).fit(X, rng.poisson(np.exp(0.3 * x)))
+
+
+def _glm_score_without_offset():
+    from skngd.linear_model import PoissonRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 2)
+    y = rng.poisson(2.0, 50)
+    PoissonRegressor().fit(X, y, offset=np.full(50, 0.5)).score(X, y)
+
+
 CASES = {
     "sinkhorn": (_sinkhorn, ConvergenceWarning),
     "LogisticRegression(max_iter=1).fit": (_logistic, ConvergenceWarning),
@@ -89,6 +122,10 @@ CASES = {
     "GaussianEMImputer(max_iter=1).fit": (_imputer, ConvergenceWarning),
     "StudentTRegressor(max_iter=1).fit": (_student_t, ConvergenceWarning),
     "DomainAdaptedEstimator with -1/+1 labels": (_plus_minus_one_labels, UserWarning),
+    "GLM perfect separation": (_glm_separation, UserWarning),
+    "GLM without residual degrees of freedom": (_glm_no_dispersion, UserWarning),
+    "GLM rank-deficient design": (_glm_rank_deficient, UserWarning),
+    "GLM score() without the fit's offset": (_glm_score_without_offset, UserWarning),
 }
 
 
