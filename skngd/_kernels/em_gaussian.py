@@ -35,22 +35,25 @@ Per chunk the driver :func:`estep` forms the residuals
 product; the Numba kernel :func:`estep_chunk` reads :math:`b = P_{mo} r_o`
 off ``W`` and writes :math:`-P_{mm}^{-1} b` (plus a conditional draw when
 sampling) into the missing entries of ``R``. The kernels are serial and
-release the GIL; the driver runs chunks on Python threads, which keeps
-Numba's compile time (no parallel lowering, no BLAS binding) a third of what
-a ``prange`` kernel calling BLAS costs.
+release the GIL; the driver runs chunks on the Python threads of the fit's
+pool (:class:`skngd._solvers.em_gaussian.ChunkPool`, created and shut down
+by each fit), which keeps Numba's compile time (no parallel lowering, no
+BLAS binding) a third of what a ``prange`` kernel calling BLAS costs.
 
-:func:`estep_ref` is the NumPy reference: it uses the textbook formulas on
-:math:`\\Sigma_{oo}` (a different route to the same numbers).
+Small problems never come here: :mod:`skngd._kernels.em_gaussian_ref` holds
+the NumPy twins (same signatures and outputs), which the solver uses below
+``NUMBA_MIN_ENTRIES`` entries, so importing this module (and Numba) is left
+to fits that need it. :func:`estep_ref` is the textbook reference: it uses
+the formulas on :math:`\\Sigma_{oo}` (a different route to the same numbers).
 """
 
-from concurrent.futures import ThreadPoolExecutor
 import itertools
-import os
 
 import numpy as np
 from scipy import linalg
 
 from skngd._kernels._jit import jit
+from skngd._kernels.em_gaussian_ref import K_BATCH
 
 
 @jit
@@ -151,9 +154,6 @@ def _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s):
             for lane in range(lanes):
                 cae[lane] = s[lane]
                 cea[lane] = s[lane]
-
-
-K_BATCH = 48  # blocks larger than this are factorised one pattern at a time
 
 
 @jit
@@ -363,16 +363,17 @@ def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
 
 def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
           noise, sample, want_quad, want_stats,
-          R, out_logdet, out_quad, out_ccov, out_gram, out_sum, n_threads=1):
+          R, out_logdet, out_quad, out_ccov, out_gram, out_sum, pool=None):
     """E-step over all rows; see the module docstring for the layout.
 
     Each chunk is centred (:func:`center_observed_rows`), multiplied by
     ``P`` (BLAS), processed by :func:`estep_chunk` and, with
     ``want_stats``, reduced to its Gram matrix and column sums (BLAS). Chunks
-    run on ``n_threads`` Python threads: the Numba kernels and the BLAS calls
-    release the GIL, and every output a chunk writes is its own, so the
-    result does not depend on ``n_threads``. Call it with BLAS limited to
-    one thread.
+    run on the threads of ``pool`` (a :class:`~skngd._solvers.em_gaussian.ChunkPool`
+    owned by the fit; ``None``: serially in the calling thread): the Numba
+    kernels and the BLAS calls release the GIL, and every output a chunk
+    writes is its own, so the result does not depend on the thread count.
+    Call it with BLAS limited to one thread (the fit's thread policy).
 
     Parameters
     ----------
@@ -388,7 +389,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     want_stats : fill ``out_ccov[c]`` (lower triangle of the summed
         conditional covariances), ``out_gram[c]`` (:math:`R_c^T R_c`) and
         ``out_sum[c]`` (column sums of :math:`R_c`) for every chunk ``c``.
-    n_threads : int, threads running chunks.
+    pool : ChunkPool or None, the threads running chunks.
 
     Outputs
     -------
@@ -415,7 +416,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
             np.dot(Rc.T, Rc, out=out_gram[c])
             Rc.sum(axis=0, out=out_sum[c])
 
-    n_threads = int(min(n_threads, n_chunks))
+    n_threads = 1 if pool is None else int(min(pool.n_threads, n_chunks))
     if n_threads <= 1:
         for c in range(n_chunks):
             run(c)
@@ -428,24 +429,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
                 return
             run(c)
 
-    pool = _thread_pool(n_threads)
-    for f in [pool.submit(worker) for _ in range(n_threads)]:
-        f.result()
-
-
-_POOLS = {}
-
-
-def _thread_pool(n_threads):
-    """A thread pool of ``n_threads`` workers, kept for the process (starting
-    threads at every E-step costs more than a small E-step). Keyed by process
-    id too, so a forked child never reuses its parent's dead threads."""
-    key = (os.getpid(), n_threads)
-    pool = _POOLS.get(key)
-    if pool is None:
-        pool = _POOLS[key] = ThreadPoolExecutor(
-            max_workers=n_threads, thread_name_prefix="skngd-estep")
-    return pool
+    pool.run(worker, n_threads)
 
 
 @jit
