@@ -60,6 +60,11 @@ def _k_groups(pat_off, p0, p1):
     return [(p0 + a, p0 + b, int(k[a])) for a, b in zip(starts, ends) if b > a]
 
 
+def observed_block_work(d):
+    """No work arrays: the NumPy twin allocates its own."""
+    return ()
+
+
 def estep_np(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
              noise, sample, want_quad, want_stats,
              R, out_logdet, out_quad, out_ccov, out_gram, out_sum, pool=None):
@@ -121,11 +126,12 @@ def estep_np(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
             Rc.sum(axis=0, out=out_sum[c])
 
 
-def observed_block_loglik_ref(X, mu, Sigma, miss_idx, pat_off, pat_rows, out):
+def observed_block_loglik_ref(X, mu, Sigma, miss_idx, pat_off, pat_rows, out, *work):
     """NumPy twin of :func:`skngd._kernels.em_gaussian.observed_block_loglik`:
     per-row :math:`\\log N(x_o; \\mu_o, \\Sigma_{oo})`, 0 for rows with nothing
     observed; returns the index of the first pattern whose observed block is
-    not positive definite, or -1."""
+    not positive definite, or -1. (``work``, the kernel's work arrays, is
+    accepted and ignored.)"""
     n, d = X.shape
     n_pat = pat_rows.size - 1
     half_log_2pi = 0.5 * np.log(2.0 * np.pi)
@@ -162,4 +168,4 @@ def observed_block_loglik_ref(X, mu, Sigma, miss_idx, pat_off, pat_rows, out):
 
 
 __all__ = ["K_BATCH", "center_observed_rows_ref", "estep_np", "fill_missing_ref",
-           "observed_block_loglik_ref", "observed_moments_ref"]
+           "observed_block_loglik_ref", "observed_block_work", "observed_moments_ref"]

@@ -89,12 +89,14 @@ class _Kernels:
 
             self.estep, self.observed_block_loglik = k.estep, k.observed_block_loglik
             self.observed_moments, self.fill_missing = k.observed_moments, k.fill_missing
+            self.observed_block_work = k.observed_block_work
         else:
             from skngd._kernels import em_gaussian_ref as r
 
             self.estep, self.observed_block_loglik = r.estep_np, r.observed_block_loglik_ref
             self.observed_moments, self.fill_missing = (r.observed_moments_ref,
                                                         r.fill_missing_ref)
+            self.observed_block_work = r.observed_block_work
 
 
 _KERNELS = {}
@@ -363,9 +365,11 @@ def observed_loglik(data, mu, Sigma):
     """
     X = data.X
     out = np.empty(X.shape[0])
-    bad = kernels(X).observed_block_loglik(X, np.ascontiguousarray(mu, dtype=np.float64),
-                                np.ascontiguousarray(Sigma, dtype=np.float64),
-                                data.miss_idx, data.pat_off, data.pat_rows, out)
+    k = kernels(X)
+    bad = k.observed_block_loglik(X, np.ascontiguousarray(mu, dtype=np.float64),
+                                  np.ascontiguousarray(Sigma, dtype=np.float64),
+                                  data.miss_idx, data.pat_off, data.pat_rows, out,
+                                  *k.observed_block_work(X.shape[1]))
     if bad >= 0:
         k = X.shape[1] - int(data.pat_off[bad + 1] - data.pat_off[bad])
         raise ValueError(

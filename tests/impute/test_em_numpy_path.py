@@ -119,14 +119,15 @@ def test_numpy_helpers_equal_numba_helpers(readonly):
             arr.setflags(write=False)
     outs = [np.full(len(X), 7.0) for _ in range(2)]
     args = (Xs, mu, S, data.miss_idx, data.pat_off, data.pat_rows)
-    assert nb.observed_block_loglik(*args, outs[0]) == -1
+    work = nb.observed_block_work(X.shape[1])
+    assert nb.observed_block_loglik(*args, outs[0], *work) == -1
     assert ref.observed_block_loglik_ref(*args, outs[1]) == -1
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-10, atol=1e-10)
     # the first failing pattern is reported alike
     S2 = S.copy()
     S2[4, 4] = -1.0
     assert (ref.observed_block_loglik_ref(Xs, mu, S2, *args[3:], outs[1])
-            == nb.observed_block_loglik(Xs, mu, S2, *args[3:], outs[0]) >= 0)
+            == nb.observed_block_loglik(Xs, mu, S2, *args[3:], outs[0], *work) >= 0)
     Z = [np.empty_like(X) for _ in range(2)]
     (c0, m0), (c1, m1) = nb.observed_moments(Xs, Z[0]), ref.observed_moments_ref(Xs, Z[1])
     np.testing.assert_array_equal(c0, c1)
@@ -239,3 +240,22 @@ def test_no_thread_outlives_a_fit(monkeypatch):
     left = [t.name for t in threading.enumerate()
             if t.ident not in before and t.is_alive()]
     assert not any("skngd-estep" in name for name in left), left
+
+
+def test_a_fit_compiles_only_the_kernels_it_runs():
+    """Blocks of at most K_BATCH missing never load the one-pattern kernel,
+    and the fit's kernels have one signature each (no Literal or dtype
+    variants compiled twice)."""
+    code = (
+        "import numpy as np\n"
+        "from skngd.impute import GaussianEMImputer\n"
+        "from skngd._kernels import em_gaussian as k\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(20000, 6))\n"
+        "X[rng.random(X.shape) < 0.3] = np.nan\n"
+        "GaussianEMImputer(init='mean').fit_transform(X)\n"
+        "assert not k.estep_chunk_large.signatures, k.estep_chunk_large.signatures\n"
+        "for f in (k.estep_chunk, k.center_observed_rows, k.observed_moments, k.fill_missing):\n"
+        "    assert len(f.signatures) == 1, (f, f.signatures)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
