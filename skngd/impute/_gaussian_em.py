@@ -148,7 +148,9 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Threads for the E-step (chunks of rows run concurrently in Numba
         kernels and BLAS calls that release the GIL; results do not depend
-        on it). ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        on it). The threads belong to one call and stop when it returns.
+        Problems below ``2**16`` entries run serially on NumPy (no Numba
+        import, nothing to compile). ``None`` means 1 unless in a :func:`joblib.parallel_config`
         context; ``-1`` means all cores.
     verbose : int, default=0
         Print the objective at every iteration when > 0.

@@ -259,3 +259,29 @@ def test_a_fit_compiles_only_the_kernels_it_runs():
         "    assert len(f.signatures) == 1, (f, f.signatures)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_compile_notice_on_the_numba_path_only(tmp_path):
+    """At verbose > 0 a first compilation is announced once; the NumPy path
+    of a small fit compiles nothing and says nothing."""
+    import os
+
+    from skngd.utils._compile_notice import MESSAGE
+
+    code = (
+        "import numpy as np\n"
+        "from skngd.impute import GaussianEMImputer\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(N, 4))\n"
+        "X[rng.random(X.shape) < 0.3] = np.nan\n"
+        "GaussianEMImputer(verbose=1, max_iter=3).fit_transform(X)\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    err = {}
+    for n in (100, 20000):  # NumPy path, then Numba path (80,000 entries)
+        out = subprocess.run([sys.executable, "-c", code.replace("N", str(n))], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        err[n] = out.stderr
+    assert MESSAGE not in err[100]
+    assert err[20000].count(MESSAGE) == 1
