@@ -10,6 +10,10 @@
 
 Use :data:`jit` for serial kernels and :data:`pjit` for kernels whose outer
 loop is a ``numba.prange`` over rows, each iteration writing its own slice.
+:data:`jit_inline` marks helpers that are only called from other kernels:
+they are inlined into each caller at Numba's IR level instead of being
+compiled (and cached, and loaded) as separate functions, which costs compile
+time and load time for every helper.
 Call kernels inside :func:`skngd.utils.numba_threads` so ``n_jobs`` is honoured.
 
 Importing this module registers :mod:`skngd.utils._compile_notice`'s listener:
@@ -28,6 +32,7 @@ _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 jit = numba.njit(**_OPTIONS)
 pjit = numba.njit(parallel=True, **_OPTIONS)
+jit_inline = numba.njit(inline="always", **_OPTIONS)
 prange = numba.prange
 
-__all__ = ["jit", "pjit", "prange"]
+__all__ = ["jit", "jit_inline", "pjit", "prange"]

@@ -35,22 +35,25 @@ Per chunk the driver :func:`estep` forms the residuals
 product; the Numba kernel :func:`estep_chunk` reads :math:`b = P_{mo} r_o`
 off ``W`` and writes :math:`-P_{mm}^{-1} b` (plus a conditional draw when
 sampling) into the missing entries of ``R``. The kernels are serial and
-release the GIL; the driver runs chunks on Python threads, which keeps
-Numba's compile time (no parallel lowering, no BLAS binding) a third of what
-a ``prange`` kernel calling BLAS costs.
+release the GIL; the driver runs chunks on the Python threads of the fit's
+pool (:class:`skngd._solvers.em_gaussian.ChunkPool`, created and shut down
+by each fit), which keeps Numba's compile time (no parallel lowering, no
+BLAS binding) a third of what a ``prange`` kernel calling BLAS costs.
 
-:func:`estep_ref` is the NumPy reference: it uses the textbook formulas on
-:math:`\\Sigma_{oo}` (a different route to the same numbers).
+Small problems never come here: :mod:`skngd._kernels.em_gaussian_ref` holds
+the NumPy twins (same signatures and outputs), which the solver uses below
+``NUMBA_MIN_ENTRIES`` entries, so importing this module (and Numba) is left
+to fits that need it. :func:`estep_ref` is the textbook reference: it uses
+the formulas on :math:`\\Sigma_{oo}` (a different route to the same numbers).
 """
 
-from concurrent.futures import ThreadPoolExecutor
 import itertools
-import os
 
 import numpy as np
 from scipy import linalg
 
-from skngd._kernels._jit import jit
+from skngd._kernels._jit import jit, jit_inline
+from skngd._kernels.em_gaussian_ref import K_BATCH
 
 
 @jit
@@ -153,12 +156,9 @@ def _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s):
                 cea[lane] = s[lane]
 
 
-K_BATCH = 48  # blocks larger than this are factorised one pattern at a time
-
-
 @jit
-def _factor_one(Pf, d, M, lane, k, U, Linv, Cinv):
-    """``P_mm^{-1}`` of the one pattern in ``lane``, for large ``k``.
+def _factor_one(Pf, d, M, k, U, Linv, Cinv):
+    """``P_mm^{-1}`` of the one pattern in lane 0 of ``M``, for large ``k``.
 
     With few patterns per batch the lane loops would be short; here every
     inner loop runs along a row of a ``k x k`` work array instead (right-
@@ -168,9 +168,9 @@ def _factor_one(Pf, d, M, lane, k, U, Linv, Cinv):
     """
     A = Cinv
     for a in range(k):
-        ra = M[a, lane]
+        ra = M[a, 0]
         for e in range(a, k):
-            A[a, e] = Pf[ra * d + M[e, lane]]
+            A[a, e] = Pf[ra * d + M[e, 0]]
     logdet = 0.0
     for j in range(k):
         piv = A[j, j]
@@ -214,165 +214,207 @@ def _factor_one(Pf, d, M, lane, k, U, Linv, Cinv):
     return logdet
 
 
+@jit_inline
+def _batch_rows(W, R, miss_idx, pat_off, pat_rows, p0, nb, k, r0, Cb, Lib, B, Z, ld,
+                noise, sample, want_quad, out_logdet, out_quad, z, bv):
+    """Conditional means (or draws) of the rows of the ``nb`` patterns from
+    ``p0`` (``k`` missing each) from their factorised blocks: ``Cb[:, :, lane]``
+    :math:`P_{mm}^{-1}`, ``Lib`` its inverse Cholesky factor, ``B``/``Z`` the
+    first row's :math:`b` and :math:`-P_{mm}^{-1} b` per lane, ``ld`` the
+    log-determinants. Writes ``R``, ``out_logdet`` and ``out_quad``."""
+    d = R.shape[1]
+    for lane in range(nb):
+        p = p0 + lane
+        off = pat_off[p]
+        first = pat_rows[p]
+        for i in range(first, pat_rows[p + 1]):
+            w = W[i - r0]
+            if i == first:
+                for a in range(k):
+                    z[a] = Z[a, lane]
+                    bv[a] = B[a, lane]
+            else:
+                for a in range(k):
+                    bv[a] = w[miss_idx[off + a]]
+                for a in range(k):
+                    t = 0.0
+                    for e in range(k):
+                        t += Cb[a, e, lane] * bv[e]
+                    z[a] = -t
+            if want_quad:
+                q = 0.0
+                for j in range(d):
+                    q += R[i, j] * w[j]
+                for a in range(k):
+                    q += bv[a] * z[a]
+                out_quad[i] = q
+            if sample:
+                for t in range(k):
+                    eps = noise[i, miss_idx[off + t]]
+                    for a in range(t + 1):
+                        z[a] += Lib[t, a, lane] * eps
+            for a in range(k):
+                R[i, miss_idx[off + a]] = z[a]
+            out_logdet[i] = ld[lane]
+
+
+@jit_inline
+def _first_rows(Wf, d, M, first_row, nb, lb, k, Cb, B, Z):
+    """``B`` = :math:`b = P_{mo} r_o` of each lane's first row (read off ``W``),
+    ``Z = -C B`` lane-wise (unused lanes ``nb .. lb - 1`` get 0)."""
+    for a in range(k):
+        ba = B[a]
+        ma = M[a]
+        for lane in range(lb):
+            ba[lane] = Wf[first_row[lane] * d + ma[lane]]
+        for lane in range(nb, lb):
+            ba[lane] = 0.0
+    for a in range(k):
+        za = Z[a]
+        for lane in range(lb):
+            za[lane] = 0.0
+        for e in range(k):
+            cae = Cb[a, e]
+            be = B[e]
+            for lane in range(lb):
+                za[lane] -= cae[lane] * be[lane]
+
+
+@jit_inline
+def _add_ccov(accf, d, M, cnt, nb, k, Cb):
+    """Add ``cnt[lane]`` times each lane's :math:`P_{mm}^{-1}` to the lower
+    triangle of the flattened ``d x d`` accumulator (``M`` is increasing
+    along its first axis); lanes may collide: no SIMD here."""
+    for a in range(k):
+        ma = M[a]
+        for e in range(a + 1):
+            me = M[e]
+            cae = Cb[a, e]
+            for lane in range(nb):
+                accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
+
+
+@jit_inline
+def _lanes_of_batch(miss_idx, pat_off, pat_rows, p0, nb, lb, k, r0, M, first_row, cnt):
+    """Missing coordinates lane-innermost (unused lanes: index 0), first row
+    (chunk-relative) and row count of every lane."""
+    for lane in range(nb):
+        off = pat_off[p0 + lane]
+        for a in range(k):
+            M[a, lane] = miss_idx[off + a]
+        first_row[lane] = pat_rows[p0 + lane] - r0
+        cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
+    for lane in range(nb, lb):
+        for a in range(k):
+            M[a, lane] = 0
+        first_row[lane] = 0
+        cnt[lane] = 0.0
+
+
 @jit
-def estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
-                chunk_bounds, noise, sample, want_quad, want_stats,
-                R, out_logdet, out_quad, out_ccov):
-    """The E-step on the rows of chunk ``c`` (see :func:`estep`).
+def estep_chunk(b0, b1, r0, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
+                noise, sample, want_quad, want_stats, R, out_logdet, out_quad, acc,
+                kmax, lanes):
+    """The E-step on batches ``b0 .. b1 - 1`` (blocks of at most ``K_BATCH``
+    missing, factorised ``lanes`` patterns at a time; see :func:`estep`).
 
     ``R`` holds the centred residuals (0 where missing) and ``W`` is
-    ``R[r0:r1] @ P`` for the chunk's rows ``r0 .. r1 - 1``. Writes the
-    conditional means (minus ``mu``) into the missing entries of ``R``, the
-    per-row ``log det P_mm`` (and quadratic form) and, with ``want_stats``,
-    the lower triangle of the chunk's summed conditional covariances into
-    ``out_ccov[c]``. Serial: the driver runs chunks on parallel threads (the
-    function releases the GIL).
+    ``R[r0:r1] @ P`` for the chunk's rows from ``r0``. Writes the conditional
+    means (minus ``mu``) into the missing entries of ``R``, the per-row
+    ``log det P_mm`` (and quadratic form) and, with ``want_stats``, adds the
+    summed conditional covariances to the lower triangle of ``acc``
+    (``d x d``). ``kmax`` and ``lanes`` (the largest block and batch of the
+    range) size the work arrays, allocated here: as locals they cannot alias
+    the inputs, and the lane loops vectorise without checks (passed in from
+    the driver, the same kernel ran 10-15% slower at 200,000 x 50). Serial:
+    the driver runs chunks on parallel threads (the function releases the
+    GIL).
     """
     d = R.shape[1]
-    b0 = chunk_bounds[c]
-    b1 = chunk_bounds[c + 1]
-    r0 = pat_rows[batch_bounds[b0]]
-    r1 = pat_rows[batch_bounds[b1]]
-    kmax = 1  # largest block in the chunk
-    kbat = 1  # largest block factorised in batches
-    lanes = 1
-    for bt in range(b0, b1):
-        p = batch_bounds[bt]
-        k = pat_off[p + 1] - pat_off[p]
-        kmax = max(kmax, k)
-        if k <= K_BATCH:
-            kbat = max(kbat, k)
-        lanes = max(lanes, batch_bounds[bt + 1] - p)
-    # batched work arrays (blocks up to K_BATCH) and, for larger blocks, one
-    # pattern's arrays seen as a single lane
-    A = np.empty((kbat, kbat, lanes), dtype=R.dtype)
-    Li = np.empty((kbat, kbat, lanes), dtype=R.dtype)
-    C = np.empty((kbat, kbat, lanes), dtype=R.dtype)
-    kone = kmax if kmax > K_BATCH else 1
-    U1 = np.empty((kone, kone), dtype=R.dtype)
-    Li1 = np.empty((kone, kone), dtype=R.dtype)
-    C1 = np.empty((kone, kone), dtype=R.dtype)
-    Li1l = Li1.reshape(kone, kone, 1)
-    C1l = C1.reshape(kone, kone, 1)
-    B = np.empty((kmax, lanes), dtype=R.dtype)
+    A = np.empty((kmax, kmax, lanes))
+    Li = np.empty((kmax, kmax, lanes))
+    C = np.empty((kmax, kmax, lanes))
+    B = np.empty((kmax, lanes))
+    Z = np.empty((kmax, lanes))
     M = np.zeros((kmax, lanes), dtype=np.int64)
     first_row = np.zeros(lanes, dtype=np.int64)
-    cnt = np.zeros(lanes, dtype=R.dtype)
+    cnt = np.zeros(lanes)
+    ld = np.zeros(lanes)
+    s = np.empty(lanes)
+    z = np.empty(kmax)
+    bv = np.empty(kmax)
     Pf = P.reshape(d * d)
     Wf = W.reshape(W.shape[0] * d)
-    # (without stats out_ccov may hold a single unused chunk)
-    accf = out_ccov[c if want_stats else 0].reshape(d * d)
-    Z = np.empty((kmax, lanes), dtype=R.dtype)
-    ld = np.zeros(lanes, dtype=R.dtype)
-    s = np.empty(lanes, dtype=R.dtype)
-    z = np.empty(kmax, dtype=R.dtype)
-    bv = np.empty(kmax, dtype=R.dtype)
-    Cb, Lib = C, Li
-    if want_stats:
-        out_ccov[c] = 0.0
+    accf = acc.reshape(d * d)
     for bt in range(b0, b1):
         p0 = batch_bounds[bt]
         nb = batch_bounds[bt + 1] - p0
         k = pat_off[p0 + 1] - pat_off[p0]
         if k > 0:
             # lanes in use, rounded up to whole SIMD registers
-            lb = nb if k > K_BATCH else min(lanes, (nb + 7) // 8 * 8)
-            # missing coordinates lane-innermost (unused lanes: index 0)
-            for lane in range(nb):
-                off = pat_off[p0 + lane]
-                for a in range(k):
-                    M[a, lane] = miss_idx[off + a]
-                first_row[lane] = pat_rows[p0 + lane] - r0
-                cnt[lane] = pat_rows[p0 + lane + 1] - pat_rows[p0 + lane]
-            for lane in range(nb, lb):
-                for a in range(k):
-                    M[a, lane] = 0
-                first_row[lane] = 0
-                cnt[lane] = 0.0
-            if k > K_BATCH:  # one pattern per batch
-                ld[0] = _factor_one(Pf, d, M, 0, k, U1, Li1, C1)
-                Cb, Lib = C1l, Li1l
-            else:
-                _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s)
-                Cb, Lib = C, Li
-            # b for the first row of every lane, then Z = -C B lane-wise
-            for a in range(k):
-                ba = B[a]
-                ma = M[a]
-                for lane in range(lb):
-                    ba[lane] = Wf[first_row[lane] * d + ma[lane]]
-                for lane in range(nb, lb):
-                    ba[lane] = 0.0
-            for a in range(k):
-                za = Z[a]
-                for lane in range(lb):
-                    za[lane] = 0.0
-                for e in range(k):
-                    cae = Cb[a, e]
-                    be = B[e]
-                    for lane in range(lb):
-                        za[lane] -= cae[lane] * be[lane]
+            lb = min(lanes, (nb + 7) // 8 * 8)
+            _lanes_of_batch(miss_idx, pat_off, pat_rows, p0, nb, lb, k, r0, M,
+                            first_row, cnt)
+            _factor_batch(Pf, d, M, nb, lb, k, A, Li, C, ld, s)
+            _first_rows(Wf, d, M, first_row, nb, lb, k, C, B, Z)
             if want_stats:
-                # summed conditional covariances, lower triangle (M is
-                # increasing along a); lanes may collide: no SIMD here
-                for a in range(k):
-                    ma = M[a]
-                    for e in range(a + 1):
-                        me = M[e]
-                        cae = Cb[a, e]
-                        for lane in range(nb):
-                            accf[ma[lane] * d + me[lane]] += cnt[lane] * cae[lane]
+                _add_ccov(accf, d, M, cnt, nb, k, C)
         else:
             for lane in range(nb):
                 ld[lane] = 0.0
-        for lane in range(nb):
-            p = p0 + lane
-            off = pat_off[p]
-            first = pat_rows[p]
-            for i in range(first, pat_rows[p + 1]):
-                w = W[i - r0]
-                if i == first:
-                    for a in range(k):
-                        z[a] = Z[a, lane]
-                        bv[a] = B[a, lane]
-                else:
-                    for a in range(k):
-                        bv[a] = w[miss_idx[off + a]]
-                    for a in range(k):
-                        t = 0.0
-                        for e in range(k):
-                            t += Cb[a, e, lane] * bv[e]
-                        z[a] = -t
-                if want_quad:
-                    q = 0.0
-                    for j in range(d):
-                        q += R[i, j] * w[j]
-                    for a in range(k):
-                        q += bv[a] * z[a]
-                    out_quad[i] = q
-                if sample:
-                    for t in range(k):
-                        eps = noise[i, miss_idx[off + t]]
-                        for a in range(t + 1):
-                            z[a] += Lib[t, a, lane] * eps
-                for a in range(k):
-                    R[i, miss_idx[off + a]] = z[a]
-                out_logdet[i] = ld[lane]
+        _batch_rows(W, R, miss_idx, pat_off, pat_rows, p0, nb, k, r0, C, Li, B, Z, ld,
+                    noise, sample, want_quad, out_logdet, out_quad, z, bv)
 
+
+@jit
+def estep_chunk_large(b0, b1, r0, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
+                      noise, sample, want_quad, want_stats, R, out_logdet, out_quad, acc,
+                      kmax):
+    """As :func:`estep_chunk`, for batches of one pattern with more than
+    ``K_BATCH`` missing (factorised by :func:`_factor_one`, one lane). A
+    separate kernel, so fits without such blocks never compile it."""
+    d = R.shape[1]
+    U = np.empty((kmax, kmax))
+    Li = np.empty((kmax, kmax))
+    C = np.empty((kmax, kmax))
+    C3 = C.reshape(kmax, kmax, 1)
+    Li3 = Li.reshape(kmax, kmax, 1)
+    B = np.empty((kmax, 1))
+    Z = np.empty((kmax, 1))
+    M = np.zeros((kmax, 1), dtype=np.int64)
+    first_row = np.zeros(1, dtype=np.int64)
+    cnt = np.zeros(1)
+    ld = np.zeros(1)
+    z = np.empty(kmax)
+    bv = np.empty(kmax)
+    Pf = P.reshape(d * d)
+    Wf = W.reshape(W.shape[0] * d)
+    accf = acc.reshape(d * d)
+    for bt in range(b0, b1):
+        p0 = batch_bounds[bt]
+        k = pat_off[p0 + 1] - pat_off[p0]
+        _lanes_of_batch(miss_idx, pat_off, pat_rows, p0, 1, 1, k, r0, M, first_row, cnt)
+        ld[0] = _factor_one(Pf, d, M, k, U, Li, C)
+        _first_rows(Wf, d, M, first_row, 1, 1, k, C3, B, Z)
+        if want_stats:
+            _add_ccov(accf, d, M, cnt, 1, k, C3)
+        _batch_rows(W, R, miss_idx, pat_off, pat_rows, p0, 1, k, r0, C3, Li3, B, Z, ld,
+                    noise, sample, want_quad, out_logdet, out_quad, z, bv)
 
 
 def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
           noise, sample, want_quad, want_stats,
-          R, out_logdet, out_quad, out_ccov, out_gram, out_sum, n_threads=1):
+          R, out_logdet, out_quad, out_ccov, out_gram, out_sum, pool=None):
     """E-step over all rows; see the module docstring for the layout.
 
     Each chunk is centred (:func:`center_observed_rows`), multiplied by
     ``P`` (BLAS), processed by :func:`estep_chunk` and, with
     ``want_stats``, reduced to its Gram matrix and column sums (BLAS). Chunks
-    run on ``n_threads`` Python threads: the Numba kernels and the BLAS calls
-    release the GIL, and every output a chunk writes is its own, so the
-    result does not depend on ``n_threads``. Call it with BLAS limited to
-    one thread.
+    run on the threads of ``pool`` (a :class:`~skngd._solvers.em_gaussian.ChunkPool`
+    owned by the fit; ``None``: serially in the calling thread): the Numba
+    kernels and the BLAS calls release the GIL, and every output a chunk
+    writes is its own, so the result does not depend on the thread count.
+    Call it with BLAS limited to one thread (the fit's thread policy).
 
     Parameters
     ----------
@@ -388,7 +430,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     want_stats : fill ``out_ccov[c]`` (lower triangle of the summed
         conditional covariances), ``out_gram[c]`` (:math:`R_c^T R_c`) and
         ``out_sum[c]`` (column sums of :math:`R_c`) for every chunk ``c``.
-    n_threads : int, threads running chunks.
+    pool : ChunkPool or None, the threads running chunks.
 
     Outputs
     -------
@@ -401,21 +443,36 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
     are not touched and ``out_ccov`` needs only one chunk.
     """
     n_chunks = chunk_bounds.shape[0] - 1
+    # batches are sorted by block size: those from `split` on have blocks
+    # above K_BATCH and go to their own kernel (compiled only when needed)
+    first = batch_bounds[:-1]
+    k_bt = pat_off[first + 1] - pat_off[first]
+    n_bt = np.diff(batch_bounds)
+    split = int(np.searchsorted(k_bt, K_BATCH, side="right"))
 
     def run(c):
-        r0 = pat_rows[batch_bounds[chunk_bounds[c]]]
-        r1 = pat_rows[batch_bounds[chunk_bounds[c + 1]]]
+        b0, b1 = chunk_bounds[c], chunk_bounds[c + 1]
+        r0 = pat_rows[batch_bounds[b0]]
+        r1 = pat_rows[batch_bounds[b1]]
         center_observed_rows(X, mu, R, r0, r1)
         Rc = R[r0:r1]
         W = Rc @ P
-        estep_chunk(c, W, P, miss_idx, pat_off, pat_rows, batch_bounds,
-                    chunk_bounds, noise, sample, want_quad, want_stats,
-                    R, out_logdet, out_quad, out_ccov)
+        # (without stats the accumulator is not touched: one dummy chunk)
+        acc = out_ccov[c if want_stats else 0]
+        if want_stats:
+            acc[:] = 0.0
+        bs = min(max(split, b0), b1)
+        args = (r0, W, P, miss_idx, pat_off, pat_rows, batch_bounds, noise, sample,
+                want_quad, want_stats, R, out_logdet, out_quad, acc)
+        if bs > b0:
+            estep_chunk(b0, bs, *args, max(int(k_bt[b0:bs].max()), 1), int(n_bt[b0:bs].max()))
+        if b1 > bs:
+            estep_chunk_large(bs, b1, *args, int(k_bt[bs:b1].max()))
         if want_stats:
             np.dot(Rc.T, Rc, out=out_gram[c])
             Rc.sum(axis=0, out=out_sum[c])
 
-    n_threads = int(min(n_threads, n_chunks))
+    n_threads = 1 if pool is None else int(min(pool.n_threads, n_chunks))
     if n_threads <= 1:
         for c in range(n_chunks):
             run(c)
@@ -428,24 +485,7 @@ def estep(X, mu, P, miss_idx, pat_off, pat_rows, batch_bounds, chunk_bounds,
                 return
             run(c)
 
-    pool = _thread_pool(n_threads)
-    for f in [pool.submit(worker) for _ in range(n_threads)]:
-        f.result()
-
-
-_POOLS = {}
-
-
-def _thread_pool(n_threads):
-    """A thread pool of ``n_threads`` workers, kept for the process (starting
-    threads at every E-step costs more than a small E-step). Keyed by process
-    id too, so a forked child never reuses its parent's dead threads."""
-    key = (os.getpid(), n_threads)
-    pool = _POOLS.get(key)
-    if pool is None:
-        pool = _POOLS[key] = ThreadPoolExecutor(
-            max_workers=n_threads, thread_name_prefix="skngd-estep")
-    return pool
+    pool.run(worker, n_threads)
 
 
 @jit
@@ -466,7 +506,7 @@ def observed_moments(X, Z):
     ``X - mean`` with 0 where missing. Returns ``(count, mean)``."""
     n, d = X.shape
     s = np.zeros(d)
-    count = np.zeros(d)
+    count = np.zeros(d)  # (the allocation kind the driver's work arrays use)
     for i in range(n):
         xi = X[i]
         for j in range(d):
@@ -475,7 +515,14 @@ def observed_moments(X, Z):
                 s[j] += v
                 count[j] += 1.0
     mu = s / count
-    center_observed_rows(X, mu, Z, 0, n)
+    # (the loop of center_observed_rows, inlined: a call with the constant
+    # r0 = 0 would compile a second, Literal[int](0), specialisation of it)
+    for i in range(n):
+        xi = X[i]
+        zi = Z[i]
+        for j in range(d):
+            v = xi[j]
+            zi[j] = 0.0 if np.isnan(v) else v - mu[j]
     return count, mu
 
 
@@ -496,7 +543,7 @@ def fill_missing(out, R, mu, rows, cols):
 
 
 @jit
-def observed_block_loglik(X, mu, Sigma, miss_idx, pat_off, pat_rows, out):
+def observed_block_loglik(X, mu, Sigma, miss_idx, pat_off, pat_rows, out, obs, L, z):
     """Per-row :math:`\\log N(x_o; \\mu_o, \\Sigma_{oo})` from a Cholesky factor
     of each pattern's observed block (rows sorted by pattern, as in
     :func:`estep`); 0 for rows with nothing observed.
@@ -505,12 +552,11 @@ def observed_block_loglik(X, mu, Sigma, miss_idx, pat_off, pat_rows, out):
     precision matrix is ill-conditioned (the E-step's route through
     :math:`P` loses about :math:`\\kappa^2 \\epsilon` per row). Returns the
     index of the first pattern whose block is not numerically positive
-    definite, or -1 when every block factorised.
+    definite, or -1 when every block factorised. ``obs`` (int64, ``d``),
+    ``L`` (``d x d``) and ``z`` (``d``) are work arrays (see
+    :func:`observed_block_work`).
     """
     n, d = X.shape
-    obs = np.empty(d, dtype=np.int64)
-    L = np.zeros((d, d))
-    z = np.empty(d)
     half_log_2pi = 0.5 * np.log(2.0 * np.pi)
     for p in range(pat_rows.size - 1):
         k, mi = 0, pat_off[p]
@@ -545,6 +591,12 @@ def observed_block_loglik(X, mu, Sigma, miss_idx, pat_off, pat_rows, out):
                 q += z[a] * z[a]
             out[i] = const - 0.5 * q if k else 0.0
     return -1
+
+
+def observed_block_work(d):
+    """Work arrays of :func:`observed_block_loglik` (allocated by NumPy, so the
+    kernel compiles no allocation code)."""
+    return np.empty(d, dtype=np.int64), np.zeros((d, d)), np.empty(d)
 
 
 def estep_ref(X, mu, Sigma):
@@ -583,5 +635,7 @@ def estep_ref(X, mu, Sigma):
     return xhat, logdet, quad, ccov
 
 
-__all__ = ["K_BATCH", "center_observed_rows", "estep", "estep_chunk", "estep_ref",
-           "fill_missing", "observed_block_loglik", "observed_moments"]
+__all__ = ["K_BATCH", "center_observed_rows", "estep", "estep_chunk", "estep_chunk_large",
+           "estep_ref",
+           "fill_missing", "observed_block_loglik", "observed_block_work",
+           "observed_moments"]

@@ -50,16 +50,98 @@ Graph. Statist. 28(4), 834-846. Little & Rubin (2019),
 *Statistical Analysis with Missing Data*, 3rd ed., ch. 11.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.em_gaussian import K_BATCH, estep, observed_block_loglik
+from skngd._kernels.em_gaussian_ref import K_BATCH
 from skngd._solvers._result import SolverResult, warn_not_converged
-from skngd.utils._threads import blas_threads, effective_n_threads
 from skngd.utils._warnings import warn
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+# Below this many entries (n_samples * n_features) the E-step and its helpers
+# run on their NumPy twins (skngd._kernels.em_gaussian_ref): no Numba import,
+# nothing to compile, results equal to rounding. The warm Numba kernel is
+# always faster per E-step (measured, 30% MCAR, one thread: 4-18x, e.g.
+# 0.2 vs 2.5 ms at 1,000 x 20), so the crossover is where a whole NumPy fit
+# costs what the Numba path adds in a new process: ~0.5 s to import Numba and
+# load the cached kernels (~10 s to compile them with an empty cache).
+# At 2**16 entries a NumPy fit_transform takes 0.03 s (d=5), 0.11 s (d=13),
+# 0.22 s (d=20), 0.58 s (d=50) against 0.02-0.11 s on warm kernels; above it
+# the Numba path wins even in a new process.
+NUMBA_MIN_ENTRIES = 2**16
+
+
+def use_numba(X):
+    """Whether the work on ``X`` (rows x features) goes to the Numba kernels."""
+    return X.size >= NUMBA_MIN_ENTRIES
+
+
+class _Kernels:
+    """The E-step kernels of one path, under one set of names."""
+
+    def __init__(self, numba):
+        if numba:
+            from skngd._kernels import em_gaussian as k
+
+            self.estep, self.observed_block_loglik = k.estep, k.observed_block_loglik
+            self.observed_moments, self.fill_missing = k.observed_moments, k.fill_missing
+            self.observed_block_work = k.observed_block_work
+        else:
+            from skngd._kernels import em_gaussian_ref as r
+
+            self.estep, self.observed_block_loglik = r.estep_np, r.observed_block_loglik_ref
+            self.observed_moments, self.fill_missing = (r.observed_moments_ref,
+                                                        r.fill_missing_ref)
+            self.observed_block_work = r.observed_block_work
+
+
+_KERNELS = {}
+
+
+def kernels(X):
+    """The Numba kernels for ``X`` at or above :data:`NUMBA_MIN_ENTRIES`
+    entries, their NumPy twins below (imported on first use)."""
+    numba = use_numba(X)
+    if numba not in _KERNELS:
+        _KERNELS[numba] = _Kernels(numba)
+    return _KERNELS[numba]
+
+
+class ChunkPool:
+    """The threads one fit (or transform) runs the E-step's chunks on.
+
+    A context manager: the pool is created on entry and shut down on exit, so
+    no thread outlives the call that owns it; with ``n_threads <= 1`` no
+    thread is started and chunks run in the calling thread.
+    """
+
+    def __init__(self, n_threads):
+        self.n_threads = max(1, int(n_threads))
+        self._executor = None
+
+    def __enter__(self):
+        if self.n_threads > 1:
+            self._executor = ThreadPoolExecutor(max_workers=self.n_threads,
+                                                thread_name_prefix="skngd-estep")
+        return self
+
+    def __exit__(self, *exc):
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def run(self, fn, n):
+        """Run ``fn()`` on ``n`` of the pool's threads and wait for all."""
+        if self._executor is None or n <= 1:
+            for _ in range(n):
+                fn()
+            return
+        for f in [self._executor.submit(fn) for _ in range(n)]:
+            f.result()
 
 _ROWS_PER_CHUNK = 2048
 _MAX_CHUNKS = 128
@@ -197,14 +279,17 @@ class EStep:
         self.quad, self.ccov, self.gram, self.colsum = quad, ccov, gram, colsum
 
 
-def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
+def e_step(data, mu, P, *, pool=None, noise=None, want_quad=False,
            want_stats=False, out=None):
     """Run the E-step kernel on the sorted rows of ``data``; see :class:`EStep`.
 
+    ``pool`` (a :class:`ChunkPool`, or None for serial) runs the chunks of the
+    Numba path; the NumPy path (below :data:`NUMBA_MIN_ENTRIES`) is serial.
     ``noise`` (standard normal, one row per sorted row) adds a draw from each
     row's conditional Gaussian; ``out`` is an optional ``(n, d)`` buffer for
     ``R``. Raises ``ValueError`` when a conditional block is not positive
-    definite.
+    definite. BLAS is expected to be limited to one thread by the caller's
+    thread policy (the chunks' threads each call it).
     """
     X = data.X
     n, d = X.shape
@@ -214,12 +299,10 @@ def e_step(data, mu, P, *, n_jobs=None, noise=None, want_quad=False,
     sample = noise is not None
     if noise is None:
         noise = work["noise"]
-    # chunks run on n_jobs threads, each calling BLAS: one BLAS thread each
-    with blas_threads(1):
-        estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows,
-              data.batch_bounds, data.chunk_bounds, noise, sample, want_quad,
-              want_stats, R, work["logdet"], quad, work["ccov"], work["gram"],
-              work["colsum"], n_threads=effective_n_threads(n_jobs))
+    kernels(X).estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows,
+                     data.batch_bounds, data.chunk_bounds, noise, sample, want_quad,
+                     want_stats, R, work["logdet"], quad, work["ccov"], work["gram"],
+                     work["colsum"], pool=pool)
     logdet_pmm = work["logdet"]
     logdet_sum = float(logdet_pmm.sum())  # NaN if any block failed
     if not np.isfinite(logdet_sum):
@@ -282,9 +365,11 @@ def observed_loglik(data, mu, Sigma):
     """
     X = data.X
     out = np.empty(X.shape[0])
-    bad = observed_block_loglik(X, np.ascontiguousarray(mu, dtype=np.float64),
-                                np.ascontiguousarray(Sigma, dtype=np.float64),
-                                data.miss_idx, data.pat_off, data.pat_rows, out)
+    k = kernels(X)
+    bad = k.observed_block_loglik(X, np.ascontiguousarray(mu, dtype=np.float64),
+                                  np.ascontiguousarray(Sigma, dtype=np.float64),
+                                  data.miss_idx, data.pat_off, data.pat_rows, out,
+                                  *k.observed_block_work(X.shape[1]))
     if bad >= 0:
         k = X.shape[1] - int(data.pat_off[bad + 1] - data.pat_off[bad])
         raise ValueError(
@@ -308,7 +393,7 @@ def m_step(mu, est, reg_covar):
 
 
 def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
-                n_jobs=None, verbose=0):
+                pool=None, verbose=0):
     """Fit a Gaussian to ``data`` (a :class:`PatternData`) by EM.
 
     Returns a :class:`SolverResult` whose ``coef`` is the ``(d + 1, d)`` array
@@ -321,14 +406,13 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
     sorted rows at the returned parameters, or None when the last E-step was
     run elsewhere. Stops when the relative change of the objective over an
     accepted step is below ``tol``; ``tol=0`` runs exactly ``max_iter``
-    E-steps.
+    E-steps. ``pool`` (a :class:`ChunkPool` owned by the caller) runs the
+    E-step's chunks. The solver changes no thread setting: the caller's
+    thread policy limits BLAS to one thread (the chunks' threads each call
+    BLAS, and the d x d work between E-steps is too small to gain from BLAS
+    threads, whose spinning would only compete with the E-step's threads).
     """
-    # the E-step runs its chunks on threads, each calling BLAS; the d x d
-    # work between E-steps is too small to gain from BLAS threads, whose
-    # spinning would only compete with the E-step's threads
-    with blas_threads(1):
-        return _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs,
-                        verbose)
+    return _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose)
 
 
 class _Point:
@@ -340,10 +424,10 @@ class _Point:
     objectives compared with each other come from the same route.
     """
 
-    def __init__(self, data, mu, Sigma, reg_covar, n_jobs, buffer, stable):
+    def __init__(self, data, mu, Sigma, reg_covar, pool, buffer, stable):
         self.mu, self.Sigma = mu, Sigma
         self.P, self.logdet = precision_from_covariance(Sigma)
-        est = e_step(data, mu, self.P, n_jobs=n_jobs, want_stats=True,
+        est = e_step(data, mu, self.P, pool=pool, want_stats=True,
                      out=buffer)
         n = data.X.shape[0]
         stable[0] = stable[0] or needs_stable_loglik(Sigma)
@@ -396,13 +480,13 @@ def _anderson(thetas, images, d):
     return mu, Sigma
 
 
-def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
+def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose):
     buffer = np.empty_like(data.X)
     last = []
     stable = [False]
 
     def point(mu, Sigma):
-        p = _Point(data, mu, Sigma, reg_covar, n_jobs, buffer, stable)
+        p = _Point(data, mu, Sigma, reg_covar, pool, buffer, stable)
         last[:] = [p]
         return p
 
@@ -480,6 +564,6 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, n_jobs, verbose):
     )
 
 
-__all__ = ["EStep", "PatternData", "STABLE_COND", "e_step", "m_step", "em_gaussian",
+__all__ = ["ChunkPool", "EStep", "NUMBA_MIN_ENTRIES", "PatternData", "STABLE_COND", "e_step", "kernels", "m_step", "em_gaussian",
            "needs_stable_loglik", "observed_loglik", "precision_from_covariance",
-           "row_loglik"]
+           "row_loglik", "use_numba"]

@@ -1,5 +1,6 @@
 """GaussianEMImputer: a multivariate Gaussian fitted by EM to data with NaNs."""
 
+from contextlib import contextmanager
 import numbers
 
 import numpy as np
@@ -11,16 +12,18 @@ from skngd.utils._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd._solvers.em_gaussian import (
+    ChunkPool,
     PatternData,
     e_step,
     em_gaussian,
+    kernels,
     needs_stable_loglik,
     observed_loglik,
     precision_from_covariance,
     row_loglik,
 )
-from skngd._kernels.em_gaussian import fill_missing, observed_moments
-from skngd.utils._threads import blas_threads
+from skngd.utils._compile_notice import compile_verbosity
+from skngd.utils._threads import fit_threads
 from skngd.utils._warnings import warn
 
 
@@ -29,7 +32,7 @@ def _observed_moments(X):
     with 0 where missing (one pass each)."""
     X = np.ascontiguousarray(X)
     Z = np.empty_like(X)
-    count, mu = observed_moments(X, Z)
+    count, mu = kernels(X).observed_moments(X, Z)
     return count, mu, Z
 
 
@@ -145,7 +148,9 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Threads for the E-step (chunks of rows run concurrently in Numba
         kernels and BLAS calls that release the GIL; results do not depend
-        on it). ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        on it). The threads belong to one call and stop when it returns.
+        Problems below ``2**16`` entries run serially on NumPy (no Numba
+        import, nothing to compile). ``None`` means 1 unless in a :func:`joblib.parallel_config`
         context; ``-1`` means all cores.
     verbose : int, default=0
         Print the objective at every iteration when > 0.
@@ -234,10 +239,26 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         -------
         self : GaussianEMImputer
         """
-        self._fit(X)
+        with self._thread_policy() as pool:
+            self._fit(X, pool)
         return self
 
-    def _fit(self, X):
+    @contextmanager
+    def _thread_policy(self):
+        """The thread policy of one call (``fit``, ``transform``, ...), applied
+        once at its top and restored on exit: BLAS held to one thread, and a
+        pool of ``n_jobs`` threads for the E-step's chunks, shut down on exit.
+
+        The chunks' threads each call BLAS (hence one BLAS thread); the Numba
+        kernels are serial (Numba's own thread count plays no part, so Numba
+        is not imported here: small problems run on NumPy twins without it).
+        """
+        with compile_verbosity(self.verbose), \
+                fit_threads(self.n_jobs, blas=1, numba=False) as n, \
+                ChunkPool(n) as pool:
+            yield pool
+
+    def _fit(self, X, pool):
         """Fit; return the validated ``X`` and ``(R, row_index)``: the
         completed residuals of the last E-step (sorted rows, modelled
         features) and the row of ``X`` each belongs to, or None when the last
@@ -281,13 +302,12 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                 "directions.",
                 UserWarning,
             )
-        with blas_threads(1):
-            mu0, Sigma0 = _INITS[self.init](Xm, mm, self.reg_covar)
-            data = PatternData(Xm, mm)
-            del Xm, mm
-            res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,
-                              max_iter=self.max_iter, tol=self.tol,
-                              n_jobs=self.n_jobs, verbose=self.verbose)
+        mu0, Sigma0 = _INITS[self.init](Xm, mm, self.reg_covar)
+        data = PatternData(Xm, mm)
+        del Xm, mm
+        res = em_gaussian(data, mu0, Sigma0, reg_covar=self.reg_covar,
+                          max_iter=self.max_iter, tol=self.tol, pool=pool,
+                          verbose=self.verbose)
         mu, Sigma = res.coef[0], res.coef[1:]
         self.mean_ = np.zeros(d)
         self.covariance_ = np.zeros((d, d))
@@ -321,7 +341,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
                            if self.add_indicator else None)
         return self
 
-    def _e_step(self, X, noise=None, want_loglik=False):
+    def _e_step(self, X, pool, noise=None, want_loglik=False):
         """E-step on the modelled features of every row of ``X``.
 
         Returns the completed residuals (sorted rows), the original index of
@@ -333,7 +353,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         if noise is not None:
             noise = np.ascontiguousarray(noise[data.order][:, m])
         est = e_step(data, self.mean_[m], self.precision_[np.ix_(m, m)],
-                     n_jobs=self.n_jobs, noise=noise, want_quad=want_loglik)
+                     pool=pool, noise=noise, want_quad=want_loglik)
         ll = (data.unsort(row_loglik(data, est, self._logdet))
               if want_loglik else None)
         return est.R, data.order, ll
@@ -347,7 +367,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         """
         m = self._modelled
         out = X.copy()
-        fill_missing(out, R, self.mean_[m], row_index, m)
+        kernels(R).fill_missing(out, R, self.mean_[m], row_index, m)
         if row_index.size < X.shape[0]:
             left = np.setdiff1d(np.arange(X.shape[0]), row_index)
             out[np.ix_(left, m)] = self.mean_[m]
@@ -368,11 +388,15 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
+        with self._thread_policy() as pool:
+            return self._transform(X, pool)
+
+    def _transform(self, X, pool):
         noise = None
         if self.sample_posterior:
             rng = check_random_state(self.random_state)
             noise = rng.standard_normal(X.shape)
-        R, row_index, _ = self._e_step(X, noise)
+        R, row_index, _ = self._e_step(X, pool, noise)
         return self._assemble(X, R, row_index)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -386,10 +410,11 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : ndarray of shape (n_samples, n_features [+ n_indicators])
         """
-        X, last = self._fit(X)
-        if last is None or self.sample_posterior:
-            return self.transform(X)
-        return self._assemble(X, *last)
+        with self._thread_policy() as pool:
+            X, last = self._fit(X, pool)
+            if last is None or self.sample_posterior:
+                return self._transform(X, pool)
+            return self._assemble(X, *last)
 
     def score_samples(self, X):
         """Log density of each row's observed coordinates (marginal Gaussian).
@@ -416,10 +441,11 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         m = self._modelled
         Sigma = self.covariance_[np.ix_(m, m)]
-        if not needs_stable_loglik(Sigma):
-            return self._e_step(X, want_loglik=True)[2]
-        data = PatternData(X if m.size == X.shape[1] else X[:, m])
-        return data.unsort(observed_loglik(data, self.mean_[m], Sigma))
+        with self._thread_policy() as pool:
+            if not needs_stable_loglik(Sigma):
+                return self._e_step(X, pool, want_loglik=True)[2]
+            data = PatternData(X if m.size == X.shape[1] else X[:, m])
+            return data.unsort(observed_loglik(data, self.mean_[m], Sigma))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the rows of ``X``.

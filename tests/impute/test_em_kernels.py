@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skngd._kernels.em_gaussian import estep, estep_ref
-from skngd._solvers.em_gaussian import PatternData
+from skngd._solvers.em_gaussian import ChunkPool, PatternData
 from skngd.utils._threads import blas_threads
 
 
@@ -34,10 +34,11 @@ def _run(data, X, mu, P, noise=None, want_quad=True, want_stats=True, threads=1)
     sample = noise is not None
     if noise is None:
         noise = np.zeros((1, 1), dtype=dt)
-    estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows, data.batch_bounds,
-          data.chunk_bounds, noise, sample, want_quad, want_stats, out["R"],
-          out["logdet"], out["quad"], out["ccov"], out["gram"], out["colsum"],
-          n_threads=threads)
+    with ChunkPool(threads) as pool:
+        estep(X, mu, P, data.miss_idx, data.pat_off, data.pat_rows, data.batch_bounds,
+              data.chunk_bounds, noise, sample, want_quad, want_stats, out["R"],
+              out["logdet"], out["quad"], out["ccov"], out["gram"], out["colsum"],
+              pool=pool)
     return out
 
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 
-from skngd._kernels.em_gaussian import estep_ref, observed_block_loglik
+from skngd._kernels.em_gaussian import estep_ref, observed_block_loglik, observed_block_work
 from skngd._solvers.em_gaussian import (STABLE_COND, PatternData, needs_stable_loglik,
                                         observed_loglik)
 from skngd.impute import GaussianEMImputer
@@ -120,7 +120,7 @@ def test_observed_block_kernel_matches_reference(readonly):
             a.setflags(write=False)
     out = np.full(len(X), 7.0)
     assert observed_block_loglik(Xs, mu, S, data.miss_idx, data.pat_off,
-                                 data.pat_rows, out) == -1
+                                 data.pat_rows, out, *observed_block_work(d)) == -1
     _, logdet, quad, _ = estep_ref(Xs, mu, S)
     k = (~np.isnan(Xs)).sum(axis=1)
     ref = np.where(k > 0, -0.5 * (k * np.log(2 * np.pi) + logdet + quad), 0.0)
