@@ -51,6 +51,7 @@ Graph. Statist. 28(4), 834-846. Little & Rubin (2019),
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
@@ -396,15 +397,12 @@ def em_gaussian(data, mu0, Sigma0, *, reg_covar=1e-6, max_iter=100, tol=1e-6,
                 pool=None, verbose=0):
     """Fit a Gaussian to ``data`` (a :class:`PatternData`) by EM.
 
-    Returns a :class:`SolverResult` whose ``coef`` is the ``(d + 1, d)`` array
-    ``[mean; covariance]``, ``history`` the penalised observed-data
+    Returns a :class:`GaussianEMResult` whose ``coef`` is the ``(d + 1, d)``
+    array ``[mean; covariance]``, ``history`` the penalised observed-data
     log-likelihood at the start and at every accepted iterate (EM steps and
     accepted Anderson-mixed points), ``n_iter`` the number of parameter updates
-    tried (each costs one E-step), and ``extra`` holds ``precision``,
-    ``logdet``, ``n_rejected_steps`` (mixed points replaced by an EM
-    step) and ``residuals``: the completed residuals ``xhat - mean`` of the
-    sorted rows at the returned parameters, or None when the last E-step was
-    run elsewhere. Stops when the relative change of the objective over an
+    tried (each costs one E-step), with the precision, ``logdet``, the number of
+    rejected mixed points and the completed residuals as typed fields. Stops when the relative change of the objective over an
     accepted step is below ``tol``; ``tol=0`` runs exactly ``max_iter``
     E-steps. ``pool`` (a :class:`ChunkPool` owned by the caller) runs the
     E-step's chunks. The solver changes no thread setting: the caller's
@@ -480,90 +478,167 @@ def _anderson(thetas, images, d):
     return mu, Sigma
 
 
-def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose):
-    buffer = np.empty_like(data.X)
-    last = []
-    stable = [False]
+@dataclass
+class GaussianEMResult(SolverResult):
+    """:class:`SolverResult` of :func:`em_gaussian`: ``coef`` is the
+    ``(d + 1, d)`` array ``[mean; covariance]``.
 
-    def point(mu, Sigma):
-        p = _Point(data, mu, Sigma, reg_covar, pool, buffer, stable)
-        last[:] = [p]
+    Attributes
+    ----------
+    precision : ndarray of shape (d, d)
+        Inverse of the returned covariance.
+    logdet : float
+        ``log det`` of the returned covariance.
+    n_rejected_steps : int
+        Anderson-mixed points replaced by a plain EM step (the safeguard).
+    residuals : ndarray or None
+        Completed residuals ``xhat - mean`` of the sorted rows at the returned
+        parameters, or None when the last E-step was run at other parameters.
+    """
+
+    precision: np.ndarray = None
+    logdet: float = np.nan
+    n_rejected_steps: int = 0
+    residuals: np.ndarray = None
+
+
+class _EMState:
+    """The state of one EM fit: the current point (parameters with their
+    E-step), the accepted-objective history, the Anderson memory and the
+    counters. The steps below (:func:`_propose`, :func:`_accept`, ...) read and
+    update it; :func:`_em_loop` only sequences them."""
+
+    def __init__(self, data, mu0, Sigma0, reg_covar, pool):
+        self.buffer = np.empty_like(data.X)
+        self.stable = [False]
+        self.last = None  # the point whose E-step last wrote ``buffer``
+        self._args = (data, reg_covar, pool)
+        self.cur = self.point(np.asarray(mu0, dtype=float), np.asarray(Sigma0, dtype=float))
+        self.history = [self.cur.obj]
+        self.thetas, self.images = [], []
+        self.n_iter = 0
+        self.n_rejected = 0
+        self.converged = False
+        self.breakdown = None  # condition number of Sigma when rounding broke EM
+        self.change = 0.0
+
+    def point(self, mu, Sigma):
+        """Evaluate parameters: one E-step, written into the shared buffer."""
+        data, reg_covar, pool = self._args
+        p = _Point(data, mu, Sigma, reg_covar, pool, self.buffer, self.stable)
+        self.last = p
         return p
 
-    cur = point(np.asarray(mu0, dtype=float), np.asarray(Sigma0, dtype=float))
-    history = [cur.obj]
-    thetas, images = [], []
-    converged = False
-    breakdown = None
-    n_iter = 0
-    n_rejected = 0
-    while n_iter < max_iter:
-        thetas.append(cur.theta())
-        images.append(_theta(*cur.next))
-        del thetas[:-(_MEMORY + 1)], images[:-(_MEMORY + 1)]
-        mixed = _anderson(thetas, images, cur.mu.size)
+
+def _remember(state):
+    """Add the current iterate and its EM image to the Anderson memory."""
+    state.thetas.append(state.cur.theta())
+    state.images.append(_theta(*state.cur.next))
+    del state.thetas[:-(_MEMORY + 1)], state.images[:-(_MEMORY + 1)]
+
+
+def _try_mixed(state):
+    """The Anderson-mixed point if it is defined, evaluable and no worse than
+    the current point (the safeguard that keeps the history monotone), else
+    None (and the memory restarts). Counts an iteration when a point is
+    evaluated."""
+    mixed = _anderson(state.thetas, state.images, state.cur.mu.size)
+    if mixed is None:
+        return None
+    try:
+        new = state.point(*mixed)
+    except ValueError:  # a conditional block not positive definite
         new = None
-        if mixed is not None:
-            try:
-                new = point(*mixed)
-            except ValueError:  # a conditional block not positive definite
-                new = None
-            n_iter += 1
-            if new is not None and new.obj < cur.obj:
-                new = None
-            if new is None:
-                n_rejected += 1
-                thetas, images = [], []
-                if n_iter >= max_iter:
-                    break
-        kind = "mixed"
-        if new is None:
-            new = point(*cur.next)
-            n_iter += 1
-            kind = "EM"
-        change = new.obj - cur.obj
-        if verbose:
-            print(f"[GaussianEMImputer] iter {n_iter:4d}  objective "
-                  f"{new.obj:.10g}  change {change:.3g}  ({kind} step)")
-        if abs(change) < tol * abs(new.obj):
-            history.append(new.obj)
-            cur = new
-            converged = True
-            break
-        if change < 0:
-            # an exact EM step cannot lower the objective: only rounding
-            # can, when the covariance is nearly singular. Keep the last
-            # point and stop rather than iterate on noise.
-            breakdown = np.linalg.cond(new.Sigma)
-            break
-        history.append(new.obj)
-        cur = new
-    if breakdown is not None:
+    state.n_iter += 1
+    if new is not None and new.obj >= state.cur.obj:
+        return new
+    state.n_rejected += 1
+    state.thetas, state.images = [], []
+    return None
+
+
+def _propose(state, max_iter):
+    """The next point and its kind ('mixed' or 'EM'), or None when the
+    iteration budget ran out on a rejected mixed point."""
+    new = _try_mixed(state)
+    if new is not None:
+        return new, "mixed"
+    if state.n_iter >= max_iter:
+        return None
+    state.n_iter += 1
+    return state.point(*state.cur.next), "EM"
+
+
+def _accept(state, new, tol):
+    """Record ``new``; True when the loop must stop (converged, or an EM step
+    lowered the objective, which only rounding can do)."""
+    state.change = new.obj - state.cur.obj
+    if abs(state.change) < tol * abs(new.obj):
+        state.history.append(new.obj)
+        state.cur = new
+        state.converged = True
+        return True
+    if state.change < 0:
+        # an exact EM step cannot lower the objective: only rounding can, when
+        # the covariance is nearly singular. Keep the last point and stop
+        # rather than iterate on noise.
+        state.breakdown = np.linalg.cond(new.Sigma)
+        return True
+    state.history.append(new.obj)
+    state.cur = new
+    return False
+
+
+def _warn_stop(state, max_iter):
+    if state.breakdown is not None:
         warn(
-            f"GaussianEMImputer (EM) stopped after {n_iter} iterations: an EM "
-            f"step lowered the objective by {-change:.3g}, which only "
+            f"GaussianEMImputer (EM) stopped after {state.n_iter} iterations: an EM "
+            f"step lowered the objective by {-state.change:.3g}, which only "
             "rounding errors can do; the covariance is nearly singular "
-            f"(condition number {breakdown:.1e}). The last good parameters are "
+            f"(condition number {state.breakdown:.1e}). The last good parameters are "
             "kept. Increase reg_covar or remove collinear features.",
             ConvergenceWarning,
         )
-    elif not converged:
+    elif not state.converged:
         warn_not_converged("GaussianEMImputer (EM)", max_iter)
-    # the buffer holds the completed residuals (sorted rows, xhat - mu) at
-    # the returned parameters when their E-step was the last one run
-    residuals = buffer if last and last[0] is cur else None
-    return SolverResult(
+
+
+def _finalize(state):
+    cur = state.cur
+    # the buffer holds the completed residuals (sorted rows, xhat - mu) at the
+    # returned parameters when their E-step was the last one run
+    return GaussianEMResult(
         coef=np.vstack([cur.mu, cur.Sigma]),
-        n_iter=n_iter,
-        converged=converged,
-        history=history,
-        n_passes=n_iter + 1,
-        extra={"precision": cur.P, "logdet": cur.logdet,
-               "n_rejected_steps": n_rejected,
-               "residuals": residuals},
+        n_iter=state.n_iter,
+        converged=state.converged,
+        history=state.history,
+        n_passes=state.n_iter + 1,
+        precision=cur.P,
+        logdet=cur.logdet,
+        n_rejected_steps=state.n_rejected,
+        residuals=state.buffer if state.last is cur else None,
     )
 
 
-__all__ = ["ChunkPool", "EStep", "NUMBA_MIN_ENTRIES", "PatternData", "STABLE_COND", "e_step", "kernels", "m_step", "em_gaussian",
+def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose):
+    """Safeguarded Anderson-accelerated EM: setup, then (remember, propose,
+    accept) until converged, broken down or out of iterations; warn; finalize."""
+    state = _EMState(data, mu0, Sigma0, reg_covar, pool)
+    while state.n_iter < max_iter:
+        _remember(state)
+        proposal = _propose(state, max_iter)
+        if proposal is None:
+            break
+        new, kind = proposal
+        if verbose:
+            print(f"[GaussianEMImputer] iter {state.n_iter:4d}  objective "
+                  f"{new.obj:.10g}  change {new.obj - state.cur.obj:.3g}  ({kind} step)")
+        if _accept(state, new, tol):
+            break
+    _warn_stop(state, max_iter)
+    return _finalize(state)
+
+
+__all__ = ["ChunkPool", "EStep", "GaussianEMResult", "NUMBA_MIN_ENTRIES", "PatternData", "STABLE_COND", "e_step", "kernels", "m_step", "em_gaussian",
            "needs_stable_loglik", "observed_loglik", "precision_from_covariance",
            "row_loglik", "use_numba"]

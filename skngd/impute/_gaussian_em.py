@@ -315,14 +315,14 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         ix = np.ix_(self._modelled, self._modelled)
         self.mean_[self._modelled] = mu
         self.covariance_[ix] = Sigma
-        self.precision_[ix] = res.extra["precision"]
-        self._logdet = res.extra["logdet"]
+        self.precision_[ix] = res.precision
+        self._logdet = res.logdet
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
         self.loglik_history_ = np.asarray(res.history)
         self.indicator_ = (MissingIndicator(error_on_new=False).fit(X)
                            if self.add_indicator else None)
-        R = res.extra["residuals"]
+        R = res.residuals
         if R is None:
             return X, None
         row_index = data.order if rows.all() else np.flatnonzero(rows)[data.order]
