@@ -17,6 +17,7 @@ the peers).
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -139,7 +140,41 @@ class _POT:
         return self
 
 
-CASES = {"logistic": _logistic, "poisson": _poisson, "robust": _robust,
+class _BlasLoop:
+    """Reference, not an estimator: one-thread BLAS products (compute-bound)."""
+
+    def fit(self, X, y=None):
+        from threadpoolctl import threadpool_limits
+
+        w = np.ones(X.shape[1])
+        with threadpool_limits(1):
+            for _ in range(40):
+                X @ w
+        return self
+
+
+class _PythonLoop:
+    """Reference, not an estimator: an interpreter-bound loop (one thread)."""
+
+    def fit(self, X, y=None):
+        s = 0
+        for i in range(1_000_000):
+            s += i
+        return self
+
+
+def _machine():
+    """What the machine does to any single-threaded work beside the competitor:
+    if these slow down as much as skngd's fits, the slowdown is the machine's
+    (cores shared below the VM), not thread oversubscription in the fit."""
+    X = np.random.default_rng(0).normal(size=(100_000, 30))
+    return "machine reference (one thread, no estimator)", (X,), [
+        ("one-thread BLAS products X @ w", _BlasLoop),
+        ("pure-Python loop", _PythonLoop),
+    ]
+
+
+CASES = {"machine": _machine, "logistic": _logistic, "poisson": _poisson, "robust": _robust,
          "impute": _impute, "ot": _ot}
 
 
@@ -192,8 +227,10 @@ def main(argv=None):
     for name in CASES:
         if args.only and args.only not in name:
             continue
+        load0 = os.getloadavg()[0]
         task, rows = run_case(name, args.repeat, args.competitors)
-        print(f"\n{task}\n{head}\n{'-' * len(head)}")
+        print(f"\n{task}  (1-min load average {load0:.2f} before the case)\n{head}\n"
+              f"{'-' * len(head)}")
         peers = [r[5] for r in rows if not r[0].startswith("skngd")]
         best_peer = min(peers) if peers else float("nan")
         for label, q, qw, ld, lw, s in rows:
