@@ -33,9 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from skngd._loss.design import weighted_gram
 from skngd._loss.family import NUMBA_MIN_SIZE, Multinomial
-
-_GRAM_BLOCK = 4096
 
 
 @dataclass
@@ -165,26 +164,15 @@ class LinearModelLoss:
     def gram(self, weights, rows=None):
         """:math:`\\tilde X_S^T \\mathrm{diag}(w_S) \\tilde X_S` (n_dof, n_dof) float64.
 
-        ``rows`` optionally restricts to a row subset ``S``; dense input uses a
-        blocked BLAS product on :math:`\\sqrt{w}\\,X` (half the flops of
-        forming ``W X`` then ``X^T (W X)``), blocked to stay in cache.
+        ``rows`` optionally restricts to a row subset ``S``; the product is
+        :func:`skngd._loss.design.weighted_gram` (cache-sized blocks of
+        :math:`\\sqrt{w}\\,\\tilde X` in float64 and a symmetric BLAS
+        product for dense ``X``, a sparse product for CSR).
         """
         X = self.X if rows is None else self.X[rows]
         w = np.asarray(weights, dtype=np.float64)
         self.gram_rows += X.shape[0]
-        if self.fit_intercept:
-            X = (sparse.hstack([X, np.ones((X.shape[0], 1), X.dtype)], format="csr")
-                 if self.sparse else np.hstack([X, np.ones((X.shape[0], 1), X.dtype)]))
-        if self.sparse:
-            G = (X.T @ X.multiply(w[:, None]).tocsr()).toarray()
-            return np.asarray(G, dtype=np.float64)
-        k = X.shape[1]
-        G = np.zeros((k, k), dtype=np.float64)
-        for start in range(0, X.shape[0], _GRAM_BLOCK):
-            stop = start + _GRAM_BLOCK
-            Z = np.sqrt(w[start:stop])[:, None] * X[start:stop]
-            G += Z.T @ Z  # numpy dispatches Z^T Z to a symmetric BLAS product
-        return G
+        return weighted_gram(X, w, fit_intercept=self.fit_intercept)[0]
 
     def center_null_space(self, coef):
         """Multinomial: centre over classes the rows along which ``f`` is flat

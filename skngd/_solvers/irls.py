@@ -65,13 +65,12 @@ from skngd._kernels.glm_ref import irls_pass_ref
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import is_canonical, observed_weights
 from skngd._solvers._result import GLMResult, StopReason, warn_not_converged, warn_step_failed
-from skngd._solvers.linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
-    block_buffer,
+from skngd._loss.design import gram_buffer, weighted_gram
+from skngd._solvers.linalg import (  # noqa: F401 - solve_spd: public here too
     n_chunks,
     newton_pcg,
     penalty_diag,
     solve_spd,
-    weighted_gram,
 )
 from skngd._solvers.second_order import (
     Direction,
@@ -129,6 +128,13 @@ class GLMProblem:
         eta += self.offset
         return eta
 
+    def gram(self, w, v=None, ws=None):
+        """``(X~^T diag(w) X~, X~^T v)`` (:func:`skngd._loss.design.weighted_gram`),
+        in the reusable block buffer of ``ws`` when given."""
+        buffer = None if ws is None or sp.issparse(self.X) else (ws.block, ws.buf)
+        return weighted_gram(self.X, w, v, fit_intercept=self.fit_intercept,
+                             use_numba=self.use_numba, buffer=buffer)
+
 
 class _Workspace:
     """Buffers reused across iterations (no per-iteration n x p allocation):
@@ -139,7 +145,7 @@ class _Workspace:
         dt = problem.y.dtype
         self.mu, self.w, self.u = (np.empty(n, dtype=dt) for _ in range(3))
         if not sp.issparse(problem.X):
-            self.block, self.buf = block_buffer(problem)
+            self.block, self.buf = gram_buffer(n, problem.n_coef, dt)
 
     @property
     def out(self):
@@ -213,7 +219,7 @@ def gram_at(problem, coef, observed):
     ws = _Workspace(problem)
     eta = problem.linear_predictor(coef)
     _pass(problem, eta, ws)
-    G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
+    G, _ = problem.gram(_observed(problem, eta, ws) if observed else ws.w, None, ws)
     return G, ws.mu
 
 
@@ -323,7 +329,7 @@ def _first_step(problem, st, ws, pdiag):
     _pass(problem, st.eta, ws)
     with np.errstate(all="ignore"):
         v = ws.w * (st.eta - problem.offset) + ws.u  # W z
-    G, rhs = weighted_gram(problem, ws.w, v, ws)
+    G, rhs = problem.gram(ws.w, v, ws)
     new, deficient = solve_spd(G + np.diag(pdiag), rhs)
     eta = problem.linear_predictor(new)
     dev = _pass(problem, eta, ws)
@@ -448,7 +454,7 @@ class GLMNewton(SecondOrderSolver):
         gradient, from the last pass."""
         self.n_passes += 2
         problem, ws = self.problem, self.ws
-        self.G, score = weighted_gram(problem, ws.w, ws.u, ws)
+        self.G, score = problem.gram(ws.w, ws.u, ws)
         self.grad = self.pdiag * self.st.coef - score
         self.M = self.G + np.diag(self.pdiag)
 

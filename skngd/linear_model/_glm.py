@@ -17,7 +17,7 @@ from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm_ref import glm_deviance_ref
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
 from skngd._loss.link import IDENTITY
-from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop, weighted_gram
+from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop
 from skngd.linear_model import _glm_inference as inf
 from skngd.linear_model._glm_separation import check_separation
 from skngd.utils._threads import fit_threads
@@ -329,7 +329,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         meat = None
         if self.cov_type == "HC0":
             u = inf.unit_scores(problem, res.coef, mu)
-            meat, _ = weighted_gram(problem, sw * u * u)
+            meat, _ = problem.gram(sw * u * u)
         cov = inf.covariance(gram, penalty_diag(problem), self.scale_, self.cov_type, meat,
                              deficient)
         # solver layout [coef, intercept] -> public layout [intercept, coef]
