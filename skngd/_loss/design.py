@@ -112,3 +112,123 @@ def _csr_gram(X, w, v, k, fit_intercept, use_numba):
 
 
 __all__ = ["gram_buffer", "n_chunks", "weighted_gram"]
+
+
+class LinearDesign:
+    r"""The data of one linear-model fit and every pass over it.
+
+    Holds :math:`\tilde X = [X, 1]` (the ones column, last, only with an
+    intercept) as dense or CSR ``X``, the sample weights ``sw``, an optional
+    offset of the linear predictor and the ridge penalty :math:`\lambda`
+    (``l2``, never on the intercept: ``penalty_mask``). Products with
+    :math:`\tilde X` and :math:`\tilde X^T` (:meth:`matmul`, :meth:`rmatmul`,
+    :meth:`linear_predictor`, :meth:`rmatvec`) and weighted Gram matrices
+    (:meth:`weighted_gram`) are formed here and only here: the logistic loss
+    (:class:`~skngd._loss.linear_loss.LinearModelLoss`) and the GLM problem
+    (:class:`~skngd._loss.glm_loss.GLMProblem`) are its specialisations.
+
+    ``kernels`` lets large products run on the Numba matrix-vector kernels
+    (dense C-contiguous ``X`` of at least ``10 * NUMBA_MIN_SIZE`` entries, CSR
+    with at least ``NUMBA_MIN_SIZE`` non-zeros); without it they are NumPy /
+    scipy products. Every product counts in :attr:`n_passes`, every Gram row
+    in :attr:`gram_rows`.
+    """
+
+    def __init__(self, X, sample_weight=None, *, offset=None, fit_intercept=True, l2=0.0,
+                 kernels=True):
+        from skngd._loss.family import NUMBA_MIN_SIZE
+
+        self.X = X
+        self.sparse = sp.issparse(X)
+        self.dtype = X.dtype
+        n, d = X.shape
+        sw = np.ones(n) if sample_weight is None else sample_weight
+        self.sw = np.ascontiguousarray(sw, dtype=self.dtype)
+        self.offset = offset
+        self.fit_intercept = bool(fit_intercept)
+        self.n_features = d
+        self.n_dof = d + int(self.fit_intercept)
+        self.l2 = float(l2)
+        self.penalty_mask = np.ones(self.n_dof)
+        if self.fit_intercept:
+            self.penalty_mask[-1] = 0.0
+        self.n_passes = 0
+        self.gram_rows = 0
+        # Numba matrix-vector kernels for large X (BLAS is capped at one thread
+        # inside fits; see skngd._kernels.dense)
+        self._dense_kernels = (kernels and not self.sparse and X.flags.c_contiguous
+                               and X.size >= NUMBA_MIN_SIZE * 10)
+        self._sparse_kernels = kernels and self.sparse and X.nnz >= NUMBA_MIN_SIZE
+
+    @property
+    def gram_kernel(self):
+        """Whether a CSR Gram matrix is formed by the Numba kernel."""
+        return False
+
+    # -- products with the augmented design matrix ---------------------------
+    def matmul(self, V):
+        """:math:`\\tilde X V` for ``V`` of shape (n_dof, k); returns (n, k)
+        (no offset)."""
+        V = np.asarray(V).reshape(self.n_dof, -1)
+        W = V[: self.n_features].astype(self.dtype, copy=False)
+        self.n_passes += 1
+        if self._sparse_kernels:
+            from skngd._kernels.sparse import csr_matmul
+
+            out = csr_matmul(self.X, W)
+        elif self._dense_kernels and W.shape[1] == 1:
+            from skngd._kernels.dense import matvec
+
+            out = matvec(self.X, W[:, 0])[:, None]
+        else:
+            out = np.asarray(self.X @ W)
+        if self.fit_intercept:
+            out += V[-1].astype(self.dtype)
+        return out
+
+    def rmatmul(self, R):
+        """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
+        R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
+        self.n_passes += 1
+        if self._sparse_kernels:
+            from skngd._kernels.sparse import csr_rmatmul
+
+            top = csr_rmatmul(self.X, R)
+        elif self.sparse:
+            top = np.asarray(self.X.T @ R)
+        elif R.shape[1] == 1 and self._dense_kernels:
+            from skngd._kernels.dense import rmatvec
+
+            top = rmatvec(self.X, R[:, 0])[:, None]
+        elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
+            top = (R[:, 0] @ self.X)[:, None]
+        else:
+            top = (R.T @ self.X).T
+        out = np.empty((self.n_dof, R.shape[1]))
+        out[: self.n_features] = top
+        if self.fit_intercept:
+            out[-1] = R.sum(axis=0, dtype=np.float64)
+        return out
+
+    def linear_predictor(self, coef):
+        """:math:`\\eta = \\tilde X \\beta + o` for a flat ``coef`` (intercept
+        last); (n,) of the data dtype."""
+        eta = self.matmul(coef)[:, 0]
+        if self.offset is not None:
+            eta += self.offset
+        return eta
+
+    def rmatvec(self, r):
+        """:math:`\\tilde X^T r` for ``r`` of shape (n,); (n_dof,) float64."""
+        return self.rmatmul(r)[:, 0]
+
+    def weighted_gram(self, w, v=None, rows=None, buffer=None):
+        """``(X~_S^T diag(w) X~_S, X~_S^T v)`` over the rows ``S`` (all by
+        default): :func:`weighted_gram` on this design."""
+        X = self.X if rows is None else self.X[rows]
+        self.gram_rows += X.shape[0]
+        return weighted_gram(X, w, v, fit_intercept=self.fit_intercept,
+                             use_numba=self.gram_kernel, buffer=buffer)
+
+
+__all__ += ["LinearDesign"]

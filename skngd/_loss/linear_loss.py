@@ -24,16 +24,18 @@ vectors use C order, so entry ``(j, k)`` sits at ``j * n_out + k``.
 Hessian); ``fisher='empirical'`` uses :math:`\sum_i s_i \nabla\ell_i\nabla\ell_i^T`,
 which vanishes where the residuals do and is kept only for comparison.
 
-Every product with ``X`` or ``X^T`` increments :attr:`LinearModelLoss.n_passes`;
-rows used to form Gram matrices are counted in :attr:`LinearModelLoss.gram_rows`.
+The data access (products with :math:`\tilde X` and :math:`\tilde X^T`,
+weighted Gram matrices, sample weights, intercept column, penalty mask) is the
+base class :class:`~skngd._loss.design.LinearDesign`, shared with the GLM's
+:class:`~skngd._loss.glm_loss.GLMProblem`. Every product with ``X`` or
+``X^T`` increments :attr:`LinearModelLoss.n_passes`; rows used to form Gram
+matrices are counted in :attr:`LinearModelLoss.gram_rows`.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-
-from skngd._loss.design import weighted_gram
+from skngd._loss.design import LinearDesign
 from skngd._loss.family import NUMBA_MIN_SIZE, Multinomial
 
 
@@ -50,7 +52,7 @@ class PointState:
     grad: np.ndarray  # (n_dof, n_out)
 
 
-class LinearModelLoss:
+class LinearModelLoss(LinearDesign):
     """Penalised weighted loss of a linear model, bound to its data.
 
     Parameters
@@ -70,31 +72,13 @@ class LinearModelLoss:
 
     def __init__(self, family, X, y, sample_weight=None, *, fit_intercept=True,
                  l2_reg_strength=0.0, link=None):
+        super().__init__(X, sample_weight, fit_intercept=fit_intercept, l2=l2_reg_strength)
         self.family = family
         self.link = family.default_link() if link is None else link
-        self.X = X
-        self.sparse = sparse.issparse(X)
-        self.dtype = X.dtype
-        n, d = X.shape
         self.multinomial = isinstance(family, Multinomial)
         self.n_out = family.n_classes if self.multinomial else 1
         self.y = (np.ascontiguousarray(y, dtype=np.int64) if self.multinomial
                   else np.ascontiguousarray(y, dtype=self.dtype))
-        sw = np.ones(n) if sample_weight is None else sample_weight
-        self.sw = np.ascontiguousarray(sw, dtype=self.dtype)
-        self.fit_intercept = bool(fit_intercept)
-        self.n_features = d
-        self.n_dof = d + int(self.fit_intercept)
-        self.l2 = float(l2_reg_strength)
-        self.n_passes = 0
-        self.gram_rows = 0
-        # Numba matrix-vector kernels for large C-contiguous dense X (BLAS is
-        # capped at one thread inside fits; see skngd._kernels.dense)
-        self._dense_kernels = (not self.sparse and X.flags.c_contiguous
-                               and X.size >= NUMBA_MIN_SIZE * 10)
-        self.penalty_mask = np.ones(self.n_dof)
-        if self.fit_intercept:
-            self.penalty_mask[-1] = 0.0
 
     @property
     def uses_numba(self):
@@ -117,62 +101,15 @@ class LinearModelLoss:
     def zeros(self):
         return np.zeros(self.shape)
 
-    # -- products with the augmented design matrix ---------------------------
-    def matmul(self, V):
-        """:math:`\\tilde X V` for ``V`` of shape (n_dof, k); returns (n, k)."""
-        V = np.asarray(V).reshape(self.n_dof, -1)
-        W = V[: self.n_features].astype(self.dtype, copy=False)
-        self.n_passes += 1
-        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
-            from skngd._kernels.sparse import csr_matmul
-
-            out = csr_matmul(self.X, W)
-        elif self._dense_kernels and W.shape[1] == 1:
-            from skngd._kernels.dense import matvec
-
-            out = matvec(self.X, W[:, 0])[:, None]
-        else:
-            out = np.asarray(self.X @ W)
-        if self.fit_intercept:
-            out += V[-1].astype(self.dtype)
-        return out
-
-    def rmatmul(self, R):
-        """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
-        R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
-        self.n_passes += 1
-        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
-            from skngd._kernels.sparse import csr_rmatmul
-
-            top = csr_rmatmul(self.X, R)
-        elif self.sparse:
-            top = np.asarray(self.X.T @ R)
-        elif R.shape[1] == 1 and self._dense_kernels:
-            from skngd._kernels.dense import rmatvec
-
-            top = rmatvec(self.X, R[:, 0])[:, None]
-        elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
-            top = (R[:, 0] @ self.X)[:, None]
-        else:
-            top = (R.T @ self.X).T
-        out = np.empty((self.n_dof, R.shape[1]))
-        out[: self.n_features] = top
-        if self.fit_intercept:
-            out[-1] = R.sum(axis=0, dtype=np.float64)
-        return out
-
     def gram(self, weights, rows=None):
         """:math:`\\tilde X_S^T \\mathrm{diag}(w_S) \\tilde X_S` (n_dof, n_dof) float64.
 
         ``rows`` optionally restricts to a row subset ``S``; the product is
-        :func:`skngd._loss.design.weighted_gram` (cache-sized blocks of
-        :math:`\\sqrt{w}\\,\\tilde X` in float64 and a symmetric BLAS
-        product for dense ``X``, a sparse product for CSR).
+        :meth:`~skngd._loss.design.LinearDesign.weighted_gram` (cache-sized
+        blocks of :math:`\\sqrt{w}\\,\\tilde X` in float64 and a symmetric
+        BLAS product for dense ``X``, a sparse product for CSR).
         """
-        X = self.X if rows is None else self.X[rows]
-        w = np.asarray(weights, dtype=np.float64)
-        self.gram_rows += X.shape[0]
-        return weighted_gram(X, w, fit_intercept=self.fit_intercept)[0]
+        return self.weighted_gram(np.asarray(weights, dtype=np.float64), rows=rows)[0]
 
     def center_null_space(self, coef):
         """Multinomial: centre over classes the rows along which ``f`` is flat

@@ -62,10 +62,10 @@ import scipy.sparse as sp
 from scipy import linalg
 
 from skngd._kernels.glm_ref import irls_pass_ref
-from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._loss.glm_family import is_canonical, observed_weights
+from skngd._loss.glm_family import observed_weights
 from skngd._solvers._result import GLMResult, StopReason, warn_not_converged, warn_step_failed
-from skngd._loss.design import gram_buffer, weighted_gram
+from skngd._loss.design import gram_buffer
+from skngd._loss.glm_loss import GLMProblem
 from skngd._solvers.linalg import (  # noqa: F401 - solve_spd: public here too
     n_chunks,
     newton_pcg,
@@ -83,58 +83,6 @@ _SUBSAMPLE_MIN_ROWS = 50_000
 #: objective changes below this fraction of the objective are rounding noise
 #: for the line search (not a stopping rule)
 _ROUNDING = 1e4 * np.finfo(np.float64).eps
-
-@dataclass
-class GLMProblem:
-    """Data of one fit. ``X`` is C-contiguous dense or CSR, all of one float
-    dtype; ``l2`` is the penalty :math:`\\lambda` on the half-deviance scale
-    (``alpha * sum(sample_weight)`` for scikit-learn's scaling)."""
-
-    X: object
-    y: np.ndarray
-    sample_weight: np.ndarray
-    offset: np.ndarray
-    family: object
-    link: object
-    fit_intercept: bool = True
-    l2: float = 0.0
-    n_jobs: object = None
-
-    @property
-    def n_coef(self):
-        return self.X.shape[1] + int(self.fit_intercept)
-
-    @property
-    def use_numba(self):
-        """Whether the per-row passes run on the Numba kernels: from
-        ``NUMBA_MIN_SIZE`` rows, for a family and link the kernels know
-        (:mod:`skngd._kernels.codes`). Otherwise their NumPy twins
-        (:mod:`skngd._kernels.glm_ref`), built on the family and link objects:
-        as fast for small data, and a fit never imports or compiles Numba."""
-        return (self.X.shape[0] >= NUMBA_MIN_SIZE and self.family.code >= 0
-                and self.link.code >= 0)
-
-    @property
-    def observed(self):
-        """Whether Newton's method needs the observed information (non-canonical link)."""
-        return not is_canonical(self.family, self.link)
-
-    def linear_predictor(self, coef):
-        """eta = X beta (+ intercept, stored last in ``coef``) + offset."""
-        p = self.X.shape[1]
-        eta = np.asarray(self.X @ coef[:p], dtype=self.y.dtype)
-        if self.fit_intercept:
-            eta += coef[p]
-        eta += self.offset
-        return eta
-
-    def gram(self, w, v=None, ws=None):
-        """``(X~^T diag(w) X~, X~^T v)`` (:func:`skngd._loss.design.weighted_gram`),
-        in the reusable block buffer of ``ws`` when given."""
-        buffer = None if ws is None or sp.issparse(self.X) else (ws.block, ws.buf)
-        return weighted_gram(self.X, w, v, fit_intercept=self.fit_intercept,
-                             use_numba=self.use_numba, buffer=buffer)
-
 
 class _Workspace:
     """Buffers reused across iterations (no per-iteration n x p allocation):
@@ -259,12 +207,7 @@ def _subsample_start(problem, tol):
 def _gradient(problem, coef, ws):
     """Gradient of the penalised half deviance from the scores of the last
     pass: :math:`-\\tilde X^T u + \\lambda P \\beta`."""
-    p = problem.X.shape[1]
-    g = np.empty(problem.n_coef)
-    g[:p] = -(problem.X.T @ ws.u)
-    if problem.fit_intercept:
-        g[p] = -ws.u.sum()
-    return g + penalty_diag(problem) * coef
+    return -problem.rmatvec(ws.u) + penalty_diag(problem) * coef
 
 
 def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):

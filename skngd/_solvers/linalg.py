@@ -101,10 +101,7 @@ class PsdInverse:
 
 def penalty_diag(problem):
     """Diagonal of the penalty: ``l2`` on the coefficients, 0 on the intercept."""
-    d = np.full(problem.n_coef, problem.l2)
-    if problem.fit_intercept:
-        d[-1] = 0.0
-    return d
+    return problem.l2 * problem.penalty_mask
 
 
 def equilibrated_cholesky(H):
@@ -151,12 +148,8 @@ def _hessian_vector(problem, h, v, pdiag):
         dense_hessian_vector(X, np.ascontiguousarray(v[:p]), v0, h, t, part)
         out = part.sum(axis=0)[: problem.n_coef]
     else:
-        t = np.asarray(X @ v[:p]) + v0
-        ht = h * t
-        out = np.empty_like(v)
-        out[:p] = X.T @ ht
-        if problem.fit_intercept:
-            out[p] = ht.sum()
+        t = problem.matmul(v)[:, 0]
+        out = problem.rmatvec(h * t)
     return out + pdiag * v, t
 
 

@@ -19,7 +19,7 @@ Who uses it: :class:`skngd._solvers.newton.LogisticNewton`
 (``LogisticRegression(solver='newton')``, on
 :class:`~skngd._loss.linear_loss.LinearModelLoss`) and
 :class:`skngd._solvers.irls.GLMNewton` (``GeneralizedLinearRegressor``, on
-:class:`~skngd._solvers.irls.GLMProblem`). Both call :meth:`SecondOrderSolver.solve`
+:class:`~skngd._loss.glm_loss.GLMProblem`). Both call :meth:`SecondOrderSolver.solve`
 in this module.
 
 **Inner solves** are strategies with one method, ``__call__(M, g, solver) ->
