@@ -31,9 +31,11 @@ the decrease the step promises, :math:`\tfrac12 \Delta^T H \Delta`, is below
 what float64 can resolve in the objective (``_ROUNDING`` times it), the
 objective cannot judge it and the Newton step is taken as it is.
 
-Stopping: when the predicted decrease :math:`\tfrac12 \Delta^T H \Delta` is at
-most ``tol`` times the objective, that last step is taken (without a new Gram
-matrix) and the fit has converged; for a Newton step the coefficient error is
+Stopping: the spine's rule (:func:`~skngd._solvers.second_order.converged`
+with ``rel_tol = objective_tol(tol) = tol``, see
+:mod:`skngd._solvers.second_order`): when the predicted decrease
+:math:`\tfrac12 \Delta^T H \Delta` is at most ``tol`` times the objective,
+that last step is taken (without a new Gram matrix) and the fit has converged; for a Newton step the coefficient error is
 then of order ``tol``. There is no other floor: a ``tol`` below float64's
 resolution iterates until the gradient is at its rounding level, which shows
 as a Newton decrement that stops decreasing, or one below the rounding noise
@@ -77,6 +79,7 @@ from skngd._solvers.second_order import (
     EquilibratedCholeskySolve,
     SecondOrderSolver,
     converged,
+    objective_tol,
 )
 
 _SUBSAMPLE_MIN_ROWS = 50_000
@@ -235,7 +238,7 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
     pdiag = penalty_diag(problem)
     for _ in range(max_steps):
         step = -linalg.cho_solve(factor, grad, check_finite=False)
-        if 0.5 * float(step @ hess @ step) <= tol * abs(st.obj):
+        if converged(0.5 * float(step @ hess @ step), st.obj, tol):
             break
         new = st.coef + step
         n_passes += 1
@@ -333,7 +336,7 @@ class ObservedNewtonPCG(EquilibratedCholeskySolve):
         # forcing term: sqrt(relative decrement) gives quadratic convergence; no
         # tighter than what leaves an error of order tol after this step
         rel = np.sqrt(max(fisher.decrement, 0.0) / max(abs(st.obj), 1e-300))
-        forcing = min(0.5, max(rel, 10.0 * solver.tol / rel if rel > 0 else np.inf))
+        forcing = min(0.5, max(rel, 10.0 * solver.rel_tol / rel if rel > 0 else np.inf))
         h = _observed(problem, st.eta, solver.ws)
         d, dt, n_cg = newton_pcg(problem, h, fisher.factor, g, solver.pdiag, forcing)
         return Direction(d, -float(g @ d), dt, f"newton ({n_cg} PCG steps)")
@@ -345,14 +348,16 @@ _STOPS = {StopReason.CONVERGED: "tol", StopReason.ROUNDING: "rounding",
 
 class GLMNewton(SecondOrderSolver):
     """Newton / IRLS on a :class:`GLMProblem`: the template's steps (see the
-    module docstring). ``tol`` is the relative objective accuracy of the
-    stopping rule (:func:`~skngd._solvers.second_order.converged`)."""
+    module docstring). ``tol`` is on the objective scale: the stopping rule
+    (:func:`~skngd._solvers.second_order.converged`) runs with
+    ``rel_tol = objective_tol(tol)``."""
 
     name = "IRLS"
 
     def __init__(self, problem, *, tol=1e-8, max_iter=100, verbose=0, max_halvings=40,
                  hess0=None, newton=True):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
+        self.rel_tol = objective_tol(tol)
         self.problem, self.max_halvings, self.hess0 = problem, max_halvings, hess0
         observed = problem.observed and newton
         self.inner = ObservedNewtonPCG() if observed else EquilibratedCholeskySolve()
@@ -379,7 +384,7 @@ class GLMNewton(SecondOrderSolver):
         if self.st is None:
             self.st = _State(None, _start(problem, ws), np.inf, np.inf)
         elif self.hess0 is not None:
-            self.n_passes += _approx_newton(problem, self.st, self.hess0, self.tol, ws,
+            self.n_passes += _approx_newton(problem, self.st, self.hess0, self.rel_tol, ws,
                                             self.history)
 
     def at_start(self):
@@ -417,7 +422,7 @@ class GLMNewton(SecondOrderSolver):
         self.trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
         if dec <= _decrement_noise(self.problem, self.ws, st.eta):
             return StopReason.ROUNDING
-        if converged(0.5 * dec, st.obj, self.tol):
+        if converged(0.5 * dec, st.obj, self.rel_tol):
             if self._move(_ROUNDING * abs(st.obj), 0) >= 0:
                 self.history.append(st.obj)
             return StopReason.CONVERGED

@@ -82,9 +82,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     tol : float > 0, default=1e-8
         Stop when the decrease of the objective predicted by the next Newton
         step is below ``tol`` times the objective; that step is then taken,
-        which leaves a coefficient error of order ``tol``. There is no other
-        floor: a ``tol`` below float64's resolution iterates until the
-        gradient is at its rounding level.
+        which leaves a coefficient error of order ``tol``. This is the
+        second-order spine's one stopping rule with ``tol`` on the objective
+        scale (``rel_tol = tol``; see "The stopping rule and tol" in the
+        developer guide, :ref:`stopping-rule`). There is no other floor: a
+        ``tol`` below float64's resolution iterates until the gradient is at
+        its rounding level.
     scale : {'pearson', 'deviance'} or float > 0, default='pearson'
         Dispersion estimate (Pearson :math:`\chi^2/(n-k)` as statsmodels, or
         deviance/(n-k), or fixed). Always 1 for binomial, Poisson and negative
