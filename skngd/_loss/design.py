@@ -60,15 +60,16 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
     fused = v is not None and not signed  # X~^T v as the last column of the syrk
     G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
     rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
-        if fused:
-            tiny = w <= _TINY_WEIGHT
+    sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
+    if fused:
+        tiny = w <= _TINY_WEIGHT
+        with np.errstate(all="ignore"):
             c = np.where(tiny, 0.0, v / sw)
     block, buf = buffer
+    flat, width = buf.reshape(-1), G.shape[0]
     for start in range(0, X.shape[0], block):
         stop = min(X.shape[0], start + block)
-        blk = buf[: stop - start, : G.shape[0]]
+        blk = flat[: (stop - start) * width].reshape(stop - start, width)  # contiguous
         Xb = X[start:stop]
         np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
         if fit_intercept:
