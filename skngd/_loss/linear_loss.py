@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from skngd._loss.design import LinearDesign
 from skngd._loss.family import NUMBA_MIN_SIZE, Multinomial
+from skngd._loss.glm_family import is_canonical, observed_weights
 
 
 @dataclass
@@ -68,11 +69,17 @@ class LinearModelLoss(LinearDesign):
         :math:`\\lambda` (``1 / C``), not applied to the intercept.
     link : Link or None
         Defaults to the family's canonical link.
+    offset : ndarray of shape (n_samples,) or None
+        Added to the linear predictor (binary / GLM families).
+    kernels : bool
+        Whether large products with ``X`` may run on the Numba kernels
+        (:class:`~skngd._loss.design.LinearDesign`).
     """
 
     def __init__(self, family, X, y, sample_weight=None, *, fit_intercept=True,
-                 l2_reg_strength=0.0, link=None):
-        super().__init__(X, sample_weight, fit_intercept=fit_intercept, l2=l2_reg_strength)
+                 l2_reg_strength=0.0, link=None, offset=None, kernels=True):
+        super().__init__(X, sample_weight, offset=offset, fit_intercept=fit_intercept,
+                         l2=l2_reg_strength, kernels=kernels)
         self.family = family
         self.link = family.default_link() if link is None else link
         self.multinomial = isinstance(family, Multinomial)
@@ -145,10 +152,8 @@ class LinearModelLoss(LinearDesign):
     def state(self, coef, raw=None):
         """Loss, gradient and curvature at ``coef`` (two passes, one if ``raw`` is given)."""
         coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
-        if raw is None and not np.any(coef):  # the usual start: no pass needed
-            raw = np.zeros((self.X.shape[0], self.n_out), dtype=self.dtype)
-        elif raw is None:
-            raw = self.matmul(coef)
+        if raw is None:
+            raw = self.raw_prediction(coef)
         loss, graw, curv = self.per_sample(raw)
         value = float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
         grad = self.rmatmul(graw) + self.penalty_matvec(coef)
@@ -182,8 +187,18 @@ class LinearModelLoss(LinearDesign):
         return d + a + b, eps * (scale + abs(a) + b)
 
     # -- functions of the coefficients -------------------------------------------
+    def raw_prediction(self, coef):
+        """:math:`\\tilde X W` (+ offset), (n, n_out); no pass at ``W = 0``."""
+        if np.any(coef):
+            raw = self.matmul(coef)
+        else:  # the usual start
+            raw = np.zeros((self.X.shape[0], self.n_out), dtype=self.dtype)
+        if self.offset is not None:
+            raw += np.asarray(self.offset, dtype=self.dtype)[:, None]
+        return raw
+
     def value(self, coef):
-        raw = self.matmul(coef)
+        raw = self.raw_prediction(coef)
         loss, _, _ = self.per_sample(raw)
         return float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
 
@@ -209,6 +224,29 @@ class LinearModelLoss(LinearDesign):
         G = st.grad_raw
         inv = np.divide(1.0, self.sw, out=np.zeros_like(self.sw), where=self.sw > 0)
         return G * ((G * U).sum(axis=1) * inv)[:, None]
+
+    def hessian_weights(self, st):
+        """Binary / GLM families: per-sample weights of the observed Hessian,
+        :math:`H = \\tilde X^T \\mathrm{diag}(h) \\tilde X` (+ penalty);
+        the Fisher weights for a canonical link
+        (:func:`~skngd._loss.glm_family.observed_weights`)."""
+        if is_canonical(self.family, self.link):
+            return st.curv[:, 0]
+        eta = st.raw[:, 0]
+        with np.errstate(all="ignore"):
+            mu = self.link.inverse(eta)
+        return observed_weights(self.family, self.link, eta, mu, st.curv[:, 0],
+                                -st.grad_raw[:, 0])
+
+    def hessian_matvec(self, st, V, U=None):
+        """Observed-Hessian product :math:`H V` (+ penalty) at ``st``; for the
+        multinomial (softmax, canonical) the Fisher product."""
+        if self.multinomial:
+            return self.fisher_matvec(st, V, U=U)
+        V = np.asarray(V, dtype=np.float64).reshape(self.shape)
+        if U is None:
+            U = self.matmul(V)
+        return self.rmatmul(self.hessian_weights(st)[:, None] * U) + self.penalty_matvec(V)
 
     def fisher_matvec(self, st, V, kind="exact", U=None):
         """:math:`F V` (+ penalty) at state ``st``; two passes (one if ``U = X V`` given)."""

@@ -170,7 +170,7 @@ def gram_at(problem, coef, observed):
     ws = _Workspace(problem)
     eta = problem.linear_predictor(coef)
     _pass(problem, eta, ws)
-    G, _ = problem.gram(_observed(problem, eta, ws) if observed else ws.w, None, ws)
+    G, _ = problem.gram_score(_observed(problem, eta, ws) if observed else ws.w, None, ws)
     return G, ws.mu
 
 
@@ -275,7 +275,7 @@ def _first_step(problem, st, ws, pdiag):
     _pass(problem, st.eta, ws)
     with np.errstate(all="ignore"):
         v = ws.w * (st.eta - problem.offset) + ws.u  # W z
-    G, rhs = problem.gram(ws.w, v, ws)
+    G, rhs = problem.gram_score(ws.w, v, ws)
     new, deficient = solve_spd(G + np.diag(pdiag), rhs)
     eta = problem.linear_predictor(new)
     dev = _pass(problem, eta, ws)
@@ -402,7 +402,7 @@ class GLMNewton(SecondOrderSolver):
         gradient, from the last pass."""
         self.n_passes += 2
         problem, ws = self.problem, self.ws
-        self.G, score = problem.gram(ws.w, ws.u, ws)
+        self.G, score = problem.gram_score(ws.w, ws.u, ws)
         self.grad = self.pdiag * self.st.coef - score
         self.M = self.G + np.diag(self.pdiag)
 

@@ -332,7 +332,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         meat = None
         if self.cov_type == "HC0":
             u = inf.unit_scores(problem, res.coef, mu)
-            meat, _ = problem.gram(sw * u * u)
+            meat, _ = problem.gram_score(sw * u * u)
         cov = inf.covariance(gram, penalty_diag(problem), self.scale_, self.cov_type, meat,
                              deficient)
         # solver layout [coef, intercept] -> public layout [intercept, coef]
