@@ -55,8 +55,8 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
         return _csr_gram(X, w, v, k, fit_intercept, use_numba)
     if buffer is None:
         buffer = gram_buffer(X.shape[0], k, np.result_type(X.dtype, w.dtype))
-    neg = w < 0
-    signed = bool(neg.any())
+    signed = bool(w.size and w.min() < 0)  # NaN weights count as non-negative
+    neg = w < 0 if signed else None
     fused = v is not None and not signed  # X~^T v as the last column of the syrk
     G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
     rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
