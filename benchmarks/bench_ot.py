@@ -204,7 +204,7 @@ def bench_newton(n_sweep):
             t, r = _solve(a, b, M, reg, max_iter, newton)
             it = f"{r.n_iter}" + ("" if r.converged else " (not conv.)")
             if newton:
-                it += f" ({r.extra['n_newton_iter']})"
+                it += f" ({r.n_newton_iter})"
             cols.append((it, r.marginal_error, t))
         (i0, e0, t0), (i1, e1, t1) = cols
         out.append(f"{name:<36} {i0:>23} {e0:>9.1e} {t0:>7.2f}s {i1:>29} {e1:>9.1e} {t1:>7.2f}s")

@@ -2,7 +2,7 @@
 
 Built on the family and link objects of :mod:`skngd._loss`, no Numba: the
 tests' reference and the path fits below ``NUMBA_MIN_SIZE`` rows take
-(:attr:`skngd._solvers.irls.GLMProblem.use_numba`), so a small fit neither
+(:attr:`skngd._loss.glm_loss.GLMProblem.use_numba`), so a small fit neither
 imports Numba nor compiles anything. Edge cases follow the kernels: a row
 whose variance or mean derivative is not finite and positive gets zero
 weight and score; a mean outside the family's domain makes the deviance

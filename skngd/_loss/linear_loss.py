@@ -24,18 +24,20 @@ vectors use C order, so entry ``(j, k)`` sits at ``j * n_out + k``.
 Hessian); ``fisher='empirical'`` uses :math:`\sum_i s_i \nabla\ell_i\nabla\ell_i^T`,
 which vanishes where the residuals do and is kept only for comparison.
 
-Every product with ``X`` or ``X^T`` increments :attr:`LinearModelLoss.n_passes`;
-rows used to form Gram matrices are counted in :attr:`LinearModelLoss.gram_rows`.
+The data access (products with :math:`\tilde X` and :math:`\tilde X^T`,
+weighted Gram matrices, sample weights, intercept column, penalty mask) is the
+base class :class:`~skngd._loss.design.LinearDesign`, shared with the GLM's
+:class:`~skngd._loss.glm_loss.GLMProblem`. Every product with ``X`` or
+``X^T`` increments :attr:`LinearModelLoss.n_passes`; rows used to form Gram
+matrices are counted in :attr:`LinearModelLoss.gram_rows`.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-
+from skngd._loss.design import LinearDesign
 from skngd._loss.family import NUMBA_MIN_SIZE, Multinomial
-
-_GRAM_BLOCK = 4096
+from skngd._loss.glm_family import is_canonical, observed_weights
 
 
 @dataclass
@@ -51,7 +53,7 @@ class PointState:
     grad: np.ndarray  # (n_dof, n_out)
 
 
-class LinearModelLoss:
+class LinearModelLoss(LinearDesign):
     """Penalised weighted loss of a linear model, bound to its data.
 
     Parameters
@@ -67,35 +69,23 @@ class LinearModelLoss:
         :math:`\\lambda` (``1 / C``), not applied to the intercept.
     link : Link or None
         Defaults to the family's canonical link.
+    offset : ndarray of shape (n_samples,) or None
+        Added to the linear predictor (binary / GLM families).
+    kernels : bool
+        Whether large products with ``X`` may run on the Numba kernels
+        (:class:`~skngd._loss.design.LinearDesign`).
     """
 
     def __init__(self, family, X, y, sample_weight=None, *, fit_intercept=True,
-                 l2_reg_strength=0.0, link=None):
+                 l2_reg_strength=0.0, link=None, offset=None, kernels=True):
+        super().__init__(X, sample_weight, offset=offset, fit_intercept=fit_intercept,
+                         l2=l2_reg_strength, kernels=kernels)
         self.family = family
         self.link = family.default_link() if link is None else link
-        self.X = X
-        self.sparse = sparse.issparse(X)
-        self.dtype = X.dtype
-        n, d = X.shape
         self.multinomial = isinstance(family, Multinomial)
         self.n_out = family.n_classes if self.multinomial else 1
         self.y = (np.ascontiguousarray(y, dtype=np.int64) if self.multinomial
                   else np.ascontiguousarray(y, dtype=self.dtype))
-        sw = np.ones(n) if sample_weight is None else sample_weight
-        self.sw = np.ascontiguousarray(sw, dtype=self.dtype)
-        self.fit_intercept = bool(fit_intercept)
-        self.n_features = d
-        self.n_dof = d + int(self.fit_intercept)
-        self.l2 = float(l2_reg_strength)
-        self.n_passes = 0
-        self.gram_rows = 0
-        # Numba matrix-vector kernels for large C-contiguous dense X (BLAS is
-        # capped at one thread inside fits; see skngd._kernels.dense)
-        self._dense_kernels = (not self.sparse and X.flags.c_contiguous
-                               and X.size >= NUMBA_MIN_SIZE * 10)
-        self.penalty_mask = np.ones(self.n_dof)
-        if self.fit_intercept:
-            self.penalty_mask[-1] = 0.0
 
     @property
     def uses_numba(self):
@@ -118,73 +108,15 @@ class LinearModelLoss:
     def zeros(self):
         return np.zeros(self.shape)
 
-    # -- products with the augmented design matrix ---------------------------
-    def matmul(self, V):
-        """:math:`\\tilde X V` for ``V`` of shape (n_dof, k); returns (n, k)."""
-        V = np.asarray(V).reshape(self.n_dof, -1)
-        W = V[: self.n_features].astype(self.dtype, copy=False)
-        self.n_passes += 1
-        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
-            from skngd._kernels.sparse import csr_matmul
-
-            out = csr_matmul(self.X, W)
-        elif self._dense_kernels and W.shape[1] == 1:
-            from skngd._kernels.dense import matvec
-
-            out = matvec(self.X, W[:, 0])[:, None]
-        else:
-            out = np.asarray(self.X @ W)
-        if self.fit_intercept:
-            out += V[-1].astype(self.dtype)
-        return out
-
-    def rmatmul(self, R):
-        """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
-        R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
-        self.n_passes += 1
-        if self.sparse and self.X.nnz >= NUMBA_MIN_SIZE:
-            from skngd._kernels.sparse import csr_rmatmul
-
-            top = csr_rmatmul(self.X, R)
-        elif self.sparse:
-            top = np.asarray(self.X.T @ R)
-        elif R.shape[1] == 1 and self._dense_kernels:
-            from skngd._kernels.dense import rmatvec
-
-            top = rmatvec(self.X, R[:, 0])[:, None]
-        elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
-            top = (R[:, 0] @ self.X)[:, None]
-        else:
-            top = (R.T @ self.X).T
-        out = np.empty((self.n_dof, R.shape[1]))
-        out[: self.n_features] = top
-        if self.fit_intercept:
-            out[-1] = R.sum(axis=0, dtype=np.float64)
-        return out
-
     def gram(self, weights, rows=None):
         """:math:`\\tilde X_S^T \\mathrm{diag}(w_S) \\tilde X_S` (n_dof, n_dof) float64.
 
-        ``rows`` optionally restricts to a row subset ``S``; dense input uses a
-        blocked BLAS product on :math:`\\sqrt{w}\\,X` (half the flops of
-        forming ``W X`` then ``X^T (W X)``), blocked to stay in cache.
+        ``rows`` optionally restricts to a row subset ``S``; the product is
+        :meth:`~skngd._loss.design.LinearDesign.weighted_gram` (cache-sized
+        blocks of :math:`\\sqrt{w}\\,\\tilde X` in float64 and a symmetric
+        BLAS product for dense ``X``, a sparse product for CSR).
         """
-        X = self.X if rows is None else self.X[rows]
-        w = np.asarray(weights, dtype=np.float64)
-        self.gram_rows += X.shape[0]
-        if self.fit_intercept:
-            X = (sparse.hstack([X, np.ones((X.shape[0], 1), X.dtype)], format="csr")
-                 if self.sparse else np.hstack([X, np.ones((X.shape[0], 1), X.dtype)]))
-        if self.sparse:
-            G = (X.T @ X.multiply(w[:, None]).tocsr()).toarray()
-            return np.asarray(G, dtype=np.float64)
-        k = X.shape[1]
-        G = np.zeros((k, k), dtype=np.float64)
-        for start in range(0, X.shape[0], _GRAM_BLOCK):
-            stop = start + _GRAM_BLOCK
-            Z = np.sqrt(w[start:stop])[:, None] * X[start:stop]
-            G += Z.T @ Z  # numpy dispatches Z^T Z to a symmetric BLAS product
-        return G
+        return self.weighted_gram(np.asarray(weights, dtype=np.float64), rows=rows)[0]
 
     def center_null_space(self, coef):
         """Multinomial: centre over classes the rows along which ``f`` is flat
@@ -220,10 +152,8 @@ class LinearModelLoss:
     def state(self, coef, raw=None):
         """Loss, gradient and curvature at ``coef`` (two passes, one if ``raw`` is given)."""
         coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
-        if raw is None and not np.any(coef):  # the usual start: no pass needed
-            raw = np.zeros((self.X.shape[0], self.n_out), dtype=self.dtype)
-        elif raw is None:
-            raw = self.matmul(coef)
+        if raw is None:
+            raw = self.raw_prediction(coef)
         loss, graw, curv = self.per_sample(raw)
         value = float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
         grad = self.rmatmul(graw) + self.penalty_matvec(coef)
@@ -257,8 +187,18 @@ class LinearModelLoss:
         return d + a + b, eps * (scale + abs(a) + b)
 
     # -- functions of the coefficients -------------------------------------------
+    def raw_prediction(self, coef):
+        """:math:`\\tilde X W` (+ offset), (n, n_out); no pass at ``W = 0``."""
+        if np.any(coef):
+            raw = self.matmul(coef)
+        else:  # the usual start
+            raw = np.zeros((self.X.shape[0], self.n_out), dtype=self.dtype)
+        if self.offset is not None:
+            raw += np.asarray(self.offset, dtype=self.dtype)[:, None]
+        return raw
+
     def value(self, coef):
-        raw = self.matmul(coef)
+        raw = self.raw_prediction(coef)
         loss, _, _ = self.per_sample(raw)
         return float(np.sum(loss, dtype=np.float64)) + self.penalty(coef)
 
@@ -284,6 +224,29 @@ class LinearModelLoss:
         G = st.grad_raw
         inv = np.divide(1.0, self.sw, out=np.zeros_like(self.sw), where=self.sw > 0)
         return G * ((G * U).sum(axis=1) * inv)[:, None]
+
+    def hessian_weights(self, st):
+        """Binary / GLM families: per-sample weights of the observed Hessian,
+        :math:`H = \\tilde X^T \\mathrm{diag}(h) \\tilde X` (+ penalty);
+        the Fisher weights for a canonical link
+        (:func:`~skngd._loss.glm_family.observed_weights`)."""
+        if is_canonical(self.family, self.link):
+            return st.curv[:, 0]
+        eta = st.raw[:, 0]
+        with np.errstate(all="ignore"):
+            mu = self.link.inverse(eta)
+        return observed_weights(self.family, self.link, eta, mu, st.curv[:, 0],
+                                -st.grad_raw[:, 0])
+
+    def hessian_matvec(self, st, V, U=None):
+        """Observed-Hessian product :math:`H V` (+ penalty) at ``st``; for the
+        multinomial (softmax, canonical) the Fisher product."""
+        if self.multinomial:
+            return self.fisher_matvec(st, V, U=U)
+        V = np.asarray(V, dtype=np.float64).reshape(self.shape)
+        if U is None:
+            U = self.matmul(V)
+        return self.rmatmul(self.hessian_weights(st)[:, None] * U) + self.penalty_matvec(V)
 
     def fisher_matvec(self, st, V, kind="exact", U=None):
         """:math:`F V` (+ penalty) at state ``st``; two passes (one if ``U = X V`` given)."""

@@ -65,6 +65,7 @@ from scipy import linalg
 from scipy.optimize import minimize_scalar
 from scipy.special import betaln, digamma, polygamma
 
+from skngd._loss.design import weighted_gram
 from skngd._solvers._result import StudentTResult
 from skngd._solvers.linalg import cholesky_or_pinvh_solver, solve_pd_or_none
 
@@ -98,15 +99,8 @@ def weighted_gram_solver(X, v, alpha, fit_intercept):
     equations; if they are singular, the pseudo-inverse gives the
     minimum-norm solution.
     """
-    s = np.sqrt(v)
-    Xs = X * s[:, None]
+    G, _ = weighted_gram(X, v, fit_intercept=fit_intercept)
     p = X.shape[1]
-    k = p + int(fit_intercept)
-    G = np.empty((k, k))
-    G[:p, :p] = Xs.T @ Xs  # symmetric rank-k update in BLAS
-    if fit_intercept:
-        G[:p, p] = G[p, :p] = Xs.T @ s
-        G[p, p] = v.sum()
     G[np.arange(p), np.arange(p)] += alpha
     return cholesky_or_pinvh_solver(G)
 

@@ -31,9 +31,11 @@ the decrease the step promises, :math:`\tfrac12 \Delta^T H \Delta`, is below
 what float64 can resolve in the objective (``_ROUNDING`` times it), the
 objective cannot judge it and the Newton step is taken as it is.
 
-Stopping: when the predicted decrease :math:`\tfrac12 \Delta^T H \Delta` is at
-most ``tol`` times the objective, that last step is taken (without a new Gram
-matrix) and the fit has converged; for a Newton step the coefficient error is
+Stopping: the spine's rule (:func:`~skngd._solvers.second_order.converged`
+with ``rel_tol = objective_tol(tol) = tol``, see
+:mod:`skngd._solvers.second_order`): when the predicted decrease
+:math:`\tfrac12 \Delta^T H \Delta` is at most ``tol`` times the objective,
+that last step is taken (without a new Gram matrix) and the fit has converged; for a Newton step the coefficient error is
 then of order ``tol``. There is no other floor: a ``tol`` below float64's
 resolution iterates until the gradient is at its rounding level, which shows
 as a Newton decrement that stops decreasing, or one below the rounding noise
@@ -62,73 +64,28 @@ import scipy.sparse as sp
 from scipy import linalg
 
 from skngd._kernels.glm_ref import irls_pass_ref
-from skngd._loss.family import NUMBA_MIN_SIZE
-from skngd._loss.glm_family import is_canonical, observed_weights
+from skngd._loss.glm_family import observed_weights
 from skngd._solvers._result import GLMResult, StopReason, warn_not_converged, warn_step_failed
-from skngd._solvers.linalg import (  # noqa: F401 - weighted_gram, solve_spd: public here too
-    block_buffer,
+from skngd._loss.design import gram_buffer
+from skngd._loss.glm_loss import GLMProblem
+from skngd._solvers.linalg import (  # noqa: F401 - solve_spd: public here too
     n_chunks,
     newton_pcg,
     penalty_diag,
     solve_spd,
-    weighted_gram,
 )
 from skngd._solvers.second_order import (
     Direction,
     EquilibratedCholeskySolve,
     SecondOrderSolver,
     converged,
+    objective_tol,
 )
 
 _SUBSAMPLE_MIN_ROWS = 50_000
 #: objective changes below this fraction of the objective are rounding noise
 #: for the line search (not a stopping rule)
 _ROUNDING = 1e4 * np.finfo(np.float64).eps
-
-@dataclass
-class GLMProblem:
-    """Data of one fit. ``X`` is C-contiguous dense or CSR, all of one float
-    dtype; ``l2`` is the penalty :math:`\\lambda` on the half-deviance scale
-    (``alpha * sum(sample_weight)`` for scikit-learn's scaling)."""
-
-    X: object
-    y: np.ndarray
-    sample_weight: np.ndarray
-    offset: np.ndarray
-    family: object
-    link: object
-    fit_intercept: bool = True
-    l2: float = 0.0
-    n_jobs: object = None
-
-    @property
-    def n_coef(self):
-        return self.X.shape[1] + int(self.fit_intercept)
-
-    @property
-    def use_numba(self):
-        """Whether the per-row passes run on the Numba kernels: from
-        ``NUMBA_MIN_SIZE`` rows, for a family and link the kernels know
-        (:mod:`skngd._kernels.codes`). Otherwise their NumPy twins
-        (:mod:`skngd._kernels.glm_ref`), built on the family and link objects:
-        as fast for small data, and a fit never imports or compiles Numba."""
-        return (self.X.shape[0] >= NUMBA_MIN_SIZE and self.family.code >= 0
-                and self.link.code >= 0)
-
-    @property
-    def observed(self):
-        """Whether Newton's method needs the observed information (non-canonical link)."""
-        return not is_canonical(self.family, self.link)
-
-    def linear_predictor(self, coef):
-        """eta = X beta (+ intercept, stored last in ``coef``) + offset."""
-        p = self.X.shape[1]
-        eta = np.asarray(self.X @ coef[:p], dtype=self.y.dtype)
-        if self.fit_intercept:
-            eta += coef[p]
-        eta += self.offset
-        return eta
-
 
 class _Workspace:
     """Buffers reused across iterations (no per-iteration n x p allocation):
@@ -139,7 +96,7 @@ class _Workspace:
         dt = problem.y.dtype
         self.mu, self.w, self.u = (np.empty(n, dtype=dt) for _ in range(3))
         if not sp.issparse(problem.X):
-            self.block, self.buf = block_buffer(problem)
+            self.block, self.buf = gram_buffer(n, problem.n_coef, dt)
 
     @property
     def out(self):
@@ -213,7 +170,7 @@ def gram_at(problem, coef, observed):
     ws = _Workspace(problem)
     eta = problem.linear_predictor(coef)
     _pass(problem, eta, ws)
-    G, _ = weighted_gram(problem, _observed(problem, eta, ws) if observed else ws.w, None, ws)
+    G, _ = problem.gram_score(_observed(problem, eta, ws) if observed else ws.w, None, ws)
     return G, ws.mu
 
 
@@ -253,12 +210,7 @@ def _subsample_start(problem, tol):
 def _gradient(problem, coef, ws):
     """Gradient of the penalised half deviance from the scores of the last
     pass: :math:`-\\tilde X^T u + \\lambda P \\beta`."""
-    p = problem.X.shape[1]
-    g = np.empty(problem.n_coef)
-    g[:p] = -(problem.X.T @ ws.u)
-    if problem.fit_intercept:
-        g[p] = -ws.u.sum()
-    return g + penalty_diag(problem) * coef
+    return -problem.rmatvec(ws.u) + penalty_diag(problem) * coef
 
 
 def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
@@ -286,7 +238,7 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
     pdiag = penalty_diag(problem)
     for _ in range(max_steps):
         step = -linalg.cho_solve(factor, grad, check_finite=False)
-        if 0.5 * float(step @ hess @ step) <= tol * abs(st.obj):
+        if converged(0.5 * float(step @ hess @ step), st.obj, tol):
             break
         new = st.coef + step
         n_passes += 1
@@ -323,7 +275,7 @@ def _first_step(problem, st, ws, pdiag):
     _pass(problem, st.eta, ws)
     with np.errstate(all="ignore"):
         v = ws.w * (st.eta - problem.offset) + ws.u  # W z
-    G, rhs = weighted_gram(problem, ws.w, v, ws)
+    G, rhs = problem.gram_score(ws.w, v, ws)
     new, deficient = solve_spd(G + np.diag(pdiag), rhs)
     eta = problem.linear_predictor(new)
     dev = _pass(problem, eta, ws)
@@ -384,7 +336,7 @@ class ObservedNewtonPCG(EquilibratedCholeskySolve):
         # forcing term: sqrt(relative decrement) gives quadratic convergence; no
         # tighter than what leaves an error of order tol after this step
         rel = np.sqrt(max(fisher.decrement, 0.0) / max(abs(st.obj), 1e-300))
-        forcing = min(0.5, max(rel, 10.0 * solver.tol / rel if rel > 0 else np.inf))
+        forcing = min(0.5, max(rel, 10.0 * solver.rel_tol / rel if rel > 0 else np.inf))
         h = _observed(problem, st.eta, solver.ws)
         d, dt, n_cg = newton_pcg(problem, h, fisher.factor, g, solver.pdiag, forcing)
         return Direction(d, -float(g @ d), dt, f"newton ({n_cg} PCG steps)")
@@ -396,14 +348,16 @@ _STOPS = {StopReason.CONVERGED: "tol", StopReason.ROUNDING: "rounding",
 
 class GLMNewton(SecondOrderSolver):
     """Newton / IRLS on a :class:`GLMProblem`: the template's steps (see the
-    module docstring). ``tol`` is the relative objective accuracy of the
-    stopping rule (:func:`~skngd._solvers.second_order.converged`)."""
+    module docstring). ``tol`` is on the objective scale: the stopping rule
+    (:func:`~skngd._solvers.second_order.converged`) runs with
+    ``rel_tol = objective_tol(tol)``."""
 
     name = "IRLS"
 
     def __init__(self, problem, *, tol=1e-8, max_iter=100, verbose=0, max_halvings=40,
                  hess0=None, newton=True):
         super().__init__(tol=tol, max_iter=max_iter, verbose=verbose)
+        self.rel_tol = objective_tol(tol)
         self.problem, self.max_halvings, self.hess0 = problem, max_halvings, hess0
         observed = problem.observed and newton
         self.inner = ObservedNewtonPCG() if observed else EquilibratedCholeskySolve()
@@ -430,7 +384,7 @@ class GLMNewton(SecondOrderSolver):
         if self.st is None:
             self.st = _State(None, _start(problem, ws), np.inf, np.inf)
         elif self.hess0 is not None:
-            self.n_passes += _approx_newton(problem, self.st, self.hess0, self.tol, ws,
+            self.n_passes += _approx_newton(problem, self.st, self.hess0, self.rel_tol, ws,
                                             self.history)
 
     def at_start(self):
@@ -448,7 +402,7 @@ class GLMNewton(SecondOrderSolver):
         gradient, from the last pass."""
         self.n_passes += 2
         problem, ws = self.problem, self.ws
-        self.G, score = weighted_gram(problem, ws.w, ws.u, ws)
+        self.G, score = problem.gram_score(ws.w, ws.u, ws)
         self.grad = self.pdiag * self.st.coef - score
         self.M = self.G + np.diag(self.pdiag)
 
@@ -468,7 +422,7 @@ class GLMNewton(SecondOrderSolver):
         self.trusted = 0.5 * dec <= _ROUNDING * abs(st.obj)
         if dec <= _decrement_noise(self.problem, self.ws, st.eta):
             return StopReason.ROUNDING
-        if converged(0.5 * dec, st.obj, self.tol):
+        if converged(0.5 * dec, st.obj, self.rel_tol):
             if self._move(_ROUNDING * abs(st.obj), 0) >= 0:
                 self.history.append(st.obj)
             return StopReason.CONVERGED

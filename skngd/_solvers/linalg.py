@@ -14,27 +14,23 @@ PSD solves (every solver factorises through here):
   and ``pinvh`` beyond it: the GLM's Newton / IRLS steps, whose covariance
   needs the rank-deficiency flag.
 
-Gram products: :func:`weighted_gram` (GLM: :math:`\tilde X^T W \tilde X` and
-:math:`\tilde X^T v` in one sweep over row blocks of dense ``X``, or a sparse
-pass for CSR), and the observed-information products of the
+Weighted Gram matrices are formed in one place below this layer,
+:func:`skngd._loss.design.weighted_gram` (dense row blocks or CSR, with or
+without the intercept column), used by the GLM, the logistic loss and the
+Student-t normal equations. Here: the observed-information products of the
 Fisher-preconditioned conjugate-gradient Newton step (:func:`newton_pcg`),
 which never forms a second Gram matrix: two products with ``X`` per
-refinement. The logistic loss's Gram and Fisher matrices are
-:meth:`skngd._loss.linear_loss.LinearModelLoss.gram` /
-:meth:`~skngd._loss.linear_loss.LinearModelLoss.fisher_matrix` (per-class blocks
-of a multinomial), built on the same kernels.
+refinement.
 """
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 
-from skngd._kernels.glm_ref import csr_weighted_gram_ref
+from skngd._loss.design import n_chunks
 
 _COLLINEAR_TOL = 1e-11
 _FUSED_MIN_ROWS = 20_000  # below, NumPy products beat loading another kernel
-_TINY_WEIGHT = 1e-280  # below, v / sqrt(w) could overflow: such rows are added apart
-_BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
 
 
 def solve_psd(M, b):
@@ -103,97 +99,9 @@ class PsdInverse:
                          ).reshape(b.shape)
 
 
-def block_buffer(problem):
-    """``(rows per block, buffer)`` for :func:`weighted_gram` on dense ``X``:
-    a cache-sized (block, n_coef + 1) array."""
-    n, dt, k = problem.X.shape[0], problem.y.dtype, problem.n_coef + 1
-    block = int(max(64, min(n, _BLOCK_BYTES // (dt.itemsize * k))))
-    return block, np.empty((block, k), dtype=dt)
-
-
-def weighted_gram(problem, w, v=None, ws=None):
-    r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
-    only if ``fit_intercept``), in float64; the second is None without ``v``.
-    The weights may have any sign.
-
-    CSR ``X``: one Numba pass over the rows (cost: sum of squared non-zeros
-    per row), chunked over threads. Dense ``X``: row blocks of
-    :math:`\sqrt{|w|}\,[X, 1, v/\sqrt{w}]` are written into one cache-sized
-    buffer and ``B^T B`` (NumPy's ``syrk``, so no second thread pool
-    competes) accumulates the Gram matrix and ``X~^T v`` together; rows with
-    negative weights are subtracted (then ``X~^T v`` is a separate product),
-    and rows with zero weight but non-zero ``v`` are added apart.
-    """
-    X, p, k = problem.X, problem.X.shape[1], problem.n_coef
-    if sp.issparse(X):
-        vv = np.zeros_like(w) if v is None else v
-        if problem.use_numba:
-            from skngd._kernels.glm import csr_weighted_gram
-
-            out = np.empty((n_chunks(X.shape[0]), k, k + 1))
-            csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(problem.fit_intercept),
-                              out)
-            A = out.sum(axis=0)
-        else:
-            A = csr_weighted_gram_ref(X, w, vv, int(problem.fit_intercept))
-        return A[:, :k].copy(), (None if v is None else A[:, k].copy())
-    block, buf = (ws.block, ws.buf) if ws is not None else block_buffer(problem)
-    n = X.shape[0]
-    neg = w < 0
-    signed = bool(neg.any())
-    fused = v is not None and not signed  # X~^T v as the last column of the syrk
-    G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
-    rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
-        if fused:
-            tiny = w <= _TINY_WEIGHT
-            c = np.where(tiny, 0.0, v / sw)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        blk = buf[: stop - start, : G.shape[0]]
-        Xb = X[start:stop]
-        np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
-        if problem.fit_intercept:
-            blk[:, p] = sw[start:stop]
-        if fused:
-            blk[:, k] = c[start:stop]
-        nb = neg[start:stop] if signed else None
-        if nb is not None and nb.any():
-            pos, negb = blk[~nb], blk[nb]
-            G += pos.T @ pos
-            G -= negb.T @ negb
-        else:
-            G += blk.T @ blk
-        if rhs is not None:
-            vb = v[start:stop]
-            rhs[:p] += Xb.T @ vb
-            if problem.fit_intercept:
-                rhs[p] += vb.sum()
-    if fused:
-        rhs = G[:k, k].copy()
-        rows = np.flatnonzero(tiny & (v != 0))
-        if rows.size:  # zero-weight rows still carry their score
-            rhs[:p] += X[rows].T @ v[rows]
-            if problem.fit_intercept:
-                rhs[p] += v[rows].sum()
-        G = G[:k, :k].copy()
-    return G, rhs
-
-
-def n_chunks(n):
-    """Row chunks of the Numba kernels: four per thread, at least 1000 rows each."""
-    import numba
-
-    return int(max(1, min(numba.get_num_threads() * 4, n // 1000)))
-
-
 def penalty_diag(problem):
     """Diagonal of the penalty: ``l2`` on the coefficients, 0 on the intercept."""
-    d = np.full(problem.n_coef, problem.l2)
-    if problem.fit_intercept:
-        d[-1] = 0.0
-    return d
+    return problem.l2 * problem.penalty_mask
 
 
 def equilibrated_cholesky(H):
@@ -240,12 +148,8 @@ def _hessian_vector(problem, h, v, pdiag):
         dense_hessian_vector(X, np.ascontiguousarray(v[:p]), v0, h, t, part)
         out = part.sum(axis=0)[: problem.n_coef]
     else:
-        t = np.asarray(X @ v[:p]) + v0
-        ht = h * t
-        out = np.empty_like(v)
-        out[:p] = X.T @ ht
-        if problem.fit_intercept:
-            out[p] = ht.sum()
+        t = problem.matmul(v)[:, 0]
+        out = problem.rmatvec(h * t)
     return out + pdiag * v, t
 
 

@@ -15,7 +15,7 @@ is for a small number of coefficients ``p``.
 
 :class:`LogisticNewton` is a :class:`~skngd._solvers.second_order.SecondOrderSolver`:
 the loop, the stopping rule (``tol`` is the square root of a relative
-objective accuracy, :func:`~skngd._solvers.second_order.relative_tol`) and the
+objective accuracy, :func:`~skngd._solvers.second_order.gradient_tol`) and the
 Armijo search live in :mod:`skngd._solvers.second_order`; NGD and MM share
 its stopping rule and step control. The step-control names are re-exported
 here for the callers that import them from this module.

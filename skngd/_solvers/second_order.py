@@ -19,7 +19,7 @@ Who uses it: :class:`skngd._solvers.newton.LogisticNewton`
 (``LogisticRegression(solver='newton')``, on
 :class:`~skngd._loss.linear_loss.LinearModelLoss`) and
 :class:`skngd._solvers.irls.GLMNewton` (``GeneralizedLinearRegressor``, on
-:class:`~skngd._solvers.irls.GLMProblem`). Both call :meth:`SecondOrderSolver.solve`
+:class:`~skngd._loss.glm_loss.GLMProblem`). Both call :meth:`SecondOrderSolver.solve`
 in this module.
 
 **Inner solves** are strategies with one method, ``__call__(M, g, solver) ->
@@ -30,16 +30,32 @@ refinement by conjugate gradients preconditioned with the Fisher factor
 (:class:`skngd._solvers.irls.ObservedNewtonPCG`). A new inner solve is a class
 with that one method.
 
-**The stopping rule** (one definition, :func:`converged`): stop when the
-estimated suboptimality :math:`\tfrac12 g^T M^{-1} g = -\tfrac12 g^T\Delta`
-(the decrease the quadratic model promises) is at most ``rel_tol`` times
-:math:`\max(|f|, 10^{-12})`. ``rel_tol`` is a relative objective accuracy;
-each estimator states once how its public ``tol`` maps to it:
-``LogisticRegression`` (all its solvers) uses ``tol**2``
-(:func:`relative_tol`: ``tol`` is on the gradient scale, as scikit-learn's,
-floored at 10 eps of the data dtype), the GLMs use ``tol`` itself (as glum's
-and statsmodels' relative deviance change), so ``tol=1e-12`` gives
-coefficients accurate to about 1e-10 there.
+**The stopping rule** (the one definition of ``tol``; the developer page
+``doc/developer/linear_core.rst``, section "The stopping rule and tol", shows
+the same table): stop when the estimated suboptimality
+:math:`\tfrac12 g^T M^{-1} g = -\tfrac12 g^T\Delta` (the decrease the
+quadratic model promises) is at most ``rel_tol`` times
+:math:`\max(|f|, 10^{-12})` (:func:`converged`). ``rel_tol`` is a relative
+objective accuracy. An estimator's public ``tol`` maps to it by one of two
+named functions, on the scale the estimator's peers use:
+
+=====================================  ===========================  ==========================
+estimator                              ``tol`` is on the scale of   ``rel_tol``
+=====================================  ===========================  ==========================
+``LogisticRegression`` (every solver)  the gradient (scikit-learn)  :func:`gradient_tol`:
+                                                                    ``max(tol, 10 eps)**2``
+the GLMs                               the objective (glum,         :func:`objective_tol`:
+                                       statsmodels' deviance        ``tol``
+                                       change)
+=====================================  ===========================  ==========================
+
+So ``LogisticRegression(tol=1e-4)`` stops at about 1e-8 relative objective
+accuracy, and a GLM at ``tol=1e-12`` at 1e-12 (its last Newton step leaves a
+coefficient error of order ``tol``). Below the rule, every solver stops with
+``StopReason.ROUNDING`` when no step makes representable progress.
+``StudentTRegressor`` is an EM iteration, not on this rule: it has no Newton
+decrement, and its ``tol`` bounds the last step (fitted values and scale
+relative to the scale, ``nu`` relative to itself).
 
 **Step control**: Armijo backtracking on the accurately summed objective
 change (:func:`line_search`, used by Newton, NGD and MM on
@@ -78,8 +94,9 @@ def converged(suboptimality, value, rel_tol):
     return suboptimality <= rel_tol * max(abs(value), _VALUE_FLOOR)
 
 
-def relative_tol(tol, dtype):
-    """``rel_tol`` of ``LogisticRegression``'s ``tol``: ``max(tol, 10 eps)**2``.
+def gradient_tol(tol, dtype):
+    """``rel_tol`` of a ``tol`` on the gradient scale (``LogisticRegression``):
+    ``max(tol, 10 eps)**2``.
 
     An objective accurate to ``tol**2`` has its gradient at the rounding level
     of its own computation once ``tol`` reaches 10 eps of the data dtype
@@ -88,10 +105,16 @@ def relative_tol(tol, dtype):
     return max(tol, _TOL_FLOOR_EPS * np.finfo(dtype).eps) ** 2
 
 
+def objective_tol(tol):
+    """``rel_tol`` of a ``tol`` on the objective scale (the GLMs): ``tol``
+    itself, a relative objective accuracy with no floor."""
+    return tol
+
+
 def is_converged(st, decrement, tol):
     """:func:`converged` for a ``LinearModelLoss`` state ``st`` with
-    ``LogisticRegression``'s ``tol`` (see :func:`relative_tol`)."""
-    return converged(decrement, st.value, relative_tol(tol, st.raw.dtype))
+    ``LogisticRegression``'s ``tol`` (see :func:`gradient_tol`)."""
+    return converged(decrement, st.value, gradient_tol(tol, st.raw.dtype))
 
 
 # -- inner solves ----------------------------------------------------------
@@ -304,5 +327,5 @@ class LossSolver(SecondOrderSolver):
 
 __all__ = ["CholeskySolve", "Direction", "EquilibratedCholeskySolve", "LossSolver",
            "SecondOrderSolver",
-           "StepSearch", "converged", "is_converged", "line_search", "negligible_step",
-           "relative_tol", "take_step"]
+           "StepSearch", "converged", "gradient_tol", "is_converged", "line_search",
+           "negligible_step", "objective_tol", "take_step"]

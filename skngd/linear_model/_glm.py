@@ -17,7 +17,7 @@ from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm_ref import glm_deviance_ref
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
 from skngd._loss.link import IDENTITY
-from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop, weighted_gram
+from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop
 from skngd.linear_model import _glm_inference as inf
 from skngd.linear_model._glm_separation import check_separation
 from skngd.utils._threads import fit_threads
@@ -82,9 +82,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     tol : float > 0, default=1e-8
         Stop when the decrease of the objective predicted by the next Newton
         step is below ``tol`` times the objective; that step is then taken,
-        which leaves a coefficient error of order ``tol``. There is no other
-        floor: a ``tol`` below float64's resolution iterates until the
-        gradient is at its rounding level.
+        which leaves a coefficient error of order ``tol``. This is the
+        second-order spine's one stopping rule with ``tol`` on the objective
+        scale (``rel_tol = tol``; see "The stopping rule and tol" in the
+        developer guide, :ref:`stopping-rule`). There is no other floor: a
+        ``tol`` below float64's resolution iterates until the gradient is at
+        its rounding level.
     scale : {'pearson', 'deviance'} or float > 0, default='pearson'
         Dispersion estimate (Pearson :math:`\chi^2/(n-k)` as statsmodels, or
         deviance/(n-k), or fixed). Always 1 for binomial, Poisson and negative
@@ -329,7 +332,7 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         meat = None
         if self.cov_type == "HC0":
             u = inf.unit_scores(problem, res.coef, mu)
-            meat, _ = weighted_gram(problem, sw * u * u)
+            meat, _ = problem.gram_score(sw * u * u)
         cov = inf.covariance(gram, penalty_diag(problem), self.scale_, self.cov_type, meat,
                              deficient)
         # solver layout [coef, intercept] -> public layout [intercept, coef]

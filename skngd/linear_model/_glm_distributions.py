@@ -29,7 +29,7 @@ class PoissonRegressor(GeneralizedLinearRegressor):
 
     Same parameters as :class:`sklearn.linear_model.PoissonRegressor`
     (``solver`` is accepted for compatibility; the fit is always IRLS, and
-    ``tol`` is the relative objective decrease of
+    ``tol`` is on the objective scale, as for
     :class:`GeneralizedLinearRegressor`), plus ``cov_type`` and ``n_jobs``.
     Minimises
 

@@ -102,9 +102,12 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Stop when the estimated suboptimality :math:`f - f^*` falls below
         ``tol**2 * |f|``, i.e. about ``tol**2`` relative objective accuracy.
         The estimate is :math:`\tfrac12 g^T M^{-1} g` with ``M`` the solver's
-        curvature ('mm': a quasi-Newton model of the Hessian). A ``tol`` below
-        ``10 * eps`` of ``X``'s dtype runs until no step makes representable
-        progress: the gradient is then at its rounding level.
+        curvature ('mm': a quasi-Newton model of the Hessian). This is the
+        second-order spine's one stopping rule with ``tol`` on the gradient
+        scale, as scikit-learn's (``rel_tol = max(tol, 10 eps)**2``; see
+        :ref:`stopping-rule`). A ``tol`` below ``10 * eps`` of ``X``'s dtype
+        runs until no step makes representable progress: the gradient is then
+        at its rounding level.
     max_iter : int >= 1 or None, default=None
         Maximum outer iterations (Newton / NGD steps, MM steps). ``None``
         gives each solver what it needs at the default ``tol``: 100 for

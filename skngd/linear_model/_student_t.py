@@ -87,7 +87,9 @@ class StudentTRegressor(RegressorMixin, BaseEstimator):
     tol : float >= 0, default=1e-8
         Stop when the fitted values move by at most ``tol * scale_`` on every
         training row and the scale (and ``nu``) change by at most ``tol``
-        relatively.
+        relatively. The fit is an EM iteration with no Newton decrement, so
+        this step rule stands beside the second-order spine's objective rule
+        (see :ref:`stopping-rule`).
     init : {'robust', 'ols'}, default='robust'
         Starting point: L1 regression by IRLS with a MAD scale, or (ridge)
         least squares with its RMS scale.

@@ -97,7 +97,7 @@ def sinkhorn_group_lasso(
     Returns
     -------
     result : OTResult
-        ``extra['history']`` holds the objective after each outer iteration.
+        ``history`` holds the objective after each outer iteration.
 
     References
     ----------
@@ -155,5 +155,5 @@ def sinkhorn_group_lasso(
         n_iter=n_iter,
         converged=bool(outer_converged and res.converged),
         marginal_error=err,
-        extra={"history": history},
+        history=history,
     )

@@ -97,7 +97,7 @@ def sinkhorn_online(
         Iterations over all eps-scaling stages; when they run out, the plan
         is finished with an exact row update at ``reg`` (every row keeps
         its mass) and a ``ConvergenceWarning`` says where the schedule
-        stopped (``extra['eps_reached']``).
+        stopped (``eps_reached``).
     tol : float >= 0, default=1e-9
         Stop when the L1 marginal violation falls below ``tol``.
     n_jobs : int or None
@@ -178,5 +178,5 @@ def sinkhorn_online(
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
-        extra={"eps_reached": float(eps)},
+        eps_reached=float(eps),
     )

@@ -1,6 +1,6 @@
 """The result object returned by every solver in :mod:`skngd.ot`."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,8 +25,18 @@ class OTResult:
         Whether the marginal violation fell below ``tol`` within ``max_iter``.
     marginal_error : float
         ``||plan 1 - a||_1 + ||plan^T 1 - b||_1`` at the returned plan.
+    n_newton_iter : int or None
+        :func:`sinkhorn`: Newton steps among the ``n_iter`` (None for the
+        other solvers).
+    history : list of float or None
+        :func:`sinkhorn_group_lasso`: the objective after each outer
+        iteration (None for the other solvers).
+    eps_reached : float or None
+        :func:`sinkhorn_online`: the entropic scale where the eps-scaling
+        schedule stopped (None for the other solvers).
     extra : dict
-        Solver-specific by-products (e.g. objective history).
+        Read-only view of the solver-specific fields above that are set,
+        by name (kept for code written against the former ``extra`` dict).
 
     Examples
     --------
@@ -44,4 +54,15 @@ class OTResult:
     n_iter: int
     converged: bool
     marginal_error: float
-    extra: dict = field(default_factory=dict)
+    n_newton_iter: int = None
+    history: list = None
+    eps_reached: float = None
+
+    @property
+    def extra(self):
+        """dict: the solver-specific fields that are set, by name."""
+        return {name: getattr(self, name) for name in _SOLVER_FIELDS
+                if getattr(self, name) is not None}
+
+
+_SOLVER_FIELDS = ("n_newton_iter", "history", "eps_reached")

@@ -241,7 +241,7 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
     result : OTResult
         ``plan``, potentials ``f``, ``g``, ``cost`` :math:`\langle P, M\rangle`,
         ``n_iter``, ``converged``, ``marginal_error``, and
-        ``extra['n_newton_iter']`` (Newton steps among the ``n_iter``). If
+        ``n_newton_iter`` (Newton steps among the ``n_iter``). If
         not converged a ``ConvergenceWarning`` is emitted; the plan is still
         finite.
 
@@ -302,5 +302,5 @@ def sinkhorn(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_jobs=None):
         n_iter=n_iter,
         converged=converged,
         marginal_error=err,
-        extra={"n_newton_iter": state.n_newton},
+        n_newton_iter=state.n_newton,
     )

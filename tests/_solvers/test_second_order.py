@@ -12,7 +12,8 @@ from skngd._solvers.second_order import (
     Direction,
     SecondOrderSolver,
     converged,
-    relative_tol,
+    gradient_tol,
+    objective_tol,
 )
 from skngd.linear_model import GeneralizedLinearRegressor, LogisticRegression
 
@@ -101,8 +102,28 @@ def test_the_one_stopping_rule():
     assert converged(1e-9, 10.0, 1e-10)
     assert not converged(1.1e-9, 10.0, 1e-10)
     assert converged(1e-23, 0.0, 1e-10)  # |f| floored at 1e-12
-    assert relative_tol(1e-4, np.float64) == pytest.approx(1e-8)
-    assert relative_tol(0.0, np.float64) == (10 * np.finfo(np.float64).eps) ** 2
+    assert gradient_tol(1e-4, np.float64) == pytest.approx(1e-8)
+    assert gradient_tol(0.0, np.float64) == (10 * np.finfo(np.float64).eps) ** 2
+    assert objective_tol(1e-12) == 1e-12
+
+
+def test_glm_stops_on_the_spines_rule(monkeypatch):
+    """The GLM's stop is second_order.converged with rel_tol = objective_tol(tol)."""
+    import skngd._solvers.irls as irls_mod
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = rng.poisson(np.exp(0.3 + X @ [0.2, -0.1, 0.3])).astype(float)
+    calls = []
+
+    def spy(subopt, value, rel_tol):
+        calls.append(rel_tol)
+        return converged(subopt, value, rel_tol)
+
+    monkeypatch.setattr(irls_mod, "converged", spy)
+    est = GeneralizedLinearRegressor(family="poisson", tol=1e-9).fit(X, y)
+    assert calls and set(calls) == {1e-9}
+    assert est.n_iter_ >= 2
 
 
 @pytest.mark.parametrize("solver", ["newton", "ngd", "mm"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import skngd._solvers.irls as irls_mod
+import skngd._loss.glm_loss as glm_loss_mod
 from skngd.linear_model import GeneralizedLinearRegressor
 
 
@@ -47,7 +47,7 @@ def test_numpy_and_numba_paths_give_the_same_fit(monkeypatch, family, link, spar
         X = sp.csr_matrix(np.where(rng.random(X.shape) < 0.4, X, 0.0))
     kw = dict(family=family, link=link, tol=1e-12, **({"power": 1.5} if family == "tweedie" else {}))
     small = GeneralizedLinearRegressor(**kw).fit(X, y)
-    monkeypatch.setattr(irls_mod, "NUMBA_MIN_SIZE", 0)  # every pass on the kernels
+    monkeypatch.setattr(glm_loss_mod, "NUMBA_MIN_SIZE", 0)  # every pass on the kernels
     big = GeneralizedLinearRegressor(**kw).fit(X, y)
     np.testing.assert_allclose(big.coef_, small.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(big.coef_stderr_, small.coef_stderr_, rtol=1e-8)

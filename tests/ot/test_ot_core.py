@@ -153,7 +153,7 @@ def test_group_lasso_monotone_and_purer_than_pot():
     Xt = np.r_[rng.randn(25, 2), rng.randn(35, 2) + 3] + [1.0, 0.5]
     M = _cost(Xs, Xt)
     res = sinkhorn_group_lasso(None, None, M, ys, reg=0.05, reg_class=0.5)
-    hist = np.array(res.extra["history"])
+    hist = np.array(res.history)
     assert np.all(np.diff(hist) <= 1e-12)
     assert res.marginal_error < 1e-6
     ref = ot.da.sinkhorn_l1l2_gl(ot.unif(60), ys, ot.unif(60), M, 0.05, 0.5)
@@ -274,3 +274,10 @@ def test_numpy_and_numba_sinkhorn_agree():
         S.NUMBA_MIN_ENTRIES = old
     np.testing.assert_allclose(jit.plan, ref.plan, rtol=1e-9, atol=1e-15)
     assert jit.n_iter == ref.n_iter
+
+
+def test_result_fields_are_typed_and_extra_is_their_view():
+    M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    res = sinkhorn(None, None, M, 0.1)
+    assert isinstance(res.n_newton_iter, int) and res.history is None and res.eps_reached is None
+    assert res.extra == {"n_newton_iter": res.n_newton_iter}

@@ -76,10 +76,10 @@ def test_online_out_of_iterations_keeps_the_mass(max_iter):
     # the farthest target of every row
     C = ((XS[:, None] - XT[None]) ** 2).sum(-1)
     assert C.min(1).mean() - 1e-9 <= res.cost <= C.max(1).mean() + 1e-9
-    assert res.extra["eps_reached"] >= 1e-3
+    assert res.eps_reached >= 1e-3
 
 
 def test_online_converged_reaches_reg():
     res = sinkhorn_online(XS, XT, 0.5, tol=1e-10, max_iter=100_000)
-    assert res.converged and res.extra["eps_reached"] == 0.5
+    assert res.converged and res.eps_reached == 0.5
     assert res.marginal_error < 1e-9

@@ -51,7 +51,7 @@ def test_hard_instances_converge_with_newton(name):
     a, b, M, reg = HARD[name]
     res = sinkhorn(a, b, M, reg, tol=1e-9, max_iter=5000)
     assert res.converged and res.marginal_error < 1e-9
-    assert 0 < res.extra["n_newton_iter"] <= res.n_iter < 500
+    assert 0 < res.n_newton_iter <= res.n_iter < 500
     # the certificate of entropic optimality: Gibbs form and feasible marginals
     P = np.exp((res.f[:, None] + res.g[None, :] - M) / reg)
     np.testing.assert_allclose(res.plan, P, rtol=1e-12, atol=1e-300)
@@ -65,7 +65,7 @@ def test_hard_instances_stall_sinkhorn_alone(name, sinkhorn_only):
     a, b, M, reg = HARD[name]
     with pytest.warns(ConvergenceWarning, match="max_iter=5000"):
         res = sinkhorn(a, b, M, reg, tol=1e-9, max_iter=5000)
-    assert not res.converged and res.extra["n_newton_iter"] == 0
+    assert not res.converged and res.n_newton_iter == 0
 
 
 def test_hard_instance_matches_long_sinkhorn(monkeypatch):
@@ -74,7 +74,7 @@ def test_hard_instance_matches_long_sinkhorn(monkeypatch):
     with monkeypatch.context() as mp:
         mp.setattr(S, "newton_horizon", lambda n, m: np.inf)
         ref = sinkhorn(a, b, M, reg, tol=1e-13, max_iter=100_000)  # ~15,000 iterations
-    assert ref.converged and res.converged and res.extra["n_newton_iter"] > 0
+    assert ref.converged and res.converged and res.n_newton_iter > 0
     np.testing.assert_allclose(res.plan, ref.plan, atol=1e-10, rtol=0)
     assert abs(res.cost - ref.cost) < 1e-10
 
@@ -109,7 +109,7 @@ def test_forced_switch_agrees_with_sinkhorn(monkeypatch):
     ref = sinkhorn(a, b, M, 0.01, tol=1e-12, max_iter=100_000)
     monkeypatch.setattr(S, "newton_horizon", lambda n, m: 0.0)
     res = sinkhorn(a, b, M, 0.01, tol=1e-12, max_iter=5000)
-    assert res.converged and res.extra["n_newton_iter"] > 0
+    assert res.converged and res.n_newton_iter > 0
     np.testing.assert_allclose(res.plan, ref.plan, atol=1e-9, rtol=0)
 
 
@@ -148,7 +148,7 @@ def test_newton_keeps_going_while_far_from_rounding():
     Giving up there cost 1731 iterations, Sinkhorn alone needs 2651."""
     a, b, M = _sweep_problem(558)
     res = sinkhorn(a, b, M, 1e-2, tol=1e-9, max_iter=5000)
-    assert res.converged and res.n_iter < 200 and res.extra["n_newton_iter"] > 0
+    assert res.converged and res.n_iter < 200 and res.n_newton_iter > 0
 
 
 def test_tol_zero_runs_to_max_iter_at_rounding_level():
@@ -159,7 +159,7 @@ def test_tol_zero_runs_to_max_iter_at_rounding_level():
         res = sinkhorn(a, b, M, reg, tol=0.0, max_iter=3000)
     assert res.n_iter == 3000 and not res.converged
     assert res.marginal_error < 1e-14 and np.all(np.isfinite(res.plan))
-    assert res.extra["n_newton_iter"] < 40
+    assert res.n_newton_iter < 40
 
 
 def test_newton_budget_counts_in_n_iter():
@@ -168,7 +168,7 @@ def test_newton_budget_counts_in_n_iter():
     budget = full.n_iter - 3  # runs out inside the Newton finish
     with pytest.warns(ConvergenceWarning, match=f"max_iter={budget}"):
         res = sinkhorn(a, b, M, reg, tol=1e-9, max_iter=budget)
-    assert res.n_iter == budget and not res.converged and res.extra["n_newton_iter"] > 0
+    assert res.n_iter == budget and not res.converged and res.n_newton_iter > 0
     # the unconverged plan keeps every row's mass (final exact row update)
     np.testing.assert_allclose(res.plan.sum(1), a, rtol=1e-12)
 
@@ -179,7 +179,7 @@ def test_numba_path_takes_the_same_newton_finish(monkeypatch):
     monkeypatch.setattr(S, "NUMBA_MIN_ENTRIES", 0)
     jit = sinkhorn(a, b, M, reg, tol=1e-9, max_iter=5000)
     assert jit.converged and jit.n_iter == ref.n_iter
-    assert jit.extra["n_newton_iter"] == ref.extra["n_newton_iter"] > 0
+    assert jit.n_newton_iter == ref.n_newton_iter > 0
     np.testing.assert_allclose(jit.plan, ref.plan, atol=1e-12, rtol=0)
 
 

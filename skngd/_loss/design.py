@@ -1,0 +1,235 @@
+r"""Data access of a linear model: the one place for weighted Gram products.
+
+Every second-order solver forms :math:`\tilde X^T \mathrm{diag}(w) \tilde X`
+with :math:`\tilde X = [X, 1]` (the ones column only with an intercept): the
+GLM's Fisher matrix and its score :math:`\tilde X^T v` (fused in one sweep),
+the logistic Fisher / Böhning / NGD block matrices
+(:meth:`skngd._loss.linear_loss.LinearModelLoss.gram`) and the Student-t
+normal equations (:func:`skngd._solvers.em_t.weighted_gram_solver`). They all
+call :func:`weighted_gram` here, so a new storage of ``X`` (row blocks,
+chunks) needs one new branch.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from skngd._kernels.glm_ref import csr_weighted_gram_ref
+
+_TINY_WEIGHT = 1e-280  # below, v / sqrt(w) could overflow: such rows are added apart
+_BLOCK_BYTES = 1 << 21  # ~2 MB row blocks: stay in cache
+
+
+def n_chunks(n):
+    """Row chunks of the Numba kernels: four per thread, at least 1000 rows each."""
+    import numba
+
+    return int(max(1, min(numba.get_num_threads() * 4, n // 1000)))
+
+
+def gram_buffer(n, k, dtype):
+    """``(rows per block, buffer)`` for :func:`weighted_gram` on dense ``X``
+    with ``k`` coefficients: a cache-sized (block, k + 1) array."""
+    dt, k = np.dtype(dtype), k + 1
+    block = int(max(64, min(n, _BLOCK_BYTES // (dt.itemsize * k))))
+    return block, np.empty((block, k), dtype=dt)
+
+
+def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
+    r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
+    only if ``fit_intercept``), in float64; the second is None without ``v``.
+    The weights may have any sign.
+
+    CSR ``X``: one Numba pass over the rows (``use_numba``; cost: sum of
+    squared non-zeros per row, chunked over threads) or its scipy twin.
+    Dense ``X``: row blocks of :math:`\sqrt{|w|}\,[X, 1, v/\sqrt{w}]` are
+    written into one cache-sized buffer (``buffer = (block, array)`` from
+    :func:`gram_buffer`, reused across calls; its dtype is the products'
+    precision) and ``B^T B`` (NumPy's ``syrk``, so no second thread pool
+    competes) accumulates the Gram matrix and ``X~^T v`` together; rows with
+    negative weights are subtracted (then ``X~^T v`` is a separate product),
+    and rows with zero weight but non-zero ``v`` are added apart.
+    """
+    p = X.shape[1]
+    k = p + int(fit_intercept)
+    if sp.issparse(X):
+        return _csr_gram(X, w, v, k, fit_intercept, use_numba)
+    if buffer is None:
+        buffer = gram_buffer(X.shape[0], k, np.result_type(X.dtype, w.dtype))
+    signed = bool(w.size and w.min() < 0)  # NaN weights count as non-negative
+    neg = w < 0 if signed else None
+    fused = v is not None and not signed  # X~^T v as the last column of the syrk
+    G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
+    rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
+    sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
+    if fused:
+        tiny = w <= _TINY_WEIGHT
+        with np.errstate(all="ignore"):
+            c = np.where(tiny, 0.0, v / sw)
+    block, buf = buffer
+    flat, width = buf.reshape(-1), G.shape[0]
+    for start in range(0, X.shape[0], block):
+        stop = min(X.shape[0], start + block)
+        blk = flat[: (stop - start) * width].reshape(stop - start, width)  # contiguous
+        Xb = X[start:stop]
+        np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
+        if fit_intercept:
+            blk[:, p] = sw[start:stop]
+        if fused:
+            blk[:, k] = c[start:stop]
+        nb = neg[start:stop] if signed else None
+        if nb is not None and nb.any():
+            pos, negb = blk[~nb], blk[nb]
+            G += pos.T @ pos
+            G -= negb.T @ negb
+        else:
+            G += blk.T @ blk
+        if rhs is not None:
+            vb = v[start:stop]
+            rhs[:p] += Xb.T @ vb
+            if fit_intercept:
+                rhs[p] += vb.sum()
+    if not fused:
+        return G, rhs
+    rhs = G[:k, k].copy()
+    rows = np.flatnonzero(tiny & (v != 0))
+    if rows.size:  # zero-weight rows still carry their score
+        rhs[:p] += X[rows].T @ v[rows]
+        if fit_intercept:
+            rhs[p] += v[rows].sum()
+    return G[:k, :k].copy(), rhs
+
+
+def _csr_gram(X, w, v, k, fit_intercept, use_numba):
+    vv = np.zeros_like(w) if v is None else v
+    if use_numba:
+        from skngd._kernels.glm import csr_weighted_gram
+
+        out = np.empty((n_chunks(X.shape[0]), k, k + 1))
+        csr_weighted_gram(X.data, X.indices, X.indptr, w, vv, int(fit_intercept), out)
+        A = out.sum(axis=0)
+    else:
+        A = csr_weighted_gram_ref(X, w, vv, int(fit_intercept))
+    return A[:, :k].copy(), (None if v is None else A[:, k].copy())
+
+
+__all__ = ["gram_buffer", "n_chunks", "weighted_gram"]
+
+
+class LinearDesign:
+    r"""The data of one linear-model fit and every pass over it.
+
+    Holds :math:`\tilde X = [X, 1]` (the ones column, last, only with an
+    intercept) as dense or CSR ``X``, the sample weights ``sw``, an optional
+    offset of the linear predictor and the ridge penalty :math:`\lambda`
+    (``l2``, never on the intercept: ``penalty_mask``). Products with
+    :math:`\tilde X` and :math:`\tilde X^T` (:meth:`matmul`, :meth:`rmatmul`,
+    :meth:`linear_predictor`, :meth:`rmatvec`) and weighted Gram matrices
+    (:meth:`weighted_gram`) are formed here and only here: the logistic loss
+    (:class:`~skngd._loss.linear_loss.LinearModelLoss`) and the GLM problem
+    (:class:`~skngd._loss.glm_loss.GLMProblem`) are its specialisations.
+
+    ``kernels`` lets large products run on the Numba matrix-vector kernels
+    (dense C-contiguous ``X`` of at least ``10 * NUMBA_MIN_SIZE`` entries, CSR
+    with at least ``NUMBA_MIN_SIZE`` non-zeros); without it they are NumPy /
+    scipy products. Every product counts in :attr:`n_passes`, every Gram row
+    in :attr:`gram_rows`.
+    """
+
+    def __init__(self, X, sample_weight=None, *, offset=None, fit_intercept=True, l2=0.0,
+                 kernels=True):
+        from skngd._loss.family import NUMBA_MIN_SIZE
+
+        self.X = X
+        self.sparse = sp.issparse(X)
+        self.dtype = X.dtype
+        n, d = X.shape
+        sw = np.ones(n) if sample_weight is None else sample_weight
+        self.sw = np.ascontiguousarray(sw, dtype=self.dtype)
+        self.offset = offset
+        self.fit_intercept = bool(fit_intercept)
+        self.n_features = d
+        self.n_dof = d + int(self.fit_intercept)
+        self.l2 = float(l2)
+        self.penalty_mask = np.ones(self.n_dof)
+        if self.fit_intercept:
+            self.penalty_mask[-1] = 0.0
+        self.n_passes = 0
+        self.gram_rows = 0
+        # Numba matrix-vector kernels for large X (BLAS is capped at one thread
+        # inside fits; see skngd._kernels.dense)
+        self._dense_kernels = (kernels and not self.sparse and X.flags.c_contiguous
+                               and X.size >= NUMBA_MIN_SIZE * 10)
+        self._sparse_kernels = kernels and self.sparse and X.nnz >= NUMBA_MIN_SIZE
+
+    @property
+    def gram_kernel(self):
+        """Whether a CSR Gram matrix is formed by the Numba kernel."""
+        return False
+
+    # -- products with the augmented design matrix ---------------------------
+    def matmul(self, V):
+        """:math:`\\tilde X V` for ``V`` of shape (n_dof, k); returns (n, k)
+        (no offset)."""
+        V = np.asarray(V).reshape(self.n_dof, -1)
+        W = V[: self.n_features].astype(self.dtype, copy=False)
+        self.n_passes += 1
+        if self._sparse_kernels:
+            from skngd._kernels.sparse import csr_matmul
+
+            out = csr_matmul(self.X, W)
+        elif self._dense_kernels and W.shape[1] == 1:
+            from skngd._kernels.dense import matvec
+
+            out = matvec(self.X, W[:, 0])[:, None]
+        else:
+            out = np.asarray(self.X @ W)
+        if self.fit_intercept:
+            out += V[-1].astype(self.dtype)
+        return out
+
+    def rmatmul(self, R):
+        """:math:`\\tilde X^T R` for ``R`` of shape (n, k); returns (n_dof, k) float64."""
+        R = np.ascontiguousarray(R, dtype=self.dtype).reshape(self.X.shape[0], -1)
+        self.n_passes += 1
+        if self._sparse_kernels:
+            from skngd._kernels.sparse import csr_rmatmul
+
+            top = csr_rmatmul(self.X, R)
+        elif self.sparse:
+            top = np.asarray(self.X.T @ R)
+        elif R.shape[1] == 1 and self._dense_kernels:
+            from skngd._kernels.dense import rmatvec
+
+            top = rmatvec(self.X, R[:, 0])[:, None]
+        elif R.shape[1] == 1:  # r @ X streams X row-major: faster than X.T @ r
+            top = (R[:, 0] @ self.X)[:, None]
+        else:
+            top = (R.T @ self.X).T
+        out = np.empty((self.n_dof, R.shape[1]))
+        out[: self.n_features] = top
+        if self.fit_intercept:
+            out[-1] = R.sum(axis=0, dtype=np.float64)
+        return out
+
+    def linear_predictor(self, coef):
+        """:math:`\\eta = \\tilde X \\beta + o` for a flat ``coef`` (intercept
+        last); (n,) of the data dtype."""
+        eta = self.matmul(coef)[:, 0]
+        if self.offset is not None:
+            eta += self.offset
+        return eta
+
+    def rmatvec(self, r):
+        """:math:`\\tilde X^T r` for ``r`` of shape (n,); (n_dof,) float64."""
+        return self.rmatmul(r)[:, 0]
+
+    def weighted_gram(self, w, v=None, rows=None, buffer=None):
+        """``(X~_S^T diag(w) X~_S, X~_S^T v)`` over the rows ``S`` (all by
+        default): :func:`weighted_gram` on this design."""
+        X = self.X if rows is None else self.X[rows]
+        self.gram_rows += X.shape[0]
+        return weighted_gram(X, w, v, fit_intercept=self.fit_intercept,
+                             use_numba=self.gram_kernel, buffer=buffer)
+
+
+__all__ += ["LinearDesign"]

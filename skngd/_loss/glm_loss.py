@@ -1,0 +1,73 @@
+r"""The GLM's problem object: the linear-model loss with a GLM family.
+
+:class:`GLMProblem` is a :class:`~skngd._loss.linear_loss.LinearModelLoss`
+over (family x link) with an offset, so it has the same value, gradient,
+Fisher and observed-Hessian products and Gram matrices as the logistic loss
+(on top of the shared data access, :class:`~skngd._loss.design.LinearDesign`).
+The GLM's IRLS adds to it only its fast path: the fused Numba row pass
+(means, Fisher weights, scores, deviance in one sweep; its NumPy twin below
+``NUMBA_MIN_SIZE`` rows, :attr:`GLMProblem.use_numba`) and the Fisher Gram
+matrix fused with the score (:meth:`GLMProblem.gram_score`). The objective is
+the penalised half deviance
+:math:`\sum_i \tfrac12 s_i\, d(y_i, g^{-1}(\eta_i)) + \tfrac{\lambda}{2}\lVert\beta\rVert^2`
+in both views (``tests/_loss/test_glm_loss.py`` checks they agree).
+"""
+
+import scipy.sparse as sp
+
+from skngd._loss.linear_loss import LinearModelLoss
+from skngd._loss.family import NUMBA_MIN_SIZE
+from skngd._loss.glm_family import is_canonical
+
+
+class GLMProblem(LinearModelLoss):
+    """Data of one GLM fit. ``X`` is C-contiguous dense or CSR, all of one
+    float dtype; ``l2`` is the penalty :math:`\\lambda` on the half-deviance
+    scale (``alpha * sum(sample_weight)`` for scikit-learn's scaling).
+
+    The products with ``X`` are the base's NumPy / scipy ones
+    (``kernels=False``: the GLM's fused passes have their own kernels in
+    :mod:`skngd._kernels.glm`).
+    """
+
+    def __init__(self, X, y, sample_weight, offset, family, link, fit_intercept=True, l2=0.0,
+                 n_jobs=None):
+        super().__init__(family, X, y, sample_weight, fit_intercept=fit_intercept,
+                         l2_reg_strength=l2, link=link, offset=offset, kernels=False)
+        self.n_jobs = n_jobs
+
+    @property
+    def sample_weight(self):
+        return self.sw
+
+    @property
+    def n_coef(self):
+        return self.n_dof
+
+    @property
+    def use_numba(self):
+        """Whether the per-row passes run on the Numba kernels: from
+        ``NUMBA_MIN_SIZE`` rows, for a family and link the kernels know
+        (:mod:`skngd._kernels.codes`). Otherwise their NumPy twins
+        (:mod:`skngd._kernels.glm_ref`), built on the family and link objects:
+        as fast for small data, and a fit never imports or compiles Numba."""
+        return (self.X.shape[0] >= NUMBA_MIN_SIZE and self.family.code >= 0
+                and self.link.code >= 0)
+
+    @property
+    def gram_kernel(self):
+        return self.use_numba
+
+    @property
+    def observed(self):
+        """Whether Newton's method needs the observed information (non-canonical link)."""
+        return not is_canonical(self.family, self.link)
+
+    def gram_score(self, w, v=None, ws=None):
+        """``(X~^T diag(w) X~, X~^T v)`` (:meth:`LinearDesign.weighted_gram`),
+        in the reusable block buffer of ``ws`` when given."""
+        buffer = None if ws is None or sp.issparse(self.X) else (ws.block, ws.buf)
+        return self.weighted_gram(w, v, buffer=buffer)
+
+
+__all__ = ["GLMProblem"]
