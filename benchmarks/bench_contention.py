@@ -8,6 +8,8 @@ defect even if its quiet time is good. Every method runs at its defaults
 in the same process. ``--competitors K`` busy-loop processes (default 1: one of
 the two cores taken) start before the loaded timings and are killed after.
 
+Quiet and loaded fits alternate in ``--repeat`` rounds (the competitors start
+and stop in each round), so drifting background load reaches both alike.
 Reported per method: median and worst of ``--repeat`` fits quiet and loaded,
 and slowdown = loaded median / quiet median. The last column gives skngd's
 slowdown over its peers' best (target: <= 1, i.e. skngd degrades no more than
@@ -195,18 +197,29 @@ def _competitors(k):
 
 
 def run_case(name, repeat, competitors):
+    """Quiet and loaded timings in interleaved rounds: each round times every
+    method once quiet, then starts the competitors and times every method once
+    loaded, then stops them. Drift in the machine's background load (these are
+    shared machines) then reaches both columns alike instead of biasing one."""
     task, data, methods = CASES[name]()
+    quiet = {label: [] for label, _ in methods}
+    loaded = {label: [] for label, _ in methods}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _, make in methods:  # warm-up: imports, Numba cache, first-call costs
             make().fit(*data)
-        quiet = {label: _times(make, data, repeat) for label, make in methods}
-        procs = _competitors(competitors)
-        try:
-            loaded = {label: _times(make, data, repeat) for label, make in methods}
-        finally:
-            for p in procs:
-                p.kill()
+        for _ in range(repeat):
+            for label, make in methods:
+                quiet[label] += _times(make, data, 1)
+            procs = _competitors(competitors)
+            try:
+                for label, make in methods:
+                    loaded[label] += _times(make, data, 1)
+            finally:
+                for p in procs:
+                    p.kill()
+                for p in procs:
+                    p.wait()
     rows = []
     for label, _ in methods:
         q, ld = statistics.median(quiet[label]), statistics.median(loaded[label])
