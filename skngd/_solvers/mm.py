@@ -73,7 +73,6 @@ from skngd._solvers.linalg import PsdInverse
 from skngd._solvers.second_order import (
     _SIGNIFICANT,
     LossSolver,
-    is_converged,
     negligible_step,
     take_step,
 )
@@ -241,12 +240,6 @@ class AndersonMM(LossSolver):
         self.D = self.bound.step(st.coef, st.grad)
         self.record(max(-0.5 * float(st.grad.ravel() @ self.D.ravel()),
                         self.secant.gap(st.grad)))
-
-    def check_convergence(self):
-        if is_converged(self.st, self.decrement, self.tol):
-            self.n_iter -= 1  # this iteration only checked: not counted
-            return StopReason.CONVERGED
-        return None
 
     def line_search(self):
         loss, st, D = self.loss, self.st, self.D

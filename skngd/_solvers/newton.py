@@ -79,23 +79,13 @@ class LogisticNewton(LossSolver):
         self.D = d.step.reshape(self.loss.shape)
         self.record(0.5 * d.decrement)  # estimated suboptimality
 
-    def check_convergence(self):
-        if is_converged(self.st, self.decrement, self.tol):
-            self.n_iter -= 1  # this iteration only checked: not counted
-            return StopReason.CONVERGED
-        return None
-
     def line_search(self):
         loss, st, D = self.loss, self.st, self.D
         U = loss.matmul(D)
         step = line_search(loss, st, D, U)
         if step.status is not None:
             return step.status
-        self.st = take_step(loss, st, D, U, step.t, step.change)
-        self.history.append(self.st.value)
-        if self.verbose:
-            print(f"[newton] iter {self.n_iter}: objective {self.st.value:.10g} "
-                  f"step {step.t:.3g}")
+        self.advance(D, U, step, "newton")
         if negligible_step(self.st.coef, step.t * D):
             return StopReason.ROUNDING
         return None

@@ -52,7 +52,6 @@ from skngd._solvers.second_order import (
     is_converged,
     line_search,
     negligible_step,
-    take_step,
 )
 
 _MAX_DENSE_P = 1200
@@ -283,11 +282,7 @@ class NaturalGradient(LossSolver):
             return StopReason.CONVERGED
         if step.status is not None:
             return step.status
-        self.st = take_step(loss, st, D, U, step.t, step.change)
-        self.history.append(self.st.value)
-        if self.verbose:
-            print(f"[ngd] iter {self.n_iter}: objective {self.st.value:.10g} "
-                  f"step {step.t:.3g} cg {self.k}")
+        self.advance(D, U, step, "ngd", f" cg {self.k}")
         if self.done:
             return StopReason.CONVERGED
         if negligible_step(self.st.coef, step.t * D):

@@ -313,6 +313,23 @@ class LossSolver(SecondOrderSolver):
         self.decs.append(dec)
         self.decrement = dec
 
+    def advance(self, D, U, step, name, note=""):
+        """Move to ``coef + t D`` (``U = X D``) after an accepted step search,
+        record the objective, and report the iteration at ``verbose``."""
+        self.st = take_step(self.loss, self.st, D, U, step.t, step.change)
+        self.history.append(self.st.value)
+        if self.verbose:
+            print(f"[{name}] iter {self.n_iter}: objective {self.st.value:.10g} "
+                  f"step {step.t:.3g}{note}")
+
+    def check_convergence(self):
+        """Stop when the recorded decrement meets the stopping rule
+        (:func:`is_converged`); the iteration that only checked is not counted."""
+        if is_converged(self.st, self.decrement, self.tol):
+            self.n_iter -= 1
+            return StopReason.CONVERGED
+        return None
+
     def result_fields(self):
         """Solver-specific fields of the result (``n_cg_iter``, ``n_rejected``)."""
         return {}
