@@ -22,7 +22,6 @@ from skngd._solvers.em_gaussian import (
     precision_from_covariance,
     row_loglik,
 )
-from skngd.utils._compile_notice import compile_verbosity
 from skngd.utils._threads import fit_threads
 from skngd.utils._warnings import warn
 
@@ -253,8 +252,7 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         kernels are serial (Numba's own thread count plays no part, so Numba
         is not imported here: small problems run on NumPy twins without it).
         """
-        with compile_verbosity(self.verbose), \
-                fit_threads(self.n_jobs, blas=1, numba=False) as n, \
+        with fit_threads(self.n_jobs, blas=1, numba=False, verbose=self.verbose) as n, \
                 ChunkPool(n) as pool:
             yield pool
 

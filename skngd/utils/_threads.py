@@ -223,7 +223,8 @@ def fit_threads(n_jobs, *, blas=None, numba=True, verbose=0):
         Numba and BLAS pools never oversubscribe the cores between them.
     numba : bool, default=True
         Whether the fit runs Numba kernels. ``False`` skips importing Numba
-        (small problems solved in NumPy) and applies only the BLAS limit.
+        (small problems solved in NumPy) and applies only the BLAS limit (and
+        ``verbose``, for kernels a caller compiles lazily).
     verbose : int, default=0
         The estimator's ``verbose``: above 0, a first compilation of kernels in
         this process is announced at once (otherwise only once it has lasted a
@@ -236,7 +237,9 @@ def fit_threads(n_jobs, *, blas=None, numba=True, verbose=0):
     if not numba:
         n = max(1, min(effective_n_jobs(n_jobs if n_jobs is None else int(n_jobs)),
                        os.cpu_count() or 1))
-        with blas_threads(n if blas is None else blas):
+        # kernels may still compile lazily inside the block (a fit that picks
+        # its path from the data): the notice follows ``verbose`` there too
+        with compile_verbosity(verbose), blas_threads(n if blas is None else blas):
             yield n
         return
     with compile_verbosity(verbose), numba_threads(n_jobs) as n, \
