@@ -267,26 +267,30 @@ class LinearModelLoss(LinearDesign):
             w = self.fisher_weights(st, kind)
             w = w if rows is None else w[rows]
             return scale * self.gram(w, rows) + np.diag(pen)
-        X = self.X if rows is None else self.X[rows]
-        X = X.toarray() if self.sparse else np.asarray(X)
-        if self.fit_intercept:
-            X = np.hstack([X, np.ones((X.shape[0], 1), X.dtype)])
-        X = X.astype(np.float64)
+        # F_kl = X~^T diag(s (delta_kl p_k - p_k p_l)) X~ (exact) or
+        # X~^T diag(g_k g_l / s) X~ (empirical): one weighted Gram matrix per
+        # class pair, by the one Gram builder (dense blocks or CSR pass)
         sel = slice(None) if rows is None else rows
         sw = self.sw[sel].astype(np.float64)
-        self.gram_rows += X.shape[0] * self.n_out
         if kind == "exact":
             P = st.curv[sel].astype(np.float64)
-            Z = (X[:, :, None] * (np.sqrt(sw)[:, None] * P)[:, None, :]).reshape(len(sw), p)
-            F = -(Z.T @ Z)
-            F4 = F.reshape(self.n_dof, self.n_out, self.n_dof, self.n_out)
-            for k in range(self.n_out):
-                F4[:, k, :, k] += (X * (sw * P[:, k])[:, None]).T @ X
         else:
             G = st.grad_raw[sel].astype(np.float64)
-            inv = np.divide(1.0, np.sqrt(sw), out=np.zeros_like(sw), where=sw > 0)
-            Z = (X[:, :, None] * (G * inv[:, None])[:, None, :]).reshape(len(sw), p)
-            F = Z.T @ Z
+            inv = np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0)
+        K, d = self.n_out, self.n_dof
+        F4 = np.empty((d, K, d, K))
+        for k in range(K):
+            for m in range(k, K):
+                if kind == "exact":  # the off-diagonal weights are -s p_k p_m <= 0
+                    w = sw * P[:, k] * (P[:, m] if m != k else 1.0 - P[:, k])
+                    sign = 1.0 if m == k else -1.0
+                else:
+                    w, sign = G[:, k] * G[:, m] * inv, 1.0
+                B = self.weighted_gram(w, rows=rows)[0]
+                F4[:, k, :, m] = sign * B
+                if m != k:
+                    F4[:, m, :, k] = sign * B.T
+        F = F4.reshape(p, p)
         return scale * F + np.diag(pen)
 
 

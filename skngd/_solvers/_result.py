@@ -47,8 +47,6 @@ class SolverResult:
     n_passes : int
         Full passes over the data matrix (matrix-vector products with X or
         X^T), the unit the benchmarks count.
-    extra : dict
-        Solver-specific by-products (e.g. final gradient norm, dual potentials).
     status : StopReason or None
         Why the solver stopped; ``None`` is read as ``CONVERGED`` or
         ``MAX_ITER`` according to ``converged``.
@@ -59,7 +57,6 @@ class SolverResult:
     converged: bool
     history: list = field(default_factory=list)
     n_passes: int = 0
-    extra: dict = field(default_factory=dict)
     status: StopReason = None
 
     def __post_init__(self):
