@@ -26,7 +26,9 @@ the IRLS step. The Gram matrix is accumulated by BLAS over row blocks of
 a sparse pass (CSR ``X``), equilibrated to unit diagonal and solved by
 Cholesky.
 
-Step length: a step is halved while the penalised objective increases. Once
+Step length: a step is halved while the penalised objective increases (the
+spine's one backtracking loop, :func:`~skngd._solvers.second_order.backtrack`,
+with a "no increase" acceptance test). Once
 the decrease the step promises, :math:`\tfrac12 \Delta^T H \Delta`, is below
 what float64 can resolve in the objective (``_ROUNDING`` times it), the
 objective cannot judge it and the Newton step is taken as it is.
@@ -78,6 +80,8 @@ from skngd._solvers.second_order import (
     Direction,
     EquilibratedCholeskySolve,
     SecondOrderSolver,
+    StepSearch,
+    backtrack,
     converged,
     objective_tol,
 )
@@ -302,22 +306,30 @@ def _first_step(problem, st, ws, pdiag):
 
 def _take_step(problem, st, ws, d, d_eta, slack, max_halvings):
     """Move along ``d`` (``d_eta``: its change of the linear predictor, if
-    known), halving while the objective increases by more than ``slack``
-    (``inf`` for a step whose promised decrease is below the objective's
-    rounding level: only valid means are then required). Returns the number
-    of halvings, or -1 (iterate unchanged) if no step qualified."""
+    known) by the spine's :func:`~skngd._solvers.second_order.backtrack`,
+    halving while the objective increases by more than ``slack`` (``inf``
+    for a step whose promised decrease is below the objective's rounding
+    level: only valid means are then required). Returns the number of
+    halvings, or -1 (iterate unchanged) if no step qualified."""
     new = st.coef + d
-    new_eta = problem.linear_predictor(new) if d_eta is None else st.eta + d_eta
-    for halvings in range(max_halvings + 1):
-        dev = _pass(problem, new_eta, ws)
-        obj = _objective(dev, new, problem)
-        if np.isfinite(obj) and obj <= st.obj + slack:
-            st.coef, st.eta, st.dev, st.obj = new, new_eta, dev, obj
-            return halvings
-        new = 0.5 * (new + st.coef)
-        new_eta = 0.5 * (new_eta + st.eta)
-    _pass(problem, st.eta, ws)  # restore the pass at coef
-    return -1
+    eta1 = problem.linear_predictor(new) if d_eta is None else st.eta + d_eta
+    d_eta = eta1 - st.eta if d_eta is None else d_eta
+
+    def no_increase(t):
+        coef, eta = (new, eta1) if t == 1.0 else (st.coef + t * d, st.eta + t * d_eta)
+        dev = _pass(problem, eta, ws)
+        obj = _objective(dev, coef, problem)
+        if not (np.isfinite(obj) and obj <= st.obj + slack):
+            return None
+        change = obj - st.obj
+        st.coef, st.eta, st.dev, st.obj = coef, eta, dev, obj
+        return StepSearch(t, change)
+
+    step = backtrack(no_increase, 1.0, max_halvings)
+    if step.status is StopReason.STEP_FAILED:
+        _pass(problem, st.eta, ws)  # restore the pass at coef
+        return -1
+    return int(round(-np.log2(step.t)))
 
 
 class ObservedNewtonPCG(EquilibratedCholeskySolve):

@@ -57,11 +57,15 @@ coefficient error of order ``tol``). Below the rule, every solver stops with
 decrement, and its ``tol`` bounds the last step (fitted values and scale
 relative to the scale, ``nu`` relative to itself).
 
-**Step control**: Armijo backtracking on the accurately summed objective
-change (:func:`line_search`, used by Newton, NGD and MM on
-``LinearModelLoss``) or step halving while the objective increases (the GLM,
-whose kernels return ``inf`` outside the family's domain). A step is taken
-only on a decrease; :func:`take_step` keeps the recorded objective monotone.
+**Step control** is one backtracking loop, :func:`backtrack`, with the
+acceptance test as its argument: Armijo on the accurately summed objective
+change (:func:`line_search`, used by Newton and NGD on ``LinearModelLoss``)
+or "no increase beyond a slack" (the GLM's
+:meth:`~skngd._solvers.irls.GLMNewton.line_search`, whose kernels return
+``inf`` outside the family's domain). A step is taken only on a decrease;
+:func:`take_step` keeps the recorded objective monotone. (MM needs no search:
+its bound step decreases the objective by construction; its Anderson
+safeguard is in :mod:`skngd._solvers.mm`.)
 
 **Non-convergence** is reported in one place per estimator family through
 :mod:`skngd._solvers._result` (``warn_not_converged`` / ``warn_step_failed``,
@@ -173,8 +177,29 @@ class StepSearch:
     status: StopReason = None
 
 
+def backtrack(trial, t0=1.0, max_halvings=_MAX_HALVINGS):
+    """The one step-control loop: try ``t0, t0/2, ...`` (at most
+    ``max_halvings`` halvings) until ``trial(t)`` returns a
+    :class:`StepSearch` (a step taken, or a reason to stop); ``None`` means
+    halve. Ends with ``StopReason.STEP_FAILED`` when no trial qualified.
+
+    The acceptance test is the trial's: Armijo on the accurate objective
+    change for ``LinearModelLoss`` (:func:`line_search`), "no increase beyond
+    a slack" for the GLM (whose kernels return ``inf`` outside the family's
+    domain, so a halving also brings the means back into it).
+    """
+    t = t0
+    for _ in range(max_halvings + 1):
+        out = trial(t)
+        if out is not None:
+            return out
+        t *= 0.5
+    return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
+
+
 def line_search(loss, st, D, U, t0=1.0):
-    r"""Armijo backtracking on the accurate objective change (no pass over X).
+    r"""Armijo backtracking (:func:`backtrack`) on the accurate objective
+    change (no pass over X).
 
     Takes the first ``t`` in ``t0, t0/2, ...`` with
     :math:`f(W + tD) - f(W) \le c\,t\,g^TD` and a strict decrease, the change
@@ -188,15 +213,16 @@ def line_search(loss, st, D, U, t0=1.0):
     slope = float(np.sum(st.grad * D))
     if not np.isfinite(slope):
         return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
-    t = t0
-    for _ in range(_MAX_HALVINGS):
+
+    def armijo(t):
         change, noise = loss.value_change(st, D, U, t)
         if not -t * slope > _SIGNIFICANT * noise:
             return StepSearch(0.0, 0.0, StopReason.ROUNDING)
         if change <= _ARMIJO_C * t * slope and change < 0:
             return StepSearch(t, change)
-        t *= 0.5
-    return StepSearch(0.0, 0.0, StopReason.STEP_FAILED)
+        return None
+
+    return backtrack(armijo, t0, _MAX_HALVINGS - 1)
 
 
 def negligible_step(coef, step):
@@ -344,5 +370,5 @@ class LossSolver(SecondOrderSolver):
 
 __all__ = ["CholeskySolve", "Direction", "EquilibratedCholeskySolve", "LossSolver",
            "SecondOrderSolver",
-           "StepSearch", "converged", "gradient_tol", "is_converged", "line_search",
+           "StepSearch", "backtrack", "converged", "gradient_tol", "is_converged", "line_search",
            "negligible_step", "objective_tol", "take_step"]

@@ -140,3 +140,41 @@ def test_every_logistic_solver_runs_the_template(monkeypatch, data, solver):
     LogisticRegression(solver=solver).fit(X, (X @ beta + rng.normal(size=400)) > 0)
     assert entered == [{"newton": "LogisticNewton", "ngd": "NaturalGradient",
                         "mm": "AndersonMM"}[solver]]
+
+
+def test_step_control_is_one_backtracking_loop(monkeypatch, data):
+    """Newton / NGD (Armijo) and the GLM (no increase) take their steps
+    through the spine's one ``backtrack`` loop, with their own acceptance test."""
+    from skngd._solvers import irls
+
+    X, beta, rng = data
+    calls = []
+    real = second_order.backtrack
+
+    def spy(trial, t0=1.0, max_halvings=40):
+        out = real(trial, t0, max_halvings)
+        calls.append(out.t)
+        return out
+
+    monkeypatch.setattr(second_order, "backtrack", spy)
+    monkeypatch.setattr(irls, "backtrack", spy)
+    y = (X @ beta + rng.logistic(size=len(X)) > 0).astype(int)
+    LogisticRegression(solver="newton").fit(X, y)
+    n_logistic = len(calls)
+    GeneralizedLinearRegressor(family="poisson").fit(X, rng.poisson(np.exp(X @ beta)))
+    assert n_logistic > 0 and len(calls) > n_logistic
+
+
+def test_backtrack_halves_until_accepted_then_gives_up():
+    from skngd._solvers._result import StopReason
+
+    seen = []
+
+    def accept_below(t):
+        seen.append(t)
+        return second_order.StepSearch(t, -1.0) if t <= 0.25 else None
+
+    assert second_order.backtrack(accept_below).t == 0.25 and seen == [1.0, 0.5, 0.25]
+    seen.clear()
+    out = second_order.backtrack(lambda t: seen.append(t), max_halvings=3)
+    assert out.status is StopReason.STEP_FAILED and seen == [1.0, 0.5, 0.25, 0.125]
