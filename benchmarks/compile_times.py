@@ -25,7 +25,7 @@ from bench_first_use import CASES, _DATA  # noqa: E402
 _LARGE = {
     "digits": "X = np.tile(X, (12, 1)); y = np.tile(y, 12)",
     "breast_cancer": "X = np.tile(X, (40, 1)); y = np.tile(y, 40)",
-    "diabetes": "X = np.tile(X, (60, 1)); y = np.tile(y, 60)",
+    "diabetes": "X = np.tile(X, (150, 1)); y = np.tile(y, 150)",  # 66k rows: the GLM kernels run from 50k
     "wine_missing": "X = np.tile(X, (120, 1))",
     "digits_shifted": "",
 }
