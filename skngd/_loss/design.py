@@ -7,7 +7,9 @@ the logistic Fisher / Böhning / NGD block matrices
 (:meth:`skngd._loss.linear_loss.LinearModelLoss.gram`) and the Student-t
 normal equations (:func:`skngd._solvers.em_t.weighted_gram_solver`). They all
 call :func:`weighted_gram` here, so a new storage of ``X`` (row blocks,
-chunks) needs one new branch.
+chunks) needs one new branch. The multinomial Fisher matrix adds its
+class-coupling term, a Kronecker-structured Gram :func:`kron_gram`, from the
+same module.
 """
 
 import numpy as np
@@ -112,7 +114,42 @@ def _csr_gram(X, w, v, k, fit_intercept, use_numba):
     return A[:, :k].copy(), (None if v is None else A[:, k].copy())
 
 
-__all__ = ["gram_buffer", "n_chunks", "weighted_gram"]
+def kron_gram(X, V, D=None, *, sign=1.0, fit_intercept, block_bytes=8 * _BLOCK_BYTES):
+    r"""Return :math:`\sum_i (\mathrm{diag}(d_i) + \sigma\, v_i v_i^T)
+    \otimes (\tilde x_i \tilde x_i^T)` in float64 (``D`` zero when None,
+    :math:`\sigma` = ``sign``), shape ``(k K, k K)`` with ``k`` columns of
+    :math:`\tilde X` and ``K = V.shape[1]``; entry ``(j K + a, l K + b)`` is
+    :math:`\sum_i \tilde x_{ij} \tilde x_{il} (d_{ia}\delta_{ab} + \sigma v_{ia} v_{ib})`
+    (the C-order coefficient layout).
+
+    The multinomial Fisher matrix
+    (:meth:`skngd._loss.linear_loss.LinearModelLoss.fisher_matrix`;
+    ``D = s P``, ``V = sqrt(s) P``, ``sign = -1``) and its empirical variant.
+    Over row blocks of :math:`\tilde X` (CSR blocks densified one at a time):
+    one ``Z_b^T Z_b`` product per block with ``Z = [\tilde x_{ij} v_{ia}]``
+    (``n x kK``, never formed whole) and, with ``D``, ``K`` weighted block
+    products for the class-diagonal blocks.
+    """
+    n, p = X.shape
+    k, K = p + int(fit_intercept), V.shape[1]
+    block = int(max(16, min(n, block_bytes // (8 * k * K))))
+    G = np.zeros((k * K, k * K))
+    G4 = G.reshape(k, K, k, K)
+    Xt = np.empty((block, k))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        Xb, Xt_b = X[start:stop], Xt[: stop - start]
+        Xt_b[:, :p] = Xb.toarray() if sp.issparse(Xb) else Xb
+        if fit_intercept:
+            Xt_b[:, p] = 1.0
+        Z = (Xt_b[:, :, None] * V[start:stop, None, :]).reshape(stop - start, k * K)
+        G += sign * (Z.T @ Z)
+        for a in range(K if D is not None else 0):
+            G4[:, a, :, a] += (Xt_b * D[start:stop, a, None]).T @ Xt_b
+    return G
+
+
+__all__ = ["gram_buffer", "kron_gram", "n_chunks", "weighted_gram"]
 
 
 class LinearDesign:
@@ -230,6 +267,14 @@ class LinearDesign:
         self.gram_rows += X.shape[0]
         return weighted_gram(X, w, v, fit_intercept=self.fit_intercept,
                              use_numba=self.gram_kernel, buffer=buffer)
+
+    def kron_gram(self, V, D=None, sign=1.0, rows=None):
+        """:func:`kron_gram` over the rows ``S`` (all by default) of this
+        design; ``V`` and ``D`` have one row per row of ``S``."""
+        X = self.X if rows is None else self.X[rows]
+        self.gram_rows += X.shape[0] * V.shape[1]
+        return kron_gram(X, np.asarray(V, dtype=np.float64), D, sign=sign,
+                         fit_intercept=self.fit_intercept)
 
 
 __all__ += ["LinearDesign"]

@@ -267,30 +267,17 @@ class LinearModelLoss(LinearDesign):
             w = self.fisher_weights(st, kind)
             w = w if rows is None else w[rows]
             return scale * self.gram(w, rows) + np.diag(pen)
-        # F_kl = X~^T diag(s (delta_kl p_k - p_k p_l)) X~ (exact) or
-        # X~^T diag(g_k g_l / s) X~ (empirical): one weighted Gram matrix per
-        # class pair, by the one Gram builder (dense blocks or CSR pass)
+        # exact: F = sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T;
+        # empirical: sum_i (g_i g_i^T / s_i) (x) x~_i x~_i^T
         sel = slice(None) if rows is None else rows
         sw = self.sw[sel].astype(np.float64)
         if kind == "exact":
             P = st.curv[sel].astype(np.float64)
+            F = self.kron_gram(np.sqrt(sw)[:, None] * P, sw[:, None] * P, sign=-1.0, rows=rows)
         else:
             G = st.grad_raw[sel].astype(np.float64)
-            inv = np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0)
-        K, d = self.n_out, self.n_dof
-        F4 = np.empty((d, K, d, K))
-        for k in range(K):
-            for m in range(k, K):
-                if kind == "exact":  # the off-diagonal weights are -s p_k p_m <= 0
-                    w = sw * P[:, k] * (P[:, m] if m != k else 1.0 - P[:, k])
-                    sign = 1.0 if m == k else -1.0
-                else:
-                    w, sign = G[:, k] * G[:, m] * inv, 1.0
-                B = self.weighted_gram(w, rows=rows)[0]
-                F4[:, k, :, m] = sign * B
-                if m != k:
-                    F4[:, m, :, k] = sign * B.T
-        F = F4.reshape(p, p)
+            inv = np.divide(1.0, np.sqrt(sw), out=np.zeros_like(sw), where=sw > 0)
+            F = self.kron_gram(G * inv[:, None], rows=rows)
         return scale * F + np.diag(pen)
 
 
