@@ -54,3 +54,22 @@ def test_design_gram_rows_and_float32_products_in_float64():
     assert G.dtype == np.float64
     np.testing.assert_allclose(G, G0, rtol=1e-12)
     assert d.gram_rows == rows.size
+
+
+@pytest.mark.parametrize("sparse_x", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_kron_gram_is_the_kronecker_sum(sparse_x, fit_intercept):
+    import scipy.sparse as sp
+
+    from skngd._loss.design import kron_gram
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(97, 4)) * (rng.random((97, 4)) < 0.6)
+    V, D = rng.normal(size=(97, 3)), rng.random((97, 3))
+    Xt = np.hstack([X, np.ones((97, 1))]) if fit_intercept else X
+    ref = sum(np.kron(np.outer(Xt[i], Xt[i]), np.diag(D[i]) - np.outer(V[i], V[i]))
+              for i in range(97))
+    Xi = sp.csr_matrix(X) if sparse_x else X
+    # a small block size makes several row blocks, with a ragged last one
+    G = kron_gram(Xi, V, D, sign=-1.0, fit_intercept=fit_intercept, block_bytes=3000)
+    np.testing.assert_allclose(G, ref, rtol=1e-12, atol=1e-12)
