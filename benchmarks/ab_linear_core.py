@@ -7,7 +7,7 @@ data and fit on request; the parent interleaves them (before, after, before,
 the best time of each and their ratio. It also checks that both trees return
 the same coefficients (max abs difference).
 
-    python benchmarks/ab_linear_core.py --before /path/to/old --after . [--rounds 5]
+    python benchmarks/ab_linear_core.py --before /path/to/old --after . [--rounds 5] [--only robust]
 """
 
 import argparse
@@ -109,17 +109,19 @@ def main(argv=None):
     ap.add_argument("--before", required=True)
     ap.add_argument("--after", required=True)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default="", help="configs containing this substring")
     args = ap.parse_args(argv)
+    configs = [c for c in CONFIGS if args.only in c]
     workers = {"before": start(args.before), "after": start(args.after)}
-    best = {(k, c): float("inf") for k in workers for c in CONFIGS}
+    best = {(k, c): float("inf") for k in workers for c in configs}
     coefs = {}
     for k, w in workers.items():  # warm-up: data, imports, Numba cache loads
-        for c in CONFIGS:
+        for c in configs:
             coefs[k, c] = ask(w, c)[1]
     t0 = time.time()
     for r in range(args.rounds):
         order = list(workers) if r % 2 == 0 else list(workers)[::-1]
-        for c in CONFIGS:
+        for c in configs:
             for k in order:
                 best[k, c] = min(best[k, c], ask(workers[k], c)[0])
     for w in workers.values():
@@ -128,7 +130,7 @@ def main(argv=None):
     print(f"# A/B, best of {args.rounds} interleaved rounds after one warm-up "
           f"({time.time() - t0:.0f} s), BLAS 1 thread, skngd n_jobs=None")
     print(f"{'config':44s} {'before (s)':>10s} {'after (s)':>10s} {'ratio':>6s} {'max|dcoef|':>11s}")
-    for c in CONFIGS:
+    for c in configs:
         b, a = best["before", c], best["after", c]
         diff = max(abs(x - y) for x, y in zip(coefs["before", c], coefs["after", c]))
         print(f"{c:44s} {b:10.4f} {a:10.4f} {a / b:6.3f} {diff:11.1e}")
