@@ -140,6 +140,12 @@ class LinearModelLoss(LinearDesign):
     def penalty_matvec(self, V):
         return self.l2 * self.penalty_mask[:, None] * np.asarray(V).reshape(self.shape)
 
+    def penalty_hessian(self):
+        """Hessian of the L2 penalty, (p, p) with ``p = n_dof * n_out`` in the
+        C-order coefficient layout (what :meth:`fisher_matrix` and
+        :meth:`hessian_matrix` add to the data term)."""
+        return np.diag(np.repeat(self.l2 * self.penalty_mask, self.n_out))
+
     # -- per-sample layer ------------------------------------------------------
     def per_sample(self, raw):
         """(loss (n,), grad_raw (n, n_out), curv (n, n_out)) from the family."""
@@ -261,12 +267,11 @@ class LinearModelLoss(LinearDesign):
         ``rows`` restricts the data term to a subset (scaled by ``scale``), the
         penalty is always added in full.
         """
-        p = self.n_dof * self.n_out
-        pen = np.repeat(self.l2 * self.penalty_mask, self.n_out)
+        pen = self.penalty_hessian()
         if not self.multinomial:
             w = self.fisher_weights(st, kind)
             w = w if rows is None else w[rows]
-            return scale * self.gram(w, rows) + np.diag(pen)
+            return scale * self.gram(w, rows) + pen
         # exact: F = sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T;
         # empirical: sum_i (g_i g_i^T / s_i) (x) x~_i x~_i^T
         sel = slice(None) if rows is None else rows
@@ -278,7 +283,16 @@ class LinearModelLoss(LinearDesign):
             G = st.grad_raw[sel].astype(np.float64)
             inv = np.divide(1.0, np.sqrt(sw), out=np.zeros_like(sw), where=sw > 0)
             F = self.kron_gram(G * inv[:, None], rows=rows)
-        return scale * F + np.diag(pen)
+        return scale * F + pen
+
+    def hessian_matrix(self, st):
+        """Dense observed Hessian (p, p) at ``st`` (+ penalty): the Gram
+        matrix of :meth:`hessian_weights` for binary / GLM families (the
+        Fisher matrix for a canonical link), the Fisher matrix for the
+        multinomial."""
+        if self.multinomial:
+            return self.fisher_matrix(st)
+        return self.gram(self.hessian_weights(st)) + self.penalty_hessian()
 
 
 __all__ = ["LinearModelLoss", "PointState"]

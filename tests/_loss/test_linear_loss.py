@@ -155,3 +155,28 @@ def test_value_change_large_steps_use_the_plain_difference(kind):
     st = loss.state(coef)
     change, _ = loss.value_change(st, D, loss.matmul(D))
     assert change == pytest.approx(loss.value(coef + D) - loss.value(coef), rel=1e-12)
+
+
+@pytest.mark.parametrize("sparse_x", [False, True])
+def test_hessian_matrix_is_the_observed_hessian_with_its_penalty(sparse_x):
+    # a non-canonical link: the observed Hessian differs from the Fisher matrix
+    from skngd._loss import get_family, get_link
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((80, 4))
+    if sparse_x:
+        X[rng.random(X.shape) < 0.4] = 0.0
+        X = sparse.csr_matrix(X)
+    y = rng.gamma(2.0, 1.0, 80)
+    loss = LinearModelLoss(get_family("gamma"), X, y, rng.uniform(0.5, 2, 80),
+                           l2_reg_strength=0.3, link=get_link("log"))
+    coef = rng.standard_normal(loss.shape) * 0.1
+    st = loss.state(coef)
+    v = rng.standard_normal(loss.shape)
+    H = loss.hessian_matrix(st)
+    np.testing.assert_allclose(H @ v.ravel(), loss.hessian_matvec(st, v).ravel(), rtol=1e-10)
+    h = 1e-6
+    fd = (loss.loss_gradient(coef + h * v)[1] - loss.loss_gradient(coef - h * v)[1]) / (2 * h)
+    np.testing.assert_allclose(H @ v.ravel(), fd.ravel(), rtol=1e-5, atol=1e-6)
+    P = loss.penalty_hessian()
+    np.testing.assert_allclose(P @ v.ravel(), loss.penalty_matvec(v).ravel())
