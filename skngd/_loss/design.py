@@ -311,5 +311,39 @@ class LinearDesign:
         return kron_gram(X, np.asarray(V, dtype=np.float64), D, sign=sign,
                          fit_intercept=self.fit_intercept)
 
+    def columns_gram(self, w, cols, V=None, D=None, sign=1.0):
+        r""":math:`\tilde X_{:,S}^T \mathrm{diag}(w) \tilde X_{:,S}` over the
+        sorted augmented columns ``S = cols`` only (``n_features`` is the
+        intercept column), float64 ``(|S|, |S|)``; with ``V`` (and ``D``,
+        ``sign``) instead the :func:`kron_gram` over those columns
+        (``(|S| K, |S| K)``, C-order (column, class) layout). The working-set
+        curvature of the L1 solver (:mod:`skngd._solvers.prox_newton`).
+
+        Dense ``X``: the selected columns are copied once (no copy when all
+        are selected); CSR: a CSC copy of ``X`` is kept on the design and its
+        columns sliced, the Gram kernel is Numba's from ``NUMBA_MIN_SIZE`` rows.
+        """
+        from skngd._loss.family import NUMBA_MIN_SIZE
+
+        cols = np.asarray(cols, dtype=np.intp)
+        feats = cols[cols < self.n_features]
+        intercept = self.fit_intercept and bool(np.any(cols == self.n_features))
+        n = self.X.shape[0]
+        if feats.size == self.n_features:
+            Xs = self.X
+        elif self.sparse:
+            if getattr(self, "_csc", None) is None:
+                self._csc = self.X.tocsc()
+            Xs = self._csc[:, feats].tocsr()
+        else:
+            Xs = np.ascontiguousarray(np.take(self.X, feats, axis=1))
+        if V is not None:
+            self.gram_rows += n * V.shape[1]
+            return kron_gram(Xs, np.asarray(V, dtype=np.float64), D, sign=sign,
+                             fit_intercept=intercept)
+        self.gram_rows += n
+        return weighted_gram(Xs, np.asarray(w, dtype=np.float64), fit_intercept=intercept,
+                             use_numba=self.sparse and n >= NUMBA_MIN_SIZE)[0]
+
 
 __all__ += ["LinearDesign"]
