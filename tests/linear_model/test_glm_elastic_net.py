@@ -160,7 +160,7 @@ def _check_against_glum(family, X, y, sw, off, alpha, rho, P1=None, P2=None, tol
     return est, ours
 
 
-ALPHAS = [(0.05, 0.5), (0.01, 1.0), (0.2, 0.2)]
+ALPHAS = [(0.05, 0.5), (0.03, 1.0), (0.2, 0.2)]
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
