@@ -48,6 +48,10 @@ def _build(cls):
 
 
 ESTIMATORS = [_build(cls) for cls in _public_estimator_classes()]
+# non-default configurations whose fit takes another path
+ESTIMATORS += [
+    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5),  # elastic net: proximal Newton
+]
 
 
 def test_every_public_estimator_is_checked():

@@ -149,6 +149,27 @@ def kron_gram(X, V, D=None, *, sign=1.0, fit_intercept, block_bytes=8 * _BLOCK_B
     return G
 
 
+def _ridge_rows(ridge, n_features, n_dof):
+    """``(rows, kind)``: the ridge over the coefficient rows (intercept row
+    zero): None for the scalar ridge, a (n_dof,) diagonal or a dense
+    (n_dof, n_dof) symmetric matrix."""
+    if ridge is None:
+        return None, "scalar"
+    if sp.issparse(ridge):
+        ridge = ridge.toarray()
+    R = np.asarray(ridge, dtype=np.float64)
+    if R.ndim == 1 and R.shape == (n_features,):
+        out = np.zeros(n_dof)
+        out[:n_features] = R
+        return out, "diag"
+    if R.shape != (n_features, n_features):
+        raise ValueError(f"ridge must have shape ({n_features},) or ({n_features}, "
+                         f"{n_features}), got {R.shape}.")
+    out = np.zeros((n_dof, n_dof))
+    out[:n_features, :n_features] = 0.5 * (R + R.T)
+    return out, "matrix"
+
+
 __all__ = ["gram_buffer", "kron_gram", "n_chunks", "weighted_gram"]
 
 
@@ -158,7 +179,10 @@ class LinearDesign:
     Holds :math:`\tilde X = [X, 1]` (the ones column, last, only with an
     intercept) as dense or CSR ``X``, the sample weights ``sw``, an optional
     offset of the linear predictor and the ridge penalty :math:`\lambda`
-    (``l2``, never on the intercept: ``penalty_mask``). Products with
+    (``l2``, never on the intercept: ``penalty_mask``), optionally shaped by a
+    ridge matrix ``ridge`` over the feature rows (a diagonal vector or a
+    symmetric PSD matrix: :attr:`ridge_kind` ``'diag'`` / ``'matrix'``).
+    Products with
     :math:`\tilde X` and :math:`\tilde X^T` (:meth:`matmul`, :meth:`rmatmul`,
     :meth:`linear_predictor`, :meth:`rmatvec`) and weighted Gram matrices
     (:meth:`weighted_gram`) are formed here and only here: the logistic loss
@@ -173,7 +197,7 @@ class LinearDesign:
     """
 
     def __init__(self, X, sample_weight=None, *, offset=None, fit_intercept=True, l2=0.0,
-                 kernels=True):
+                 ridge=None, kernels=True):
         from skngd._loss.family import NUMBA_MIN_SIZE
 
         self.X = X
@@ -190,6 +214,8 @@ class LinearDesign:
         self.penalty_mask = np.ones(self.n_dof)
         if self.fit_intercept:
             self.penalty_mask[-1] = 0.0
+        self.ridge, self.ridge_kind = _ridge_rows(ridge, d, self.n_dof)
+        self._ridge_null = None
         self.n_passes = 0
         self.gram_rows = 0
         # Numba matrix-vector kernels for large X (BLAS is capped at one thread
@@ -202,6 +228,15 @@ class LinearDesign:
     def gram_kernel(self):
         """Whether a CSR Gram matrix is formed by the Numba kernel."""
         return False
+
+    def penalty_operator(self):
+        """The ridge's matrix :math:`\\Lambda` over the coefficient rows: a
+        vector (its diagonal, scalar or diagonal ridge; ``l2 * penalty_mask``
+        for a scalar one) or an ``(n_dof, n_dof)`` matrix (zero intercept row
+        and column)."""
+        if self.ridge_kind == "scalar":
+            return self.l2 * self.penalty_mask
+        return self.l2 * self.ridge
 
     # -- products with the augmented design matrix ---------------------------
     def matmul(self, V):
@@ -275,6 +310,40 @@ class LinearDesign:
         self.gram_rows += X.shape[0] * V.shape[1]
         return kron_gram(X, np.asarray(V, dtype=np.float64), D, sign=sign,
                          fit_intercept=self.fit_intercept)
+
+    def columns_gram(self, w, cols, V=None, D=None, sign=1.0):
+        r""":math:`\tilde X_{:,S}^T \mathrm{diag}(w) \tilde X_{:,S}` over the
+        sorted augmented columns ``S = cols`` only (``n_features`` is the
+        intercept column), float64 ``(|S|, |S|)``; with ``V`` (and ``D``,
+        ``sign``) instead the :func:`kron_gram` over those columns
+        (``(|S| K, |S| K)``, C-order (column, class) layout). The working-set
+        curvature of the L1 solver (:mod:`skngd._solvers.prox_newton`).
+
+        Dense ``X``: the selected columns are copied once (no copy when all
+        are selected); CSR: a CSC copy of ``X`` is kept on the design and its
+        columns sliced, the Gram kernel is Numba's from ``NUMBA_MIN_SIZE`` rows.
+        """
+        from skngd._loss.family import NUMBA_MIN_SIZE
+
+        cols = np.asarray(cols, dtype=np.intp)
+        feats = cols[cols < self.n_features]
+        intercept = self.fit_intercept and bool(np.any(cols == self.n_features))
+        n = self.X.shape[0]
+        if feats.size == self.n_features:
+            Xs = self.X
+        elif self.sparse:
+            if getattr(self, "_csc", None) is None:
+                self._csc = self.X.tocsc()
+            Xs = self._csc[:, feats].tocsr()
+        else:
+            Xs = np.ascontiguousarray(np.take(self.X, feats, axis=1))
+        if V is not None:
+            self.gram_rows += n * V.shape[1]
+            return kron_gram(Xs, np.asarray(V, dtype=np.float64), D, sign=sign,
+                             fit_intercept=intercept)
+        self.gram_rows += n
+        return weighted_gram(Xs, np.asarray(w, dtype=np.float64), fit_intercept=intercept,
+                             use_numba=self.sparse and n >= NUMBA_MIN_SIZE)[0]
 
 
 __all__ += ["LinearDesign"]

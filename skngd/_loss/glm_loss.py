@@ -10,7 +10,8 @@ The GLM's IRLS adds to it only its fast path: the fused Numba row pass
 matrix fused with the score (:meth:`GLMProblem.gram_score`). The objective is
 the penalised half deviance
 :math:`\sum_i \tfrac12 s_i\, d(y_i, g^{-1}(\eta_i)) + \tfrac{\lambda}{2}\lVert\beta\rVert^2`
-in both views (``tests/_loss/test_glm_loss.py`` checks they agree).
+in both views (``tests/_loss/test_glm_loss.py`` checks they agree); with a
+ridge matrix :math:`P_2` the penalty is :math:`\tfrac{\lambda}{2}\beta^T P_2 \beta`.
 """
 
 import scipy.sparse as sp
@@ -23,7 +24,9 @@ from skngd._loss.glm_family import is_canonical
 class GLMProblem(LinearModelLoss):
     """Data of one GLM fit. ``X`` is C-contiguous dense or CSR, all of one
     float dtype; ``l2`` is the penalty :math:`\\lambda` on the half-deviance
-    scale (``alpha * sum(sample_weight)`` for scikit-learn's scaling).
+    scale (``alpha * sum(sample_weight)`` for scikit-learn's scaling, times
+    ``1 - l1_ratio`` for the elastic net), ``ridge`` its shape (glum's ``P2``:
+    None, a diagonal vector or a PSD matrix over the features).
 
     The products with ``X`` are the base's NumPy / scipy ones
     (``kernels=False``: the GLM's fused passes have their own kernels in
@@ -31,10 +34,12 @@ class GLMProblem(LinearModelLoss):
     """
 
     def __init__(self, X, y, sample_weight, offset, family, link, fit_intercept=True, l2=0.0,
-                 n_jobs=None):
+                 n_jobs=None, ridge=None):
         super().__init__(family, X, y, sample_weight, fit_intercept=fit_intercept,
-                         l2_reg_strength=l2, link=link, offset=offset, kernels=False)
+                         l2_reg_strength=l2, link=link, offset=offset, kernels=False,
+                         ridge=ridge)
         self.n_jobs = n_jobs
+        self.ridge_input = ridge  # as given (the subsample fit rebuilds the problem)
 
     @property
     def sample_weight(self):

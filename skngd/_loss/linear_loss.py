@@ -67,6 +67,10 @@ class LinearModelLoss(LinearDesign):
     fit_intercept : bool
     l2_reg_strength : float >= 0
         :math:`\\lambda` (``1 / C``), not applied to the intercept.
+    ridge : None, ndarray of shape (n_features,) or (n_features, n_features)
+        Shape of the ridge (the penalty is :math:`\\tfrac{\\lambda}{2}\\sum_k
+        W_{1:d,k}^T R\\, W_{1:d,k}`): None is the identity, a vector a diagonal
+        ``R``, a matrix (dense or scipy sparse, symmetrised) a generalised ridge.
     link : Link or None
         Defaults to the family's canonical link.
     offset : ndarray of shape (n_samples,) or None
@@ -77,9 +81,9 @@ class LinearModelLoss(LinearDesign):
     """
 
     def __init__(self, family, X, y, sample_weight=None, *, fit_intercept=True,
-                 l2_reg_strength=0.0, link=None, offset=None, kernels=True):
+                 l2_reg_strength=0.0, link=None, offset=None, kernels=True, ridge=None):
         super().__init__(X, sample_weight, offset=offset, fit_intercept=fit_intercept,
-                         l2=l2_reg_strength, kernels=kernels)
+                         l2=l2_reg_strength, ridge=ridge, kernels=kernels)
         self.family = family
         self.link = family.default_link() if link is None else link
         self.multinomial = isinstance(family, Multinomial)
@@ -127,24 +131,55 @@ class LinearModelLoss(LinearDesign):
         iterative solvers cannot drift along it. Returns a new array.
         """
         coef = np.array(coef, dtype=np.float64).reshape(self.shape)
-        if self.multinomial:
+        if not self.multinomial:
+            return coef
+        if self.ridge_kind == "scalar" or self.l2 <= 0:
             rows = (self.penalty_mask == 0) if self.l2 > 0 else slice(None)
             coef[rows] -= coef[rows].mean(axis=1, keepdims=True)
+        elif self.ridge_kind == "diag":
+            rows = self.ridge == 0
+            coef[rows] -= coef[rows].mean(axis=1, keepdims=True)
+        else:  # the class mean's component in the ridge matrix's null space
+            Q = self._ridge_null_basis()
+            coef -= Q @ (Q.T @ coef.mean(axis=1, keepdims=True))
         return coef
+
+    def _ridge_null_basis(self):
+        """Orthonormal basis (n_dof, m) of the null space of a ridge matrix."""
+        if self._ridge_null is None:
+            s, Q = np.linalg.eigh(self.ridge)
+            cut = max(float(np.abs(s).max(initial=0.0)), 1e-300) * len(s) * np.finfo(float).eps
+            self._ridge_null = Q[:, np.abs(s) <= cut]
+        return self._ridge_null
 
     # -- penalty ----------------------------------------------------------------
     def penalty(self, coef):
+        r""":math:`\tfrac{\lambda}{2}\sum_k W_k^T R\, W_k` (``R`` the mask, the
+        diagonal ridge or the ridge matrix, zero on the intercept)."""
         c = np.asarray(coef).reshape(self.shape)
-        return 0.5 * self.l2 * float(np.sum(self.penalty_mask[:, None] * c * c))
+        if self.ridge_kind == "scalar":
+            return 0.5 * self.l2 * float(np.sum(self.penalty_mask[:, None] * c * c))
+        if self.ridge_kind == "diag":
+            return 0.5 * self.l2 * float(np.sum(self.ridge[:, None] * c * c))
+        return 0.5 * self.l2 * float(np.sum(c * (self.ridge @ c)))
 
     def penalty_matvec(self, V):
-        return self.l2 * self.penalty_mask[:, None] * np.asarray(V).reshape(self.shape)
+        """The penalty's Hessian times ``V`` (shape ``self.shape``)."""
+        V = np.asarray(V).reshape(self.shape)
+        if self.ridge_kind == "scalar":
+            return self.l2 * self.penalty_mask[:, None] * V
+        if self.ridge_kind == "diag":
+            return self.l2 * self.ridge[:, None] * V
+        return self.l2 * (self.ridge @ V)
 
     def penalty_hessian(self):
         """Hessian of the L2 penalty, (p, p) with ``p = n_dof * n_out`` in the
         C-order coefficient layout (what :meth:`fisher_matrix` and
         :meth:`hessian_matrix` add to the data term)."""
-        return np.diag(np.repeat(self.l2 * self.penalty_mask, self.n_out))
+        if self.ridge_kind == "matrix":
+            R = self.l2 * self.ridge
+            return R.copy() if self.n_out == 1 else np.kron(R, np.eye(self.n_out))
+        return np.diag(np.repeat(self.penalty_operator(), self.n_out))
 
     # -- per-sample layer ------------------------------------------------------
     def per_sample(self, raw):
@@ -185,10 +220,14 @@ class LinearModelLoss(LinearDesign):
                                                self.link)
         D = np.asarray(D).reshape(self.shape)
         a = b = 0.0
-        if self.l2 > 0:
+        if self.l2 > 0 and self.ridge_kind == "scalar":
             mD = (self.penalty_mask[:, None] * D).ravel()
             a = self.l2 * t * float(st.coef.ravel() @ mD)
             b = 0.5 * self.l2 * t * t * float(D.ravel() @ mD)
+        elif self.l2 > 0:  # the ridge's Lambda D: exact for a diagonal or a matrix ridge
+            LD = self.penalty_matvec(D).ravel()
+            a = t * float(np.asarray(st.coef).ravel() @ LD)
+            b = 0.5 * t * t * float(D.ravel() @ LD)
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, eps * (scale + abs(a) + b)
 

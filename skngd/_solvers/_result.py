@@ -177,3 +177,38 @@ def _warn(msg, detail):
 
 __all__ = ["GLMResult", "LinearSolverResult", "StudentTResult", "SeparationWarning", "SolverResult", "StopReason",
            "warn_not_converged", "warn_step_failed"]
+
+
+@dataclass
+class ProxNewtonResult(SolverResult):
+    r""":class:`SolverResult` of the L1 proximal Newton solver
+    (:func:`skngd._solvers.prox_newton.prox_newton`); ``coef`` has the loss's
+    layout ``(n_dof, n_out)``.
+
+    Attributes
+    ----------
+    objective : float
+        :math:`F(W) = f(W) + \sum_j \lambda_j |W_j|` at ``coef``.
+    kkt : float
+        Relative KKT violation at ``coef``: the largest entry of the
+        minimum-norm subgradient of ``F`` divided by the total sample weight.
+    n_active : int
+        Non-zero entries of ``coef``.
+    grad : ndarray
+        Gradient of the smooth part ``f`` at ``coef``.
+    decrement : float
+        Decrease the quadratic model promised for the last step.
+    decrements : list of float
+        That decrease at each step.
+    """
+
+    objective: float = np.nan
+    kkt: float = np.nan
+    n_active: int = 0
+    grad: np.ndarray = None
+    decrement: float = np.nan
+    decrements: list = field(default_factory=list)
+    gram_rows: int = 0
+
+
+__all__ += ["ProxNewtonResult"]

@@ -9,7 +9,10 @@ Minimises the penalised half deviance
     f(\beta) = \tfrac12 \sum_i s_i\, d(y_i, g^{-1}(x_i^T\beta + o_i))
     + \tfrac{\lambda}{2} \lVert \beta_{\setminus 0} \rVert^2
 
-(the intercept is not penalised). Each iteration forms the Fisher information
+(the intercept is not penalised), or with a generalised ridge
+:math:`\tfrac{\lambda}{2}\beta^T P_2 \beta` (glum's ``P2``: a diagonal or a PSD
+matrix; :math:`P` below is then :math:`P_2`, through
+:meth:`~skngd._loss.design.LinearDesign.penalty_operator`). Each iteration forms the Fisher information
 :math:`F = X^T W X + \lambda P` (working weights and scores from the fused
 Numba pass, :func:`skngd._kernels.glm.irls_pass`) and steps by
 :math:`\Delta = -F^{-1} \nabla f`: for a canonical link :math:`F` is the
@@ -119,8 +122,21 @@ class _State:
 
 
 def _objective(dev, coef, problem):
+    if problem.ridge_kind != "scalar":
+        return 0.5 * dev + problem.penalty(coef)
     pen = coef[: problem.X.shape[1]]
     return 0.5 * dev + 0.5 * problem.l2 * float(pen @ pen)
+
+
+def _pen_mv(pen, v):
+    """The ridge's Hessian times ``v``: ``pen`` is its diagonal (the scalar or a
+    diagonal ridge) or the matrix (:meth:`LinearDesign.penalty_operator`)."""
+    return pen * v if pen.ndim == 1 else pen @ v
+
+
+def _pen_mat(pen):
+    """The ridge's Hessian as a dense matrix."""
+    return np.diag(pen) if pen.ndim == 1 else pen
 
 
 def _start(problem, ws):
@@ -198,7 +214,7 @@ def _subsample_start(problem, tol):
     sub = GLMProblem(X if sp.issparse(X) else np.ascontiguousarray(X), problem.y[idx], sw,
                      problem.offset[idx], problem.family, problem.link, problem.fit_intercept,
                      problem.l2 * float(sw.sum()) / float(problem.sample_weight.sum()),
-                     problem.n_jobs)
+                     problem.n_jobs, ridge=problem.ridge_input)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -208,13 +224,13 @@ def _subsample_start(problem, tol):
     if res.rank_deficient or not np.all(np.isfinite(res.coef)):
         return None
     scale = float(problem.sample_weight.sum()) / float(sw.sum())
-    return res.coef, scale * res.gram + np.diag(penalty_diag(problem))
+    return res.coef, scale * res.gram + _pen_mat(problem.penalty_operator())
 
 
 def _gradient(problem, coef, ws):
     """Gradient of the penalised half deviance from the scores of the last
     pass: :math:`-\\tilde X^T u + \\lambda P \\beta`."""
-    return -problem.rmatvec(ws.u) + penalty_diag(problem) * coef
+    return -problem.rmatvec(ws.u) + _pen_mv(problem.penalty_operator(), coef)
 
 
 def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
@@ -239,7 +255,7 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
         gpart, dpart = np.empty((chunks, p + 1)), np.empty(chunks)
         eta_buf = np.empty_like(st.eta)
         fam, lk = problem.family, problem.link
-    pdiag = penalty_diag(problem)
+    pdiag = problem.penalty_operator()
     for _ in range(max_steps):
         step = -linalg.cho_solve(factor, grad, check_finite=False)
         if converged(0.5 * float(step @ hess @ step), st.obj, tol):
@@ -261,7 +277,7 @@ def _approx_newton(problem, st, hess, tol, ws, history, max_steps=8):
             break
         if fused:
             eta_buf = st.eta  # the new eta lives in the old buffer; reuse the old eta's array
-            grad = gpart.sum(axis=0)[: problem.n_coef] + pdiag * new
+            grad = gpart.sum(axis=0)[: problem.n_coef] + _pen_mv(pdiag, new)
         else:
             grad = _gradient(problem, new, ws)
             n_passes += 1
@@ -280,7 +296,7 @@ def _first_step(problem, st, ws, pdiag):
     with np.errstate(all="ignore"):
         v = ws.w * (st.eta - problem.offset) + ws.u  # W z
     G, rhs = problem.gram_score(ws.w, v, ws)
-    new, deficient = solve_spd(G + np.diag(pdiag), rhs)
+    new, deficient = solve_spd(G + _pen_mat(pdiag), rhs)
     eta = problem.linear_predictor(new)
     dev = _pass(problem, eta, ws)
     obj = _objective(dev, new, problem)
@@ -378,7 +394,7 @@ class GLMNewton(SecondOrderSolver):
     def setup(self, coef0):
         problem = self.problem
         self.ws = ws = _Workspace(problem)
-        self.pdiag = penalty_diag(problem)
+        self.pdiag = problem.penalty_operator()  # diagonal, or the ridge matrix
         self.history, self.n_passes, self.deficient = [], 0, False
         self.G, self.kind = None, "IRLS"
         self.prev_dec, self.prev_trusted, self.dec = np.inf, False, np.nan
@@ -415,8 +431,8 @@ class GLMNewton(SecondOrderSolver):
         self.n_passes += 2
         problem, ws = self.problem, self.ws
         self.G, score = problem.gram_score(ws.w, ws.u, ws)
-        self.grad = self.pdiag * self.st.coef - score
-        self.M = self.G + np.diag(self.pdiag)
+        self.grad = _pen_mv(self.pdiag, self.st.coef) - score
+        self.M = self.G + _pen_mat(self.pdiag)
 
     def inner_solve(self):
         self.direction = d = self.inner(self.M, self.grad, self)

@@ -150,7 +150,7 @@ def _hessian_vector(problem, h, v, pdiag):
     else:
         t = problem.matmul(v)[:, 0]
         out = problem.rmatvec(h * t)
-    return out + pdiag * v, t
+    return out + (pdiag @ v if pdiag.ndim == 2 else pdiag * v), t  # ridge matrix or diagonal
 
 
 def newton_pcg(problem, h, fac, g, pdiag, forcing, max_cg=20):

@@ -17,8 +17,9 @@ from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm_ref import glm_deviance_ref
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
 from skngd._loss.link import IDENTITY
-from skngd._solvers.irls import GLMProblem, gram_at, irls, penalty_diag, warn_stop
+from skngd._solvers.irls import GLMProblem, gram_at, irls, warn_stop
 from skngd.linear_model import _glm_inference as inf
+from skngd.linear_model._glm_penalty import build_penalty
 from skngd.linear_model._glm_separation import check_separation
 from skngd.utils._threads import fit_threads
 from skngd.utils.validation import check_magnitude, check_numeric_target, check_sample_weight
@@ -48,12 +49,18 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     .. math::
 
         \frac{1}{2\sum_i s_i} \sum_i s_i\, d\big(y_i, g^{-1}(x_i^T w + b + o_i)\big)
-        + \frac{\alpha}{2} \lVert w \rVert_2^2
+        + \alpha\Big(\rho \sum_j P_{1,j} |w_j| + \frac{1-\rho}{2}\, w^T P_2 w\Big)
 
     (:math:`d` the family's unit deviance, :math:`g` the link, :math:`s_i`
-    frequency weights, :math:`o_i` offsets), the scaling of scikit-learn's
-    ``PoissonRegressor``. Each IRLS iteration solves a weighted least-squares
-    system by Cholesky, halving the step when the objective increases.
+    frequency weights, :math:`o_i` offsets, :math:`\rho` = ``l1_ratio``),
+    the scaling of scikit-learn's ``PoissonRegressor`` and ``ElasticNet`` and
+    glum's ``GeneralizedLinearRegressor`` (same ``alpha``, ``l1_ratio``,
+    ``P1``, ``P2``). With ``l1_ratio=0`` and ``P2=None`` it is the ridge
+    :math:`\frac{\alpha}{2}\lVert w\rVert_2^2`. Without an L1 term each IRLS
+    iteration solves a weighted least-squares system by Cholesky, halving the
+    step when the objective increases; with one (``alpha * l1_ratio > 0``)
+    the fit is proximal Newton (coordinate descent on the Fisher / observed
+    information's quadratic model of the working set).
 
     Parameters
     ----------
@@ -71,7 +78,19 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         (default 1); with the Tweedie family ``link='power'`` is the canonical
         :math:`\eta = \mu^{1-p}`.
     alpha : float >= 0, default=0.0
-        L2 penalty on the coefficients (not on the intercept).
+        Strength of the penalty on the coefficients (never on the intercept).
+    l1_ratio : float in [0, 1], default=0.0
+        Elastic-net mixing :math:`\rho`: 0 is the ridge (L2), 1 the lasso
+        (glmnet's ``alpha``; ``alpha`` here is glmnet's ``lambda``).
+    P1 : None, 'identity' or array-like of shape (n_features,), default=None
+        Per-feature weights of the L1 term (>= 0; 0 leaves a feature without
+        L1 penalty). None / 'identity' is all ones.
+    P2 : None, 'identity', array-like of shape (n_features,) or (n_features, n_features), \
+or sparse matrix, default=None
+        The L2 term :math:`w^T P_2 w`: a vector is a diagonal (>= 0; 0 leaves a
+        feature without L2 penalty), a square matrix (dense or scipy sparse,
+        symmetrised, positive semi-definite) a generalised (Tikhonov) ridge.
+        None / 'identity' is the identity.
     fit_intercept : bool, default=True
         Fit an (unpenalised) intercept.
     solver : {'irls'}, default='irls'
@@ -133,6 +152,13 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    Inference after an L1 fit: standard errors, ``covariance_`` rows,
+    p-values and intervals are NaN for coefficients the penalty set to zero,
+    and those of the non-zero coefficients are computed on the active set
+    alone (with the ridge part's penalised information, as for the ridge):
+    they are naive, conditional on the selection, which they ignore;
+    ``summary()`` marks the zero coefficients and says so.
+
     A design with perfectly collinear columns (unpenalised) gets the minimum
     norm solution and a pseudo-inverse covariance with a ``CollinearityWarning``.
     Separated data (binomial ``y`` in {0, 1}, or zero counts under the log
@@ -176,6 +202,9 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
                              "inverse", "inverse_squared", "power"}), Link],
         "power": [Real, None],
         "alpha": [Interval(Real, 0.0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0.0, 1.0, closed="both")],
+        "P1": ["array-like", StrOptions({"identity"}), None],
+        "P2": ["array-like", "sparse matrix", StrOptions({"identity"}), None],
         "fit_intercept": ["boolean"],
         "solver": [StrOptions({"irls"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -187,13 +216,17 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         "warm_start": ["boolean"],
     }
 
-    def __init__(self, family="normal", link="auto", power=None, alpha=0.0, fit_intercept=True,
-                 solver="irls", max_iter=100, tol=1e-8, scale="pearson", cov_type="nonrobust",
-                 n_jobs=None, verbose=0, warm_start=False):
+    def __init__(self, family="normal", link="auto", power=None, alpha=0.0, l1_ratio=0.0,
+                 P1=None, P2=None, fit_intercept=True, solver="irls", max_iter=100, tol=1e-8,
+                 scale="pearson", cov_type="nonrobust", n_jobs=None, verbose=0,
+                 warm_start=False):
         self.family = family
         self.link = link
         self.power = power
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.P1 = P1
+        self.P2 = P2
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -275,24 +308,42 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
                 f"max(y)={y.max():g}."
             )
         y = np.ascontiguousarray(y, dtype=np.float64)
+        pen = build_penalty(self.alpha, self.l1_ratio, self.P1, self.P2, X.shape[1],
+                            self.fit_intercept, float(sw.sum()))
         problem = GLMProblem(X, y, sw, off, family, link, self.fit_intercept,
-                             l2=self.alpha * float(sw.sum()), n_jobs=self.n_jobs)
+                             l2=pen.l2, n_jobs=self.n_jobs, ridge=pen.ridge)
         # one thread policy for the whole fit (solver, separation check, inference)
         with fit_threads(self.n_jobs, numba=problem.use_numba, verbose=self.verbose):
-            res = irls(problem, coef0=self._warm_start_coef(X.shape[1]),
-                       max_iter=self.max_iter, tol=self.tol, verbose=self.verbose, warn=False)
-            stopped_early = not res.status.converged
-            separated = check_separation(family, link, problem, res.mu, stopped_early)
-            if not separated:
-                warn_stop(res, self.max_iter)
+            res, separated = self._solve(problem, pen)
             p = X.shape[1]
             self.coef_ = res.coef[:p].copy()
             self.intercept_ = float(res.coef[p]) if self.fit_intercept else 0.0
             self.n_iter_ = int(res.n_iter)
             self._family_, self._link_ = family, link
             self._offset_fitted_ = bool(np.any(off != 0))
-            self._set_inference(problem, res, warn_rank=not separated)
+            self._set_inference(problem, res, warn_rank=not separated, l1=pen.l1)
         return self
+
+    def _solve(self, problem, pen):
+        """Run IRLS (no L1 term) or the proximal Newton elastic-net fit from
+        the warm start; returns ``(result, separated)`` after warning about
+        an early stop (or about separated data, which explains it)."""
+        coef0 = self._warm_start_coef(problem.X.shape[1])
+        if pen.has_l1:
+            from skngd._solvers.glm_elastic_net import fit_l1, warn_l1_stop
+
+            res = fit_l1(problem, pen.l1, coef0, tol=self.tol, max_iter=self.max_iter,
+                         verbose=self.verbose)
+            warn_l1_stop(res, self.max_iter)
+            return res, False
+        res = irls(problem, coef0=coef0, max_iter=self.max_iter, tol=self.tol,
+                   verbose=self.verbose, warn=False)
+        stopped_early = not res.status.converged
+        separated = check_separation(problem.family, problem.link, problem, res.mu,
+                                     stopped_early)
+        if not separated:
+            warn_stop(res, self.max_iter)
+        return res, separated
 
     def _warm_start_coef(self, n_features):
         """Previous solution as the start (solver layout), or None when there
@@ -303,9 +354,13 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             return None
         return np.r_[self.coef_, [self.intercept_] if self.fit_intercept else []]
 
-    def _set_inference(self, problem, res, warn_rank=True):
+    def _set_inference(self, problem, res, warn_rank=True, l1=None):
         family, y, sw = problem.family, problem.y, problem.sample_weight
-        mu, k = res.mu, problem.n_coef
+        mu = res.mu
+        # after an L1 fit: inference on the active set (non-zero or unpenalised rows)
+        active = (np.ones(problem.n_coef, dtype=bool) if l1 is None
+                  else (res.coef != 0) | (l1[:, 0] == 0))
+        k = int(active.sum())
         gram = self._information(problem, res)
         deficient = res.rank_deficient
         if deficient:
@@ -329,20 +384,34 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             self._llf_args_ = None
             self._llf_value_ = inf.loglikelihood(family, problem.link, y, mu, sw, self.deviance_,
                                                  self.scale_)
-        meat = None
-        if self.cov_type == "HC0":
-            u = inf.unit_scores(problem, res.coef, mu)
-            meat, _ = problem.gram_score(sw * u * u)
-        cov = inf.covariance(gram, penalty_diag(problem), self.scale_, self.cov_type, meat,
-                             deficient)
+        cov = self._covariance(problem, res, gram, active, deficient)
         # solver layout [coef, intercept] -> public layout [intercept, coef]
         p = problem.X.shape[1]
         order = np.r_[[p] if self.fit_intercept else [], np.arange(p)].astype(int)
         self.covariance_ = cov[np.ix_(order, order)]
+        self._zero_coef_ = ~active[order]
         se = np.sqrt(np.clip(np.diag(self.covariance_), 0.0, None))
         self.intercept_stderr_ = float(se[0]) if self.fit_intercept else float("nan")
         self.coef_stderr_ = se[int(self.fit_intercept):]
         self.pvalues_ = inf.wald_table(self._params_vector(), se)[1]
+
+    def _covariance(self, problem, res, gram, active, deficient):
+        """Covariance in the solver layout; after an L1 fit only over the
+        active rows (NaN on the coefficients at zero), with the penalised
+        information of the ridge part (as for a pure ridge)."""
+        meat = None
+        if self.cov_type == "HC0":
+            u = inf.unit_scores(problem, res.coef, res.mu)
+            meat, _ = problem.gram_score(problem.sample_weight * u * u)
+        pen = problem.penalty_operator()
+        if active.all():
+            return inf.covariance(gram, pen, self.scale_, self.cov_type, meat, deficient)
+        A = np.ix_(np.flatnonzero(active), np.flatnonzero(active))
+        pen_a = pen[active] if pen.ndim == 1 else pen[A]
+        cov = np.full(gram.shape, np.nan)
+        cov[A] = inf.covariance(gram[A], pen_a, self.scale_, self.cov_type,
+                                None if meat is None else meat[A], deficient)
+        return cov
 
     def _information(self, problem, res):
         """The unpenalised information matrix the covariance needs: expected

@@ -1,6 +1,8 @@
 """Drop-in replacements for scikit-learn's ``PoissonRegressor``,
 ``GammaRegressor`` and ``TweedieRegressor``, fitted by IRLS and carrying the
-inference attributes of :class:`GeneralizedLinearRegressor`."""
+inference attributes of :class:`GeneralizedLinearRegressor`. Each also takes
+its elastic-net parameters ``l1_ratio``, ``P1`` and ``P2`` (glum's meaning,
+see :class:`GeneralizedLinearRegressor`)."""
 
 from numbers import Real
 
@@ -10,7 +12,7 @@ from skngd._loss import get_link
 from skngd._loss.glm_family import Gamma, Poisson, Tweedie
 from skngd.linear_model._glm import GeneralizedLinearRegressor
 
-_SHARED = ("alpha", "fit_intercept", "max_iter", "tol", "warm_start", "verbose", "cov_type",
+_SHARED = ("alpha", "l1_ratio", "P1", "P2", "fit_intercept", "max_iter", "tol", "warm_start", "verbose", "cov_type",
            "n_jobs")
 # scikit-learn's solver names are accepted for drop-in use; every one fits by
 # Newton's method (IRLS with the observed information), as 'newton-cholesky'
@@ -56,9 +58,13 @@ class PoissonRegressor(GeneralizedLinearRegressor):
     _parameter_constraints = _constraints()
     scale = "pearson"  # not a parameter: the Poisson scale is fixed to 1
 
-    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="irls", max_iter=100, tol=1e-8,
-                 warm_start=False, verbose=0, cov_type="nonrobust", n_jobs=None):
+    def __init__(self, *, alpha=1.0, l1_ratio=0.0, P1=None, P2=None, fit_intercept=True,
+                 solver="irls", max_iter=100, tol=1e-8, warm_start=False, verbose=0,
+                 cov_type="nonrobust", n_jobs=None):
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.P1 = P1
+        self.P2 = P2
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -96,9 +102,13 @@ class GammaRegressor(GeneralizedLinearRegressor):
 
     _parameter_constraints = _constraints("scale")
 
-    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="irls", max_iter=100, tol=1e-8,
-                 warm_start=False, verbose=0, scale="pearson", cov_type="nonrobust", n_jobs=None):
+    def __init__(self, *, alpha=1.0, l1_ratio=0.0, P1=None, P2=None, fit_intercept=True,
+                 solver="irls", max_iter=100, tol=1e-8, warm_start=False, verbose=0,
+                 scale="pearson", cov_type="nonrobust", n_jobs=None):
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.P1 = P1
+        self.P2 = P2
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -142,11 +152,15 @@ class TweedieRegressor(GeneralizedLinearRegressor):
         "link": [StrOptions({"auto", "identity", "log"})],
     }
 
-    def __init__(self, *, power=0.0, alpha=1.0, fit_intercept=True, link="auto", solver="irls",
-                 max_iter=100, tol=1e-8, warm_start=False, verbose=0, scale="pearson",
-                 cov_type="nonrobust", n_jobs=None):
+    def __init__(self, *, power=0.0, alpha=1.0, l1_ratio=0.0, P1=None, P2=None,
+                 fit_intercept=True, link="auto", solver="irls", max_iter=100, tol=1e-8,
+                 warm_start=False, verbose=0, scale="pearson", cov_type="nonrobust",
+                 n_jobs=None):
         self.power = power
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.P1 = P1
+        self.P2 = P2
         self.fit_intercept = fit_intercept
         self.link = link
         self.solver = solver

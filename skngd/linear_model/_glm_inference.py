@@ -14,6 +14,12 @@ dispersion :math:`\phi`:
   observed :math:`H_O = G_O + P` (as statsmodels) and the per-sample scores
   :math:`u_i = \tilde x_i (y_i-\mu_i)\mu_i'/V(\mu_i)`.
 
+After an elastic-net fit with an L1 part the covariance is that of the active
+set (non-zero coefficients, the intercept and unpenalised features): the
+rows and columns of coefficients at zero are NaN, and the others are the
+naive standard errors, conditional on the selection (as glum and statsmodels'
+``fit_regularized`` document); ``k`` counts the active parameters.
+
 Pearson dispersion :math:`\chi^2/(\sum_i s_i - k)`, log-likelihood, AIC
 :math:`-2\ell + 2k` and BIC :math:`-2\ell + k\log\sum_i s_i` follow statsmodels'
 ``GLMResults`` (``bic`` = ``bic_llf``), with :math:`k` the number of estimated
@@ -95,12 +101,14 @@ def _inv(H):
 
 
 def covariance(gram, penalty, scale, cov_type, meat=None, rank_deficient=False):
-    """Covariance of the parameters (in the layout of ``gram``)."""
-    H = gram + np.diag(penalty)
+    """Covariance of the parameters (in the layout of ``gram``); ``penalty``
+    is the ridge's diagonal or its matrix (``P2``)."""
+    P = penalty if np.ndim(penalty) == 2 else np.diag(penalty)  # a ridge matrix or diagonal
+    H = gram + P
     Hinv = linalg.pinvh(H) if rank_deficient else _inv(H)
     if cov_type == "HC0":
         return Hinv @ meat @ Hinv
-    if np.any(penalty > 0):
+    if np.any(P != 0):
         return scale * (Hinv @ gram @ Hinv)
     return scale * Hinv
 
@@ -142,8 +150,18 @@ def summarize(est, names, level=0.05):
         ("Deviance", est.deviance_), ("AIC", est.aic_),
         ("Null deviance", est.null_deviance_), ("BIC", est.bic_),
     ]
+    zero = np.asarray(getattr(est, "_zero_coef_", np.zeros(len(params), dtype=bool)))
+    rho = float(getattr(est, "l1_ratio", 0.0))
     notes = []
-    if est.alpha > 0:
+    if est.alpha > 0 and rho > 0:
+        notes.append(
+            f"Elastic-net penalty alpha={est.alpha:g}, l1_ratio={rho:g}: {int(zero.sum())} "
+            "coefficient(s) are exactly zero (marked 'zero'; std err, z, P>|z| and the "
+            "interval are NaN). The standard errors of the others are naive: computed on "
+            "the selected (non-zero) coefficients as if the selection were fixed, they ignore "
+            "the selection and the shrinkage bias, so p-values and intervals are too "
+            "optimistic.")
+    elif est.alpha > 0:
         notes.append(f"L2 penalty alpha={est.alpha:g}: standard errors ignore the shrinkage bias.")
     return GLMSummary(f"{type(est).__name__} results", info, names, params, se, zval, pval, ci,
-                      level, notes)
+                      level, notes, zero=zero)

@@ -38,10 +38,14 @@ class GLMSummary:
     alpha : float
         One minus the confidence level of ``conf_int``.
     notes : list of str
+    zero : ndarray of bool, shape (k,)
+        Coefficients that an L1 penalty set exactly to zero (no standard error).
     """
 
     def __init__(self, title, info, names, params, bse, zvalues, pvalues, conf_int, alpha,
-                 notes=()):
+                 notes=(), zero=None):
+        self.zero = (np.zeros(len(params), dtype=bool) if zero is None
+                     else np.asarray(zero, dtype=bool))
         self.title, self.info, self.names = title, list(info), list(names)
         self.params, self.bse, self.zvalues, self.pvalues = params, bse, zvalues, pvalues
         self.conf_int, self.alpha, self.notes = conf_int, alpha, list(notes)
@@ -72,6 +76,10 @@ class GLMSummary:
             lines.append(f"{a + ':':<16}{b:>20}   {c + ':':<18}{d:>{len(cols) - 57}}")
         lines += [rule, cols, "-" * len(cols)]
         for i, name in enumerate(self.names):
+            if self.zero[i]:
+                lines.append(f"{name:<{width}} {self.params[i]:>11.4f} {'zero':>11} "
+                             f"{'':>9} {'':>8} {'':>11} {'':>11}".rstrip())
+                continue
             lines.append(
                 f"{name:<{width}} {self.params[i]:>11.4f} {self.bse[i]:>11.4f} "
                 f"{self.zvalues[i]:>9.3f} {self.pvalues[i]:>8.3f} {self.conf_int[i, 0]:>11.4f} "
