@@ -179,9 +179,7 @@ class GeneralizedLinearRegressorCV(GeneralizedLinearRegressor):
 
     def _base(self, l1_ratio):
         est = GeneralizedLinearRegressor(**{k: getattr(self, k) for k in _SHARED})
-        P1 = None if isinstance(self.P1, str) else self.P1  # 'identity' is the default
-        P2 = None if isinstance(self.P2, str) else self.P2
-        return _with_l1_ratio(est, float(l1_ratio), P1=P1, P2=P2)
+        return _with_l1_ratio(est, float(l1_ratio), P1=self.P1, P2=self.P2)
 
     def _l1_ratios(self):
         r = np.atleast_1d(np.asarray(self.l1_ratio, dtype=object))

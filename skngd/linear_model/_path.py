@@ -6,7 +6,7 @@ The path functions use only the estimators' public API (``clone``,
 step is exactly the fit a user would get for that strength, started where
 the previous, stronger penalty left off. The automatic grid starts at the
 smallest penalty that makes every penalised coefficient zero (the
-Karush-Kuhn-Tucker condition at the intercept-only fit, see
+Karush-Kuhn-Tucker condition at the fit of the unpenalised coefficients, see
 :func:`max_penalty`); for a pure ridge, where coefficients are never exactly
 zero, it starts where they are small, as glum does.
 """
@@ -22,7 +22,6 @@ from sklearn.utils.validation import check_array, column_or_1d
 from skngd._loss.family import Binomial, Multinomial
 from skngd._loss.glm_loss import GLMProblem
 from skngd._loss.linear_loss import LinearModelLoss
-from skngd._solvers.irls import irls
 from skngd.utils.validation import check_sample_weight
 
 #: ``l1_ratio`` stand-in for a pure ridge: the grid then starts at the
@@ -100,13 +99,7 @@ def _logistic_loss(est, X, y, sample_weight):
         raise ValueError("y must contain at least 2 classes for a logistic regression path.")
     sw = sample_weights(est.class_weight, classes, y_enc, sample_weight, X)
     family = Binomial() if len(classes) == 2 else Multinomial(len(classes))
-    loss = LinearModelLoss(family, X, y_enc, sw, fit_intercept=est.fit_intercept)
-    coef = loss.zeros()
-    if est.fit_intercept:
-        freq = np.bincount(y_enc, weights=sw, minlength=len(classes)) / sw.sum()
-        logp = np.log(np.clip(freq, 1e-300, None))
-        coef[-1] = logp[1] - logp[0] if len(classes) == 2 else logp - logp.mean()
-    return loss, coef
+    return LinearModelLoss(family, X, y_enc, sw, fit_intercept=est.fit_intercept)
 
 
 def _glm_loss(est, X, y, sample_weight, offset):
@@ -115,29 +108,23 @@ def _glm_loss(est, X, y, sample_weight, offset):
     y = np.ascontiguousarray(column_or_1d(y, warn=True), dtype=np.float64)
     sw = check_sample_weight(sample_weight, X, dtype=np.float64)
     off = np.zeros(X.shape[0]) if offset is None else np.asarray(offset, dtype=np.float64)
-    problem = GLMProblem(X, y, sw, off, family, link, est.fit_intercept, l2=0.0)
-    coef = problem.zeros()
-    if est.fit_intercept:
-        if np.any(off != 0):  # intercept-only MLE with an offset: a 1-column fit
-            null = GLMProblem(np.empty((X.shape[0], 0)), y, sw, off, family, link, True, 0.0)
-            coef[-1] = irls(null, max_iter=100, tol=1e-12, warn=False).coef[-1]
-        else:  # any link: the intercept-only mean is the weighted mean of y
-            coef[-1] = link.link(np.average(y, weights=sw))
-    return problem, coef
+    return GLMProblem(X, y, sw, off, family, link, est.fit_intercept, l2=0.0)
 
 
 def max_penalty(estimator, X, y, *, l1_pattern=None, sample_weight=None, offset=None):
     r"""The smallest L1 strength that makes every penalised coefficient zero.
 
-    At the intercept-only fit :math:`\hat b_0` (the weighted mean response on
-    the link scale, or a one-column fit when there is an offset) the data
-    term has gradient :math:`g` with respect to the coefficients (on the
+    With the penalised coefficients held at zero, the unpenalised ones (the
+    intercept, features with :math:`P_j = 0`) are fitted; at that point
+    :math:`\hat\beta` the data term has gradient :math:`g` (on the
     estimator's sum-of-losses scale: the log-loss sum, half the deviance
-    sum). Zero coefficients are optimal for the penalty
-    :math:`\lambda \sum_j P_j |\beta_j|` exactly when
-    :math:`|g_j| \le \lambda P_j` for every penalised ``j``, so
+    sum). Zero is optimal for the penalty :math:`\lambda \sum_j P_j
+    |\beta_j|` exactly when :math:`|g_j| \le \lambda P_j` for every
+    penalised ``j`` (the KKT condition), so
 
-    .. math:: \lambda_{\max} = \max_{j: P_j > 0} |g_j| / P_j .
+    .. math:: \lambda_{\max} = \max_{j: P_j > 0} |g_j| / P_j
+
+    (:func:`skngd._solvers.prox_newton.l1_max` on the estimator's loss).
 
     Parameters
     ----------
@@ -156,23 +143,24 @@ def max_penalty(estimator, X, y, *, l1_pattern=None, sample_weight=None, offset=
     Returns
     -------
     lam : float
-        :math:`\lambda_{\max}` on the sum scale; 0 when the intercept-only
-        fit is already optimal for every coefficient.
+        :math:`\lambda_{\max}` on the sum scale; 0 when the unpenalised fit
+        is already optimal for every coefficient.
     """
+    from skngd._solvers.prox_newton import l1_max
+
     X = check_array(X, accept_sparse="csr", dtype=np.float64, order="C")
     if _is_logistic(estimator):
-        loss, coef = _logistic_loss(estimator, X, y, sample_weight)
+        loss = _logistic_loss(estimator, X, y, sample_weight)
     else:
-        loss, coef = _glm_loss(estimator, X, y, sample_weight, offset)
-    _, grad = loss.loss_gradient(coef)
-    g = np.abs(np.asarray(grad).reshape(loss.shape)[: X.shape[1]])
+        loss = _glm_loss(estimator, X, y, sample_weight, offset)
     pattern = np.ones(X.shape[1]) if l1_pattern is None else np.asarray(l1_pattern, float)
     if pattern.shape != (X.shape[1],) or np.any(pattern < 0) or not np.all(np.isfinite(pattern)):
         raise ValueError("l1_pattern must be finite, non-negative, of shape (n_features,).")
-    pen = pattern > 0
-    if not np.any(pen):
+    if not np.any(pattern > 0):
         raise ValueError("l1_pattern penalises no coefficient; there is no maximal penalty.")
-    return float(np.max(g[pen] / pattern[pen, None]))
+    full = np.zeros(loss.shape)
+    full[: X.shape[1]] = pattern[:, None]
+    return float(l1_max(loss, full))
 
 
 # -- the path ----------------------------------------------------------------------
