@@ -312,7 +312,9 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         self.scores_ = {k: sc.copy() for k in keys}
         self.n_iter_ = it
         self.C_ = np.full(n_out, C)
-        self.l1_ratio_ = np.full(n_out, l1)
+        # scikit-learn 1.9: l1_ratios=None refits at l1_ratio None
+        self.l1_ratio_ = (np.full(n_out, None) if self.l1_ratios is None and self.refit
+                          else np.full(n_out, l1))
 
     # -- prediction -------------------------------------------------------------------
     def predict_proba(self, X):
