@@ -21,6 +21,8 @@ _LAZY = {
     "GammaRegressor": "skngd.linear_model",
     "TweedieRegressor": "skngd.linear_model",
     "StudentTRegressor": "skngd.linear_model",
+    "LogisticRegressionCV": "skngd.linear_model",
+    "GeneralizedLinearRegressorCV": "skngd.linear_model",
     "GaussianEMImputer": "skngd.impute",
     "OTDomainAdapter": "skngd.domain_adaptation",
     "DomainAdaptedEstimator": "skngd.domain_adaptation",

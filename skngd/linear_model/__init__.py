@@ -1,5 +1,5 @@
 """Linear models: LogisticRegression (NGD / MM / Newton), the IRLS GLMs with
-inference, and StudentTRegressor.
+inference, StudentTRegressor, regularisation paths and the CV classes.
 
 Names are imported on first use (PEP 562), so ``from skngd import
 LogisticRegression`` does not load the GLM or Student-t modules (and their
@@ -16,6 +16,13 @@ _LAZY = {
     "TweedieRegressor": "skngd.linear_model._glm_distributions",
     "StudentTRegressor": "skngd.linear_model._student_t",
     "make_offset_scorer": "skngd.linear_model._glm_scoring",
+    "LogisticRegressionCV": "skngd.linear_model._logistic_cv",
+    "GeneralizedLinearRegressorCV": "skngd.linear_model._glm_cv",
+    "RegularizationPath": "skngd.linear_model._path",
+    "regularization_path": "skngd.linear_model._path",
+    "logistic_regression_path": "skngd.linear_model._path",
+    "glm_path": "skngd.linear_model._path",
+    "max_penalty": "skngd.linear_model._path",
 }
 
 __all__ = sorted(_LAZY)
