@@ -16,7 +16,8 @@ def _width(est, method):
     if method in ("predict_proba", "predict_log_proba"):
         return len(est.classes_)
     if method == "transform":
-        return est._dask_transform_width()
+        ind = getattr(est, "indicator_", None)
+        return est.n_features_in_ + (0 if ind is None else len(ind.features_))
     raise ValueError(f"{method!r} has no Dask implementation.")
 
 
