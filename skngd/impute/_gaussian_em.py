@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from skngd.utils._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skngd import _dask
 from skngd._solvers.em_gaussian import (
     ChunkPool,
     PatternData,
@@ -238,6 +239,8 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         -------
         self : GaussianEMImputer
         """
+        if _dask.is_dask(X):  # E-steps summed over the chunks of a Dask array
+            return _dask.fit_imputer(self, X)
         with self._thread_policy() as pool:
             self._fit(X, pool)
         return self
@@ -384,6 +387,8 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
             Conditional means ``E[x_m | x_o]`` (or draws when
             ``sample_posterior=True``); observed entries are unchanged.
         """
+        if _dask.is_dask(X):  # a lazy, chunk-wise Dask array
+            return _dask.predict(self, "transform", X)
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         with self._thread_policy() as pool:
@@ -408,6 +413,8 @@ class GaussianEMImputer(TransformerMixin, BaseEstimator):
         -------
         X_imputed : ndarray of shape (n_samples, n_features [+ n_indicators])
         """
+        if _dask.is_dask(X):
+            return self.fit(X).transform(X)
         with self._thread_policy() as pool:
             X, last = self._fit(X, pool)
             if last is None or self.sample_posterior:

@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skngd import _dask
 from skngd._loss import Family, Link, get_family, get_link
 from skngd._kernels.glm_ref import glm_deviance_ref
 from skngd._loss.glm_family import VALID_LINKS, check_link_for_family
@@ -290,6 +291,8 @@ or sparse matrix, default=None
         -------
         self : object
         """
+        if _dask.is_dask(X):  # chunk-wise IRLS over a Dask array (skngd._dask)
+            return _dask.fit_glm(self, X, y, sample_weight, offset)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
                              y_numeric=True, order="C")
         y = check_numeric_target(y, estimator=self)  # strings pass validate_data
@@ -482,6 +485,8 @@ or sparse matrix, default=None
         mu : ndarray of shape (n_samples,)
             The predicted means.
         """
+        if _dask.is_dask(X):  # a lazy, chunk-wise Dask array
+            return _dask.predict(self, "predict", X, offset=offset)
         check_is_fitted(self)
         return self._link_.inverse(self._linear_predictor(X, offset))
 

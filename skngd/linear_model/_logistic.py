@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skngd import _dask
 from skngd._loss.family import Binomial, Multinomial
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers.mm import mm
@@ -266,6 +267,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             it was before the call.
         """
         with _rollback_on_error(self):
+            if _dask.is_dask(X):  # chunk-wise passes over a Dask array
+                return _dask.fit_logistic(self, X, y, sample_weight, auto_solver)
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
@@ -394,7 +397,19 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return self
 
     # -- prediction ------------------------------------------------------------------
+    def decision_function(self, X):
+        if _dask.is_dask(X):  # a lazy, chunk-wise Dask array
+            return _dask.predict(self, "decision_function", X)
+        return super().decision_function(X)
+
+    def predict(self, X):
+        if _dask.is_dask(X):
+            return _dask.predict(self, "predict", X)
+        return super().predict(X)
+
     def predict_proba(self, X):
+        if _dask.is_dask(X):
+            return _dask.predict(self, "predict_proba", X)
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:
@@ -403,6 +418,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return special.softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
+        if _dask.is_dask(X):
+            return _dask.predict(self, "predict_log_proba", X)
         check_is_fitted(self)
         scores = self.decision_function(X)
         if scores.ndim == 1:

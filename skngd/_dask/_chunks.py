@@ -1,0 +1,116 @@
+"""Row chunks of a Dask fit: one in-memory object per chunk, kept on the
+workers, and passes that map a function over them and tree-sum the results.
+
+A pass sends the coefficients (p-sized) to every chunk, runs a function of
+the chunk's in-memory problem there (the same NumPy / Numba code an
+in-memory fit runs, on that chunk's rows) and adds the p- or p²-sized
+results pairwise in a tree of ``split_every``-ary sums, so the client only
+ever receives one small result. Dask is imported here lazily (skngd never
+imports it at import time).
+"""
+
+import numpy as np
+
+_SPLIT_EVERY = 8
+
+
+def _add(parts):
+    """Elementwise sum of lists of results (None stays None)."""
+    out = list(parts[0])
+    for part in parts[1:]:
+        for i, v in enumerate(part):
+            if v is not None:
+                out[i] = v if out[i] is None else out[i] + v
+    return out
+
+
+def _single_thread(obj):
+    """Numba threads of this task: one (the workers are the parallelism)."""
+    if getattr(obj, "_numba_one", False):
+        import numba
+
+        numba.set_num_threads(1)
+
+
+def _call(fn, obj, args):
+    _single_thread(obj)
+    return fn(obj, *args)
+
+
+class Chunks:
+    """Persisted per-chunk objects and the passes over them.
+
+    ``blocks`` are lists (one per array, all with the same row chunks) of
+    ``dask.delayed`` blocks; ``make(*blocks_of_one_chunk)`` builds the
+    in-memory object of one chunk on the worker that holds its rows.
+    ``n_passes`` counts the passes (each reads every chunk once).
+    """
+
+    def __init__(self, make, *blocks, split_every=_SPLIT_EVERY):
+        import dask
+        from dask import delayed
+
+        build = delayed(make, pure=True)
+        parts = [build(*row) for row in zip(*blocks)]
+        self.parts = list(dask.persist(*parts))
+        self.split_every = split_every
+        self.n_passes = 0
+
+    def __len__(self):
+        return len(self.parts)
+
+    def map_sum(self, fn, *args):
+        """``sum_c fn(chunk_c, *args)`` for ``fn`` returning a list of
+        arrays / floats / None; one pass."""
+        import dask
+        from dask import delayed
+
+        self.n_passes += 1
+        call = delayed(_call, pure=False)
+        add = delayed(_add, pure=False)
+        level = [call(fn, part, args) for part in self.parts]
+        while len(level) > 1:
+            k = self.split_every
+            level = [add(level[i:i + k]) for i in range(0, len(level), k)]
+        return dask.compute(level[0])[0]
+
+    def map_list(self, fn, *args):
+        """``[fn(chunk_c, *args) for c]`` (small per-chunk results); one pass."""
+        import dask
+        from dask import delayed
+
+        self.n_passes += 1
+        call = delayed(_call, pure=False)
+        return list(dask.compute(*[call(fn, part, args) for part in self.parts]))
+
+    def release(self):
+        self.parts = []
+
+
+def row_blocks(*arrays):
+    """Delayed row blocks of dask arrays / None (one list per array) with
+    the row chunks of the first; 1-D and 2-D arrays."""
+    X = arrays[0]
+    rows = X.chunks[0]
+    out = []
+    for A in arrays:
+        if A is None:
+            out.append([None] * len(rows))
+            continue
+        if A.chunks[0] != rows:
+            A = A.rechunk({0: rows})
+        if A.ndim == 2 and len(A.chunks[1]) > 1:
+            A = A.rechunk({1: -1})
+        blocks = A.to_delayed()
+        out.append(list(blocks.ravel()) if A.ndim == 1 else [b[0] for b in blocks])
+    return out
+
+
+def as_float(X, dtypes=(np.float64, np.float32)):
+    """The dtype a chunk is converted to (the first of ``dtypes`` unless the
+    array already has one of them)."""
+    dt = np.dtype(X.dtype)
+    return dt if dt in [np.dtype(d) for d in dtypes] else np.dtype(dtypes[0])
+
+
+__all__ = ["Chunks", "as_float", "row_blocks"]

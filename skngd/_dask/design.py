@@ -1,0 +1,317 @@
+r"""The linear-model loss over a chunked (Dask) design matrix.
+
+:class:`DaskLinearModelLoss` has the interface of
+:class:`~skngd._loss.linear_loss.LinearModelLoss` that the logistic solvers
+use (``state``, ``value_change``, ``matmul`` / ``rmatmul`` of Fisher
+products, ``fisher_matrix``, ``gram``, the penalty methods), so
+:func:`~skngd._solvers.newton.newton`, :func:`~skngd._solvers.ngd.ngd` and
+:func:`~skngd._solvers.mm.mm` run on it unchanged. Each chunk of rows is an
+in-memory ``LinearModelLoss`` (penalty-free) on a worker; every quantity the
+solvers need is a sum over chunks (:class:`~skngd._dask._chunks.Chunks`).
+
+No n-sized array ever reaches the client. A linear predictor is linear in
+the coefficients, so :meth:`matmul` returns a *handle* :class:`Lin` holding
+``V`` (``X~ V`` is recomputed per chunk when needed) and the solvers'
+``raw + t U`` updates act on the coefficients; a Fisher product
+``X~^T [H o (X~ V)]`` is one pass (:meth:`rmatmul` of a :class:`FisherApplied`).
+Passes are fused: the step search's pass at ``W + t D`` also returns the
+value, gradient (and, for Newton, the Fisher matrix) there, kept for the
+``state`` call that follows an accepted step. Newton and MM then make one
+pass per iteration (plus one per rejected trial step), NGD one per CG
+iteration plus one.
+"""
+
+import numpy as np
+
+from skngd._loss.family import Multinomial
+from skngd._loss.linear_loss import LinearModelLoss, PointState
+from skngd._solvers.ngd import _BlockFisher, _DiagFisher, _weighted_sq_colsum
+from skngd._solvers.linalg import psd_solver
+
+
+class Lin:
+    """``X~ V`` (+ the offset when ``offset``), never formed on the client."""
+
+    def __init__(self, V, dtype, offset=False):
+        self.V, self.dtype, self.offset = np.asarray(V, dtype=np.float64), dtype, offset
+
+    def __add__(self, other):
+        return Lin(self.V + other.V, self.dtype, self.offset or other.offset)
+
+    def __mul__(self, t):
+        return Lin(self.V * float(t), self.dtype, self.offset)
+
+    __rmul__ = __mul__
+
+
+class FisherApplied:
+    """The per-sample Fisher blocks at ``coef`` applied to ``X~ V``."""
+
+    def __init__(self, coef, V, kind):
+        self.coef, self.V, self.kind = coef, V, kind
+
+
+class _Weights:
+    """The sample weights of a Dask fit as the solvers read them: their total
+    and, for a row subsample, the gathered rows."""
+
+    def __init__(self, total, loss):
+        self.total, self.loss = float(total), loss
+
+    def astype(self, dtype):
+        return self
+
+    def sum(self):
+        return self.total
+
+    def __getitem__(self, rows):
+        return self.loss.subsample(rows).sw
+
+
+class _Shape:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+# -- per-chunk functions (run on the workers) -----------------------------
+def _chunk_state(c, coef):
+    raw = c.raw_prediction(coef)
+    lo, g, cu = c.per_sample(raw)
+    return PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
+
+
+def _c_state(c, coef, fisher):
+    st = c.state(coef)
+    F = c.fisher_matrix(st, fisher) if fisher else None
+    return [st.value, st.grad, F]
+
+
+def _c_change(c, coef, D, t, fisher):
+    st = _chunk_state(c, coef)
+    U = c.matmul(D)
+    d, noise = c.value_change(st, D, U, t)
+    new = c.state(coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))
+    F = c.fisher_matrix(new, fisher) if fisher else None
+    return [d, noise, new.value, new.grad, F]
+
+
+def _c_fisher(c, coef, kind):
+    return [c.fisher_matrix(_chunk_state(c, coef), kind)]
+
+
+def _c_fisher_product(c, coef, V, kind):
+    st = _chunk_state(c, coef)
+    return [c.rmatmul(c.raw_fisher(st, c.matmul(V), kind))]
+
+
+def _c_gram_sw(c):
+    return [c.gram(c.sw)]
+
+
+def _c_diag(c, coef, kind):
+    st = _chunk_state(c, coef)
+    if c.multinomial:
+        H = (c.sw[:, None] * st.curv * (1 - st.curv) if kind == "exact"
+             else np.divide(st.grad_raw ** 2, c.sw[:, None], out=np.zeros_like(st.grad_raw),
+                            where=c.sw[:, None] > 0))
+    else:
+        H = c.fisher_weights(st, kind)[:, None]
+    return [_weighted_sq_colsum(c, H)]
+
+
+def _c_block(c, coef, kind):
+    st = _chunk_state(c, coef)
+    if kind == "exact":
+        H = c.sw[:, None] * st.curv * (1 - st.curv)
+    else:
+        g = st.grad_raw
+        H = np.divide(g * g, c.sw[:, None], out=np.zeros_like(g), where=c.sw[:, None] > 0)
+    return [np.stack([c.gram(H[:, k]) for k in range(c.n_out)])]
+
+
+class DaskLinearModelLoss(LinearModelLoss):
+    """A :class:`LinearModelLoss` whose rows live in chunks on Dask workers.
+
+    ``chunks`` is a :class:`~skngd._dask._chunks.Chunks` of penalty-free
+    chunk losses; ``sub`` builds the in-memory loss of a row subsample (the
+    NGD preconditioner's rows, gathered once); ``prefetch`` is the Fisher
+    kind the fused passes also return (Newton), or None.
+    """
+
+    def __init__(self, chunks, *, family, n_samples, n_features, dtype, sw_total,
+                 fit_intercept, l2, sparse, offset, sub, prefetch=None):
+        self.chunks, self.family, self.link = chunks, family, family.default_link()
+        self.multinomial = isinstance(family, Multinomial)
+        self.n_out = family.n_classes if self.multinomial else 1
+        self.dtype, self.sparse = np.dtype(dtype), bool(sparse)
+        self.X = _Shape((n_samples, n_features))
+        self.offset = offset
+        self.fit_intercept = bool(fit_intercept)
+        self.n_features, self.n_dof = n_features, n_features + int(fit_intercept)
+        self.l2 = float(l2)
+        self.penalty_mask = np.ones(self.n_dof)
+        if self.fit_intercept:
+            self.penalty_mask[-1] = 0.0
+        self.sw = _Weights(sw_total, self)
+        self.gram_rows = 0
+        self._sub_fn, self._subs = sub, {}
+        self.prefetch = prefetch
+        self._cache = {}
+
+    # -- bookkeeping ----------------------------------------------------------
+    @property
+    def n_passes(self):
+        return self.chunks.n_passes
+
+    @n_passes.setter
+    def n_passes(self, value):
+        pass
+
+    @property
+    def uses_numba(self):
+        return False  # the chunks' kernels run on the workers
+
+    def subsample(self, rows):
+        """The in-memory loss (with this loss's penalty) of the rows ``rows``."""
+        key = rows.tobytes()
+        if key not in self._subs:
+            self._subs = {key: self._sub_fn(rows, self.l2)}
+        return self._subs[key]
+
+    def _point(self, coef, value, grad, F):
+        st = PointState(coef, Lin(coef, self.dtype, True), None, None, None,
+                        float(value) + self.penalty(coef), grad + self.penalty_matvec(coef))
+        self._cache = {coef.tobytes(): (st, F)}
+        return st
+
+    # -- the loss -------------------------------------------------------------
+    def state(self, coef, raw=None):
+        coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
+        hit = self._cache.get(coef.tobytes())
+        if hit is not None:
+            return hit[0]
+        value, grad, F = self.chunks.map_sum(_c_state, coef, self.prefetch)
+        return self._point(coef, value, grad, F)
+
+    def value(self, coef):
+        return self.state(coef).value
+
+    def raw_prediction(self, coef):
+        return Lin(coef, self.dtype, True)
+
+    def matmul(self, V):
+        return Lin(np.asarray(V).reshape(self.n_dof, -1), self.dtype)
+
+    def raw_fisher(self, st, U, kind="exact"):
+        return FisherApplied(st.coef, U.V, kind)
+
+    def rmatmul(self, R):
+        if not isinstance(R, FisherApplied):
+            raise TypeError("DaskLinearModelLoss.rmatmul takes Fisher products only")
+        return self.chunks.map_sum(_c_fisher_product, R.coef, R.V, R.kind)[0]
+
+    def value_change(self, st, D, U, t=1.0):
+        D = np.asarray(D, dtype=np.float64).reshape(self.shape)
+        d, noise, value, grad, F = self.chunks.map_sum(_c_change, st.coef, D, t,
+                                                       self.prefetch)
+        a = t * float(np.sum(st.coef * self.penalty_matvec(D)))
+        b = 0.5 * t * t * float(np.sum(D * self.penalty_matvec(D)))
+        self._point(st.coef + t * D, value, grad, F)  # the state after this step
+        eps = float(np.finfo(self.dtype).eps)
+        return d + a + b, noise + eps * (abs(a) + b)
+
+    def fisher_matrix(self, st, kind="exact", rows=None, scale=1.0):
+        if rows is not None:
+            sub = self.subsample(rows)
+            return sub.fisher_matrix(sub.state(st.coef), kind, scale=scale)
+        hit = self._cache.get(st.coef.tobytes())
+        if hit is not None and hit[1] is not None and kind == self.prefetch:
+            F = hit[1]
+        else:
+            F = self.chunks.map_sum(_c_fisher, st.coef, kind)[0]
+        return scale * F + self.penalty_hessian()
+
+    def hessian_matrix(self, st):
+        return self.fisher_matrix(st)  # logistic links are canonical
+
+    def gram(self, weights, rows=None):
+        if weights is not self.sw or rows is not None:
+            raise TypeError("DaskLinearModelLoss.gram takes the sample weights only")
+        return self.chunks.map_sum(_c_gram_sw)[0]
+
+
+class DaskDiagFisher:
+    """NGD's Jacobi preconditioner (:class:`~skngd._solvers.ngd._DiagFisher`)
+    over chunks: one pass per update."""
+
+    full = False
+
+    def __init__(self, loss, kind):
+        self.loss, self.kind = loss, kind
+
+    def update(self, st):
+        loss = self.loss
+        diag = loss.chunks.map_sum(_c_diag, st.coef, self.kind)[0]
+        diag = diag + loss.l2 * loss.penalty_mask[:, None]
+        self.diag = np.maximum(diag, 1e-12 * max(diag.max(), 1e-300))
+
+    def solve(self, r):
+        return r / self.diag
+
+
+class DaskBlockFisher:
+    """NGD's per-class block preconditioner on all rows, over chunks."""
+
+    full = False
+
+    def __init__(self, loss, kind):
+        self.loss, self.kind = loss, kind
+
+    def update(self, st):
+        loss = self.loss
+        B_all = loss.chunks.map_sum(_c_block, st.coef, self.kind)[0]
+        pen = np.diag(loss.l2 * loss.penalty_mask)
+        self.chols = []
+        for B in B_all:
+            B = B + pen
+            B += 1e-10 * max(np.mean(np.diag(B)), 1e-300) * np.eye(B.shape[0])
+            self.chols.append(psd_solver(B))
+
+    def solve(self, r):
+        out = np.empty_like(r)
+        for k, c in enumerate(self.chols):
+            out[:, k] = c(r[:, k])
+        return out
+
+
+class OnSubsample:
+    """A preconditioner of the row subsample, run on its in-memory loss with
+    the full-data scale (NGD's block preconditioner with ``rows``)."""
+
+    def __init__(self, inner, loss, rows):
+        self.inner, self.loss, self.rows = inner, loss, rows
+        self.full = inner.full
+
+    def update(self, st):
+        sub = self.loss.subsample(self.rows)
+        self.inner.update(sub.state(st.coef))
+
+    def solve(self, r):
+        return self.inner.solve(r)
+
+
+def dask_preconditioner(M, loss, kind):
+    """Replace NGD's in-memory preconditioner ``M`` by its chunked twin."""
+    if isinstance(M, _DiagFisher):
+        return DaskDiagFisher(loss, kind)
+    if isinstance(M, _BlockFisher):
+        if M.rows is None:
+            return DaskBlockFisher(loss, kind)
+        sub = loss.subsample(M.rows)
+        inner = _BlockFisher(sub, None, kind)
+        inner.scale = M.scale
+        return OnSubsample(inner, loss, M.rows)
+    return M  # _SubsampleFisher: loss.fisher_matrix handles rows
+
+
+__all__ = ["DaskLinearModelLoss", "FisherApplied", "Lin", "dask_preconditioner"]

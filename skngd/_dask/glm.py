@@ -1,0 +1,354 @@
+r"""``GeneralizedLinearRegressor.fit`` on Dask arrays: Newton / IRLS with one
+fused pass per iteration.
+
+Each chunk is an in-memory :class:`~skngd._loss.glm_loss.GLMProblem`
+(penalty-free) on a worker. A pass at coefficients :math:`\beta` returns,
+summed over chunks, the deviance, the Fisher Gram matrix
+:math:`\tilde X^T W \tilde X` with the score :math:`\tilde X^T u` (one fused
+sweep, :meth:`GLMProblem.gram_score`) and, for a non-canonical link, the
+observed-information Gram matrix: so the step search's pass at the trial
+point is also the next iteration's curvature. The iteration is
+:class:`~skngd._solvers.irls.GLMNewton`'s (the same stopping rule,
+``rel_tol = tol`` on the objective, the same "no increase" step halving):
+the first step is IRLS from the starting means
+:math:`\mu_0 = (y + \bar y)/2`, then Newton steps (the Fisher step for a
+canonical link; for a non-canonical one the observed-information Newton step
+where that matrix is positive definite, the Fisher step otherwise; the
+in-memory solver reaches the same step by preconditioned CG).
+
+Passes: two to start (sums of ``y``; the first IRLS step), one per
+iteration and one per halved step, and two after the fit (dispersion and
+null deviance; log-likelihood).
+"""
+
+import numpy as np
+from scipy import linalg, stats
+
+from skngd._dask._chunks import Chunks, row_blocks
+from skngd._dask._input import (
+    as_dask_array,
+    check_design,
+    check_no_l1,
+    set_features,
+)
+from skngd._loss.glm_loss import GLMProblem
+from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
+from skngd._solvers.irls import _Workspace, _observed, _pass
+from skngd._solvers.linalg import solve_spd
+from skngd._solvers.second_order import EquilibratedCholeskySolve, converged
+from skngd.utils._threads import fit_threads
+
+_ROUNDING = 1e4 * np.finfo(np.float64).eps
+_EPS = np.finfo(np.float64).eps
+
+
+class _Chunk:
+    """One chunk: its GLM problem and the intercept-only problem (for the
+    null deviance with an offset)."""
+
+    def __init__(self, Xb, yb, swb, offb, family, link, fit_intercept):
+        import scipy.sparse as sp
+
+        n = len(yb)
+        X = sp.csr_matrix(Xb, dtype=np.float64) if sp.issparse(Xb) else \
+            np.ascontiguousarray(Xb, dtype=np.float64)
+        y = np.ascontiguousarray(yb, dtype=np.float64)
+        sw = np.ones(n) if swb is None else np.ascontiguousarray(swb, dtype=np.float64)
+        off = np.zeros(n) if offb is None else np.ascontiguousarray(offb, dtype=np.float64)
+        self.full = GLMProblem(X, y, sw, off, family, link, fit_intercept, 0.0)
+        self.null = GLMProblem(np.empty((n, 0)), y, sw, off, family, link, True, 0.0)
+        self._numba_one = self.full.use_numba
+
+
+def _c_stats(c):
+    p = c.full
+    bad = int(not p.family.in_y_range(p.y)) if p.y.size else 0
+    finite = bool(np.all(np.isfinite(p.sample_weight))) and \
+        bool(np.all(np.isfinite(p.offset))) and bool(np.all(np.isfinite(p.y)))
+    neg = bool(np.any(p.sample_weight < 0))
+    return [float(p.sample_weight.sum()), float(p.sample_weight @ p.y), bad,
+            int(not finite), int(neg), float(np.any(p.offset != 0))]
+
+
+def _c_first(c, which, ybar, const):
+    """Fisher Gram matrix and right-hand side of the IRLS step from mu0."""
+    p = getattr(c, which)
+    with np.errstate(all="ignore"):
+        if const:
+            eta = np.full_like(p.y, p.link.link(ybar))
+        else:
+            eta = np.asarray(p.link.link((p.y + ybar) / 2.0), dtype=np.float64)
+    bad = int(not np.all(np.isfinite(eta)))
+    if bad:
+        return [None, None, bad]
+    ws = _Workspace(p)
+    _pass(p, eta, ws)
+    with np.errstate(all="ignore"):
+        v = ws.w * (eta - p.offset) + ws.u
+    G, rhs = p.gram_score(ws.w, v, ws)
+    return [G, rhs, 0]
+
+
+def _c_eval(c, which, coef, gram, observed):
+    """Deviance at ``coef`` and, with ``gram``, the Fisher Gram matrix, the
+    score, the observed Gram matrix (``observed``) and the decrement's
+    rounding level."""
+    p = getattr(c, which)
+    ws = _Workspace(p)
+    with np.errstate(all="ignore"):
+        eta = p.linear_predictor(coef)
+    dev = float(_pass(p, eta, ws))
+    if not (gram and np.isfinite(dev)):
+        return [dev, None, None, None, None]
+    G, score = p.gram_score(ws.w, ws.u, ws)
+    H = p.gram_score(_observed(p, eta, ws))[0] if observed else None
+    a = np.abs(eta) + np.abs(p.offset)
+    return [dev, G, score, H, float(np.dot(np.abs(ws.w), a * a))]
+
+
+def _c_final(c, coef, ybar, null_at_mean):
+    p = c.full
+    with np.errstate(all="ignore"):
+        mu = p.link.inverse(p.linear_predictor(coef))
+        chi2 = float(np.dot(p.sample_weight, (p.y - mu) ** 2 / p.family.variance(mu)))
+        null = (float(p.family.deviance(p.y, np.full_like(p.y, ybar), p.sample_weight))
+                if null_at_mean else 0.0)
+    return [chi2, null]
+
+
+def _c_llf(c, coef, scale):
+    p = c.full
+    with np.errstate(all="ignore"):
+        mu = p.link.inverse(p.linear_predictor(coef))
+        return [float(p.family.loglike(p.y, mu, p.sample_weight, scale))]
+
+
+class _Fit:
+    """State of one chunked IRLS fit (see the module docstring)."""
+
+    def __init__(self, chunks, which, k, l2, fit_intercept, observed, tol, max_iter,
+                 max_halvings=40):
+        self.chunks, self.which, self.k = chunks, which, k
+        self.pdiag = l2 * np.r_[np.ones(k - int(fit_intercept)), np.zeros(int(fit_intercept))]
+        self.observed, self.tol, self.max_iter = observed, tol, max_iter
+        self.max_halvings = max_halvings
+        self.history, self.deficient = [], False
+
+    def objective(self, dev, coef):
+        return 0.5 * dev + 0.5 * float(coef @ (self.pdiag * coef))
+
+    def evaluate(self, coef, gram=True):
+        dev, G, score, H, noise = self.chunks.map_sum(_c_eval, self.which, coef, gram,
+                                                      self.observed)
+        return {"coef": coef, "dev": dev, "obj": self.objective(dev, coef), "G": G,
+                "score": score, "H": H, "noise": noise}
+
+    def start(self, ybar, coef0):
+        self.from_mu0 = False
+        if coef0 is not None:
+            st = self.evaluate(np.asarray(coef0, dtype=np.float64))
+            if np.isfinite(st["obj"]):
+                return st
+        self.from_mu0 = True  # the IRLS step from mu0 counts as an iteration
+        G, rhs, bad = self.chunks.map_sum(_c_first, self.which, ybar, False)
+        if bad:
+            G, rhs, bad = self.chunks.map_sum(_c_first, self.which, ybar, True)
+        if bad:
+            raise ValueError(
+                f"IRLS cannot start: the weighted mean of y ({ybar:g}) is outside the "
+                "domain of the link, so the maximum-likelihood estimate does not exist.")
+        coef, self.deficient = solve_spd(G + np.diag(self.pdiag), rhs)
+        st = self.evaluate(coef)
+        if not np.isfinite(st["obj"]):
+            coef = np.zeros(self.k)
+            with np.errstate(all="ignore"):
+                coef[-1] = float(self.link.link(ybar))
+            st = self.evaluate(coef)
+        if not np.isfinite(st["obj"]):
+            raise ValueError("IRLS cannot find coefficients with valid means; try another "
+                             "link or starting values.")
+        return st
+
+    def direction(self, st):
+        grad = self.pdiag * st["coef"] - st["score"]
+        d = EquilibratedCholeskySolve()(st["G"] + np.diag(self.pdiag), grad)
+        self.deficient = d.deficient
+        step = d.step
+        if self.observed and not d.deficient:
+            try:
+                c = linalg.cho_factor(st["H"] + np.diag(self.pdiag), check_finite=False)
+                step = -linalg.cho_solve(c, grad, check_finite=False)
+            except linalg.LinAlgError:
+                pass
+        return step, -float(grad @ step)
+
+    def move(self, st, step, slack, max_halvings):
+        t = 1.0
+        for _ in range(max_halvings + 1):
+            new = self.evaluate(st["coef"] + t * step)
+            if np.isfinite(new["obj"]) and new["obj"] <= st["obj"] + slack:
+                return new
+            t *= 0.5
+        return None
+
+    def run(self, st):
+        """Newton iterations from ``st``; returns ``(state, status, n_iter)``."""
+        self.history.append(st["obj"])
+        prev_dec, prev_trusted = np.inf, False
+        for it in range(1, self.max_iter + 1):
+            step, dec = self.direction(st)
+            trusted = 0.5 * dec <= _ROUNDING * abs(st["obj"])
+            if dec <= (16.0 * _EPS) ** 2 * st["noise"]:
+                return st, StopReason.ROUNDING, it
+            if converged(0.5 * dec, st["obj"], self.tol):
+                new = self.move(st, step, _ROUNDING * abs(st["obj"]), 0)
+                if new is not None:
+                    st = new
+                    self.history.append(st["obj"])
+                return st, StopReason.CONVERGED, it
+            if trusted and prev_trusted and dec >= prev_dec:
+                return st, StopReason.ROUNDING, it
+            new = self.move(st, step, np.inf if trusted else 0.0, self.max_halvings)
+            if new is None:
+                return st, StopReason.STEP_FAILED, it
+            st = new
+            self.history.append(st["obj"])
+            prev_dec, prev_trusted = dec, trusted
+        return st, StopReason.MAX_ITER, self.max_iter
+
+
+def _prepare(est, X, y, sample_weight, offset):
+    X = check_design(X)
+    y = as_dask_array(y, "y", like=X)
+    sw = as_dask_array(sample_weight, "sample_weight", like=X)
+    off = as_dask_array(offset, "offset", like=X)
+    family = est._get_family()
+    link = est._get_link(family)
+    blocks = row_blocks(X, y, sw, off)
+    n = len(blocks[0])
+    chunks = Chunks(_Chunk, *blocks, [family] * n, [link] * n, [est.fit_intercept] * n)
+    S, Sy, bad, nonfinite, neg, has_off = chunks.map_sum(_c_stats)
+    if nonfinite:
+        raise ValueError("y, sample_weight and offset must be finite (NaN or inf found).")
+    if neg:
+        raise ValueError("sample_weight must be non-negative.")
+    if bad:
+        raise ValueError("Some value(s) of y are out of the valid range of the loss of the "
+                         f"{family.name} family: y must lie in {family.support_message()}.")
+    if not S > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return X, chunks, family, link, S, Sy / S, bool(has_off)
+
+
+def fit_glm(est, X, y, sample_weight=None, offset=None):
+    """Fit ``est`` (a ``GeneralizedLinearRegressor``) on Dask ``X``; returns ``est``."""
+    check_no_l1(est)
+    if est.cov_type == "HC0":
+        raise ValueError("cov_type='HC0' is not supported on Dask input; use 'nonrobust', "
+                         "'eim' or 'oim'.")
+    X = check_design(X)
+    set_features(est, X, reset=True)
+    with fit_threads(est.n_jobs, blas=1, numba=False):
+        X, chunks, family, link, S, ybar, has_off = _prepare(est, X, y, sample_weight, offset)
+        try:
+            p = X.shape[1]
+            k = p + int(est.fit_intercept)
+            observed = not _canonical(family, link)
+            fit = _Fit(chunks, "full", k, est.alpha * S, est.fit_intercept, observed,
+                       est.tol, est.max_iter)
+            fit.link = link
+            coef0 = est._warm_start_coef(p)
+            st, status, n_iter = fit.run(fit.start(ybar, coef0))
+            _set_fit(est, fit, st, status, n_iter, family, link, has_off)
+            _inference(est, fit, st, chunks, S, ybar, has_off, observed)
+        finally:
+            chunks.release()
+    return est
+
+
+def _canonical(family, link):
+    from skngd._loss.glm_family import is_canonical
+
+    return is_canonical(family, link)
+
+
+def _set_fit(est, fit, st, status, n_iter, family, link, has_off):
+    if status is StopReason.MAX_ITER:
+        warn_not_converged("IRLS", est.max_iter)
+    elif status is StopReason.STEP_FAILED:
+        warn_step_failed("IRLS", n_iter)
+    p = est.n_features_in_
+    est.coef_ = st["coef"][:p].copy()
+    est.intercept_ = float(st["coef"][p]) if est.fit_intercept else 0.0
+    est.n_iter_ = int(n_iter) + int(fit.from_mu0)
+    est._family_, est._link_ = family, link
+    est._offset_fitted_ = has_off
+    est.n_passes_ = int(fit.chunks.n_passes)
+    est.objective_history_ = np.asarray(fit.history)
+
+
+def _null_deviance(est, fit, chunks, ybar, has_off):
+    if not has_off:
+        return None  # from the final pass, at mu = ybar
+    null = _Fit(chunks, "null", 1, 0.0, True, fit.observed, est.tol, est.max_iter)
+    null.link = fit.link
+    st, _, _ = null.run(null.start(ybar, None))
+    return st["dev"]
+
+
+def _inference(est, fit, st, chunks, S, ybar, has_off, observed):
+    """Deviance, dispersion, covariance and Wald table (as the in-memory fit)."""
+    family, k = est._family_, fit.k
+    gram = st["G"] if st["G"] is not None else fit.evaluate(st["coef"])["G"]
+    if est.cov_type == "oim" and observed:
+        gram = fit.evaluate(st["coef"])["H"]
+    if fit.deficient:
+        k = int(np.linalg.matrix_rank(gram))
+    chi2, null = chunks.map_sum(_c_final, st["coef"], ybar, not has_off)
+    est.deviance_ = float(st["dev"])
+    est._n_obs_ = float(S)
+    est._df_resid_ = est._n_obs_ - k
+    nd = _null_deviance(est, fit, chunks, ybar, has_off)
+    est.null_deviance_ = float(null if nd is None else nd)
+    est.scale_ = _dispersion(est, family, chi2)
+    est._k_ = k
+    scale = est.scale_
+    if family.name == "normal" and est._link_.name == "identity":
+        scale = est.deviance_ / S
+    est._llf_args_ = None
+    est._llf_value_ = float(chunks.map_sum(_c_llf, st["coef"], scale)[0])
+    H = gram + np.diag(fit.pdiag)
+    Hinv = linalg.pinvh(H) if fit.deficient else _inv(H)
+    cov = est.scale_ * (Hinv @ gram @ Hinv if np.any(fit.pdiag > 0) else Hinv)
+    p = est.n_features_in_
+    order = np.r_[[p] if est.fit_intercept else [], np.arange(p)].astype(int)
+    est.covariance_ = cov[np.ix_(order, order)]
+    se = np.sqrt(np.clip(np.diag(est.covariance_), 0.0, None))
+    est.intercept_stderr_ = float(se[0]) if est.fit_intercept else float("nan")
+    est.coef_stderr_ = se[int(est.fit_intercept):]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = est._params_vector() / se
+    est.pvalues_ = 2.0 * stats.norm.sf(np.abs(z))
+
+
+def _inv(H):
+    try:
+        c = linalg.cho_factor(H, check_finite=False)
+        return linalg.cho_solve(c, np.eye(H.shape[0]), check_finite=False)
+    except linalg.LinAlgError:
+        return linalg.pinvh(H)
+
+
+def _dispersion(est, family, chi2):
+    if family.fixed_scale:
+        return 1.0
+    if not isinstance(est.scale, str):
+        return float(est.scale)
+    if est._df_resid_ <= 0:
+        return float("nan")
+    if est.scale == "deviance":
+        return est.deviance_ / est._df_resid_
+    return chi2 / est._df_resid_
+
+
+__all__ = ["fit_glm"]

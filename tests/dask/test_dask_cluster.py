@@ -1,0 +1,117 @@
+"""Fits on a real LocalCluster with worker processes (distributed.Client)."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("dask.distributed")
+
+from skngd.impute import GaussianEMImputer  # noqa: E402
+from skngd.linear_model import LogisticRegression, PoissonRegressor  # noqa: E402
+
+
+def rel(a, b):
+    return float(np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b)))
+
+
+def test_logistic_and_glm_on_worker_processes(cluster_client):
+    rng = np.random.default_rng(0)
+    n, d = 4003, 5
+    X = rng.standard_normal((n, d))
+    y3 = (X @ rng.standard_normal((d, 3)) + rng.gumbel(size=(n, 3))).argmax(axis=1)
+    Xd = da.from_array(X, chunks=(1000, d)).persist()
+    for solver in ("newton", "ngd"):
+        ref = LogisticRegression(solver=solver, tol=1e-6).fit(X, y3)
+        est = LogisticRegression(solver=solver, tol=1e-6).fit(Xd, da.from_array(y3, chunks=1000))
+        assert rel(est.coef_, ref.coef_) < 1e-8
+    proba = est.predict_proba(Xd)
+    np.testing.assert_allclose(proba.compute(), ref.predict_proba(X), rtol=1e-10)
+    off = rng.uniform(-0.3, 0.3, n)
+    yp = rng.poisson(np.exp(0.2 * X.sum(axis=1) + off)).astype(float)
+    ref = PoissonRegressor(alpha=0.01, tol=1e-10).fit(X, yp, offset=off)
+    est = PoissonRegressor(alpha=0.01, tol=1e-10).fit(
+        Xd, da.from_array(yp, chunks=1000), offset=da.from_array(off, chunks=1000))
+    assert rel(est.coef_, ref.coef_) < 1e-8
+    assert rel(est.covariance_, ref.covariance_) < 1e-8
+
+
+def test_em_imputer_on_worker_processes(cluster_client):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3000, 5)) @ rng.standard_normal((5, 5))
+    X[rng.random(X.shape) < 0.25] = np.nan
+    ref = GaussianEMImputer(tol=1e-10).fit(X)
+    est = GaussianEMImputer(tol=1e-10).fit(da.from_array(X, chunks=(700, 5)))
+    assert rel(est.covariance_, ref.covariance_) < 1e-8
+    np.testing.assert_allclose(est.transform(da.from_array(X, chunks=(700, 5))).compute(),
+                               ref.transform(X), rtol=1e-8, atol=1e-10)
+
+
+def test_numba_kernels_run_on_the_workers(cluster_client):
+    """Chunks of NUMBA_MIN_SIZE rows take the Numba paths on the workers."""
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    rng = np.random.default_rng(2)
+    n, d = 2 * NUMBA_MIN_SIZE, 4
+    X = rng.standard_normal((n, d))
+    y = (X.sum(axis=1) + rng.logistic(size=n) > 0).astype(int)
+    est = LogisticRegression(solver="newton").fit(
+        da.from_array(X, chunks=(NUMBA_MIN_SIZE, d)), da.from_array(y, chunks=NUMBA_MIN_SIZE))
+    assert est.n_iter_[0] > 0
+    on_workers = cluster_client.run(lambda: "numba" in sys.modules)
+    assert all(on_workers.values())
+
+
+def test_search_with_the_joblib_dask_backend(cluster_client):
+    import joblib
+    from scipy.stats import loguniform
+
+    from skngd.model_selection import BayesSearchCV
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 4))
+    y = (X[:, 0] + rng.logistic(size=300) > 0).astype(int)
+    kw = dict(n_iter=4, cv=3, batch_size=2, random_state=0, n_initial_points=2)
+    with joblib.parallel_config(backend="dask"):
+        s = BayesSearchCV(LogisticRegression(), {"C": loguniform(1e-2, 1e2)}, n_jobs=2,
+                          **kw).fit(X, y)
+    local = BayesSearchCV(LogisticRegression(), {"C": loguniform(1e-2, 1e2)}, **kw).fit(X, y)
+    assert s.cv_results_["params"] == local.cv_results_["params"]
+    np.testing.assert_allclose(s.cv_results_["mean_test_score"],
+                               local.cv_results_["mean_test_score"])
+
+
+@pytest.mark.slow
+def test_client_never_imports_numba_for_worker_work():
+    """A fit whose chunks run Numba kernels loads none of skngd's Numba kernel
+    modules on the client (Dask itself imports Numba; nothing is compiled)."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np, dask.array as da
+        from distributed import Client, LocalCluster
+        from skngd.linear_model import LogisticRegression, PoissonRegressor
+        from skngd.impute import GaussianEMImputer
+        def kernels():
+            return {m for m in sys.modules if m.startswith("skngd._kernels.")}
+        if __name__ == "__main__":
+            before = kernels()
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as c, Client(c):
+                rng = np.random.default_rng(0)
+                n = 200_000
+                X = rng.standard_normal((n, 8))
+                y = (X.sum(axis=1) + rng.logistic(size=n) > 0).astype(int)
+                Xd = da.from_array(X, chunks=(100_000, 8))
+                for s in ("newton", "ngd", "mm"):
+                    LogisticRegression(solver=s).fit(Xd, da.from_array(y, chunks=100_000))
+                PoissonRegressor().fit(Xd, da.from_array(y.astype(float), chunks=100_000))
+                Xm = X.copy(); Xm[rng.random(Xm.shape) < 0.2] = np.nan
+                GaussianEMImputer().fit(da.from_array(Xm, chunks=(100_000, 8)))
+                print(sorted(kernels() - before))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
