@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse, special
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -78,6 +79,15 @@ def auto_solver(n_samples, n_coef, is_sparse):
     if is_sparse or n_coef > 200:
         return "ngd"
     return "newton" if n_samples <= max(5000, 50 * n_coef) else "ngd"
+
+
+def _smooth_penalty(est):
+    """Whether the estimator's penalty has no L1 part (``partial_fit`` exists
+    only then); unreadable parameters count as smooth (``fit`` rejects them)."""
+    try:
+        return not est._strengths()[0] > 0
+    except (TypeError, ValueError):
+        return True
 
 
 class LogisticRegression(LinearClassifierMixin, BaseEstimator):
@@ -381,6 +391,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 return None
         return RowSpace.of(X, sw)
 
+    @available_if(_smooth_penalty)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         r"""One online natural-gradient step on a mini-batch.
 
