@@ -116,18 +116,22 @@ def test_no_intercept_and_string_labels():
 
 
 @needs_l1
-@pytest.mark.parametrize("name", ["binary", "multinomial"])
+@pytest.mark.parametrize("name", ["binary", pytest.param("multinomial", marks=pytest.mark.slow)])
 def test_elastic_net_matches_sklearn_saga(name):
+    """saga is scikit-learn's only elastic-net solver; it reaches the optimum
+    here at tol=1e-12 (Cs >= 0.1; at C=0.01 on iris its intercepts stop with an
+    objective 2.2 above skngd's, so that grid is not a reference)."""
     X, y, folds = _data(name)
-    kw = dict(Cs=np.logspace(-2, 1, 4), cv=folds, l1_ratios=(0.3, 1.0), scoring="neg_log_loss",
+    kw = dict(Cs=[0.1, 1.0, 10.0], cv=folds, l1_ratios=(0.3, 1.0), scoring="neg_log_loss",
               use_legacy_attributes=False)
-    sk = _fit(SkCV(solver="saga", tol=1e-10, max_iter=100000, **kw), X, y)
+    sk = _fit(SkCV(solver="saga", tol=1e-12, max_iter=1000000, **kw), X, y)
     me = LogisticRegressionCV(tol=1e-10, **kw).fit(X, y)
     assert me.coefs_paths_.shape == sk.coefs_paths_.shape
-    np.testing.assert_allclose(me.scores_, sk.scores_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(me.scores_, sk.scores_, rtol=1e-8, atol=1e-9)
     assert me.C_ == sk.C_ and me.l1_ratio_ == sk.l1_ratio_
-    np.testing.assert_allclose(me.coefs_paths_, sk.coefs_paths_, atol=1e-4)
-    np.testing.assert_allclose(me.coef_, sk.coef_, atol=1e-4)
+    np.testing.assert_allclose(me.coefs_paths_, sk.coefs_paths_, atol=1e-6)
+    np.testing.assert_allclose(me.coef_, sk.coef_, atol=1e-6)
+    assert np.any(me.coefs_paths_[:, 1] == 0)  # the lasso paths have exact zeros
 
 
 def test_refit_equals_a_logistic_regression_at_C_():
