@@ -107,11 +107,11 @@ def fit_skngd(kind, X, y, lam, **kw):
     return est, t, np.ravel(est.coef_)
 
 
-def fit_daskml(kind, X, y, lam, solver):
+def fit_daskml(kind, X, y, lam, solver, max_iter=100):
     from dask_ml.linear_model import LogisticRegression, PoissonRegression
 
     cls = LogisticRegression if kind == "logistic" else PoissonRegression
-    est = cls(C=1.0 / lam, fit_intercept=False, solver=solver, max_iter=100)
+    est = cls(C=1.0 / lam, fit_intercept=False, solver=solver, max_iter=max_iter)
     t = time.perf_counter()
     est.fit(X, y)
     return time.perf_counter() - t, np.ravel(est.coef_)
@@ -119,7 +119,9 @@ def fit_daskml(kind, X, y, lam, solver):
 
 def compare(kind, n, p, chunk, solvers, lam=1.0):
     X, y = make_data(kind, n, p, chunk)
-    fit_skngd(kind, X[:5000], y[:5000], lam)  # warm the workers (imports, kernels)
+    warm = 2 * X.chunks[0][0]  # chunks as large as the real ones: the Numba paths
+    fit_skngd(kind, X[:warm], y[:warm], lam, max_iter=2)  # warm the workers
+    fit_daskml(kind, X[:warm], y[:warm], lam, "newton", max_iter=2)
     rows = []
     est, t, b = fit_skngd(kind, X, y, lam)
     f0 = objective(kind, X, y, b, lam)
@@ -176,12 +178,15 @@ def em(client, n, d, chunk):
     A = np.random.default_rng(5).standard_normal((d, d)) / np.sqrt(d)
     X = rng.standard_normal((n, d), chunks=(chunk, d)) @ A
     X = da.where(rng.random((n, d), chunks=(chunk, d)) < 0.2, np.nan, X).persist()
-    GaussianEMImputer(max_iter=2).fit(X[:5000])  # warm the workers
+    import warnings
+
+    warnings.simplefilter("ignore")  # the warm-up fits stop at max_iter=2
+    GaussianEMImputer(max_iter=2).fit(X[: 2 * chunk])  # warm the workers
     t = time.perf_counter()
     est = GaussianEMImputer().fit(X)
     t_dask = time.perf_counter() - t
     Xl = X.compute()
-    GaussianEMImputer(max_iter=2, n_jobs=2).fit(Xl[:5000])
+    GaussianEMImputer(max_iter=2, n_jobs=2).fit(Xl[: 2 * chunk])
     t = time.perf_counter()
     ref = GaussianEMImputer(n_jobs=2).fit(Xl)
     t_mem = time.perf_counter() - t
@@ -201,6 +206,7 @@ def scaling(sizes, chunks, p_rows, p_chunk, n_chunk):
     cases += [(n_chunk, p_chunk, c) for c in chunks]
     for n, p, c in cases:
         X, y = make_data("logistic", n, p, c, seed=1)
+        fit_skngd("logistic", X[: 2 * c], y[: 2 * c], 1.0, max_iter=2)
         est, t, _ = fit_skngd("logistic", X, y, 1.0)
         print(f"{n:10,d} {p:4d} {c:8,d} {est.solver_:>7s} {t:8.2f} {est.n_passes_:7d} "
               f"{t / est.n_passes_:9.3f}")
