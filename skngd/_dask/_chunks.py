@@ -37,6 +37,23 @@ def _call(fn, obj, args):
     return fn(obj, *args)
 
 
+def _client():
+    """The active ``distributed.Client`` when Dask's scheduler is distributed, else None."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    import dask
+    from distributed import default_client
+
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
 class Chunks:
     """Persisted per-chunk objects and the passes over them.
 
@@ -44,7 +61,15 @@ class Chunks:
     ``dask.delayed`` blocks; ``make(*blocks_of_one_chunk)`` builds the
     in-memory object of one chunk on the worker that holds its rows.
     ``n_passes`` counts the passes (each reads every chunk once).
+
+    On a ``distributed.Client`` the chunk objects are futures and a pass is
+    one ``client.map`` plus a reduction: up to ``gather_max`` chunk results
+    (each p- or p²-sized) are gathered and added on the client, more are
+    first added in a tree of ``split_every``-ary sums on the workers. Under
+    the local schedulers a pass is one ``dask.compute`` of the same tree.
     """
+
+    gather_max = 16
 
     def __init__(self, make, *blocks, split_every=_SPLIT_EVERY):
         import dask
@@ -52,7 +77,11 @@ class Chunks:
 
         build = delayed(make, pure=True)
         parts = [build(*row) for row in zip(*blocks)]
-        self.parts = list(dask.persist(*parts))
+        self.client = _client()
+        if self.client is not None:
+            self.parts = self.client.compute(parts)
+        else:
+            self.parts = list(dask.persist(*parts))
         self.split_every = split_every
         self.n_passes = 0
 
@@ -62,26 +91,24 @@ class Chunks:
     def map_sum(self, fn, *args):
         """``sum_c fn(chunk_c, *args)`` for ``fn`` returning a list of
         arrays / floats / None; one pass."""
+        self.n_passes += 1
+        k = self.split_every
+        if self.client is not None:
+            client, n = self.client, len(self.parts)
+            level = client.map(_call, [fn] * n, self.parts, [args] * n, pure=False)
+            while len(level) > self.gather_max:
+                level = [client.submit(_add, level[i:i + k], pure=False)
+                         for i in range(0, len(level), k)]
+            return _add(client.gather(level))
         import dask
         from dask import delayed
 
-        self.n_passes += 1
         call = delayed(_call, pure=False)
         add = delayed(_add, pure=False)
         level = [call(fn, part, args) for part in self.parts]
         while len(level) > 1:
-            k = self.split_every
             level = [add(level[i:i + k]) for i in range(0, len(level), k)]
         return dask.compute(level[0])[0]
-
-    def map_list(self, fn, *args):
-        """``[fn(chunk_c, *args) for c]`` (small per-chunk results); one pass."""
-        import dask
-        from dask import delayed
-
-        self.n_passes += 1
-        call = delayed(_call, pure=False)
-        return list(dask.compute(*[call(fn, part, args) for part in self.parts]))
 
     def release(self):
         self.parts = []

@@ -74,14 +74,29 @@ class _Shape:
 
 
 # -- per-chunk functions (run on the workers) -----------------------------
+def _raw(c, coef):
+    """The chunk's linear predictor at ``coef``: the one kept from the last
+    pass when it was at ``coef`` (the step search's ``raw + t U``, as the
+    in-memory solvers carry it), else one product with the chunk's rows."""
+    key = coef.tobytes()
+    if getattr(c, "_raw_key", None) == key:
+        return c._raw_val
+    return c.raw_prediction(coef)
+
+
+def _keep_raw(c, coef, raw):
+    c._raw_key, c._raw_val = coef.tobytes(), raw
+
+
 def _chunk_state(c, coef):
-    raw = c.raw_prediction(coef)
+    raw = _raw(c, coef)
     lo, g, cu = c.per_sample(raw)
     return PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
 
 
 def _c_state(c, coef, fisher):
-    st = c.state(coef)
+    st = c.state(coef, raw=_raw(c, coef))
+    _keep_raw(c, coef, st.raw)
     F = c.fisher_matrix(st, fisher) if fisher else None
     return [st.value, st.grad, F]
 
@@ -91,6 +106,7 @@ def _c_change(c, coef, D, t, fisher):
     U = c.matmul(D)
     d, noise = c.value_change(st, D, U, t)
     new = c.state(coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))
+    _keep_raw(c, new.coef, new.raw)
     F = c.fisher_matrix(new, fisher) if fisher else None
     return [d, noise, new.value, new.grad, F]
 

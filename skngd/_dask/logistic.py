@@ -160,6 +160,15 @@ def _run(est, loss, solver, coef0, max_iter):
     return ngd.solve(coef0)
 
 
+def _auto(n, n_coef, sparse, auto_solver):
+    """``solver='auto'`` on Dask: 'newton' for dense X with at most 200
+    coefficients (one pass per iteration, about half NGD's passes, and each
+    pass costs a round trip to the workers), else the in-memory rule."""
+    if not sparse and n_coef <= 200:
+        return "newton"
+    return auto_solver(n, n_coef, sparse)
+
+
 def _report(solver, res, max_iter):
     what = f"LogisticRegression(solver={solver!r})"
     if res.status is StopReason.MAX_ITER:
@@ -179,7 +188,7 @@ def fit_logistic(est, X, y, sample_weight=None, auto_solver=None):
             est.classes_ = classes
             solver = est.solver
             if solver == "auto":
-                solver = auto_solver(X.shape[0], loss.n_dof * loss.n_out, loss.sparse)
+                solver = _auto(X.shape[0], loss.n_dof * loss.n_out, loss.sparse, auto_solver)
             max_iter = _MAX_ITER[solver] if est.max_iter is None else est.max_iter
             coef0 = est._coef_matrix(X.shape[1], loss.n_out) if est.warm_start else None
             res = _run(est, loss, solver, loss.zeros() if coef0 is None else coef0, max_iter)

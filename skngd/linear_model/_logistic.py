@@ -477,11 +477,14 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def decision_function(self, X):
+        """Linear scores :math:`Xw + b`, (n_samples,) for two classes else
+        (n_samples, n_classes); a lazy Dask array for Dask ``X``."""
         if _dask.is_dask(X):  # a lazy, chunk-wise Dask array
             return _dask.predict(self, "decision_function", X)
         return super().decision_function(X)
 
     def predict(self, X):
+        """Class labels of ``X`` (a lazy Dask array for Dask ``X``)."""
         if _dask.is_dask(X):
             return _dask.predict(self, "predict", X)
         return super().predict(X)
