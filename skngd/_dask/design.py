@@ -168,6 +168,7 @@ class DaskLinearModelLoss(LinearModelLoss):
         self.penalty_mask = np.ones(self.n_dof)
         if self.fit_intercept:
             self.penalty_mask[-1] = 0.0
+        self.ridge, self.ridge_kind, self._ridge_null = None, "scalar", None  # scalar ridge only
         self.sw = _Weights(sw_total, self)
         self.gram_rows = 0
         self._sub_fn, self._subs = sub, {}
