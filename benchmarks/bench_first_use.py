@@ -135,6 +135,17 @@ CASES = [
      "est = E(LogisticRegression(), {'C': Real(1e-2, 1e2, prior='log-uniform')}, n_iter=8,"
      " cv=3, random_state=0)",
      None),
+    ("LogisticRegression L1", "breast_cancer",
+     "from skngd import LogisticRegression as E; est = E(l1_ratio=1.0)",
+     "from sklearn.linear_model import LogisticRegression as E; est = E(l1_ratio=1.0,"
+     " solver='saga')"),
+    ("PoissonRegressor elastic net", "diabetes",
+     "from skngd import PoissonRegressor as E; est = E(alpha=0.1, l1_ratio=0.5)", None),
+    ("LogisticRegressionCV", "breast_cancer",
+     "from skngd import LogisticRegressionCV as E; est = E()",
+     "from sklearn.linear_model import LogisticRegressionCV as E; est = E()"),
+    ("GeneralizedLinearRegressorCV", "diabetes",
+     "from skngd import GeneralizedLinearRegressorCV as E; est = E()", None),
 ]
 
 _CHILD = """

@@ -22,6 +22,7 @@ from sklearn.base import clone
 # section module names, in the order they are shown
 SECTIONS = (
     "logistic",
+    "sparse",
     "glm",
     "impute",
     "robust",
