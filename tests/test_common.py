@@ -44,10 +44,12 @@ def _build(cls):
 
 
 ESTIMATORS = [_build(cls) for cls in _public_estimator_classes()]
-# non-default configurations whose fit takes another path
-ESTIMATORS += [
-    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5),  # elastic net: proximal Newton
-]
+#: non-default configurations checked in full as well: the L1 / elastic-net
+#: fits (proximal Newton), one weakly penalised so that sample-weight
+#: equivalence tests the solver's accuracy
+EXTRA_ESTIMATORS = [skngd.LogisticRegression(l1_ratio=0.5),
+                    skngd.LogisticRegression(l1_ratio=1.0, C=1e4),
+                    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5)]  # GLM elastic net
 
 
 def test_every_public_estimator_is_checked():
@@ -60,7 +62,7 @@ def test_every_public_estimator_is_checked():
     assert len(names) >= 1
 
 
-@parametrize_with_checks(ESTIMATORS)
+@parametrize_with_checks(ESTIMATORS + EXTRA_ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

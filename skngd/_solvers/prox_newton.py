@@ -102,7 +102,7 @@ def _cd_kernel(use_numba):
 
 
 def polish(H, r, z, lam):
-    """Active-set Newton steps on the signs of ``z`` (entries non-zero or
+    r"""Active-set Newton steps on the signs of ``z`` (entries non-zero or
     unpenalised): solve :math:`H_{AA}\delta = -(r_A + \lambda_A
     \mathrm{sign}(z_A))`, move along :math:`\delta` up to the first
     penalised entry that would change sign, set it to zero, drop it and

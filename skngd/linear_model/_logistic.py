@@ -1,5 +1,6 @@
-r"""L2-penalised logistic regression (binary and multinomial) fitted by natural
-gradient, Böhning MM or Newton."""
+r"""Logistic regression (binary and multinomial) with an L2, L1 or elastic-net
+penalty, fitted by natural gradient, Böhning MM, Newton or (with an L1 part)
+proximal Newton."""
 
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -7,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse, special
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -15,11 +17,15 @@ from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers.mm import mm
 from skngd._solvers.newton import newton
 from skngd._solvers.ngd import ngd
+from skngd._solvers.prox_newton import prox_newton
 from skngd.linear_model._logistic_online import online_ngd_step
 from skngd.linear_model._logistic_problem import (
     RowSpace,
     check_dense_size,
+    check_l1_solver,
+    l1_pattern,
     report_stop,
+    resolve_penalty,
     sample_weights,
 )
 from skngd.utils._threads import fit_threads
@@ -30,12 +36,12 @@ from skngd.utils._sklearn_compat import (
     _fit_context,
 )
 
-_SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton}
+_SOLVERS = {"ngd": ngd, "mm": mm, "newton": newton, "prox-newton": prox_newton}
 #: ``max_iter=None``: iterations each solver gets. Newton and NGD converge
 #: quadratically (tens of steps); MM linearly, one cheap step per iteration
 #: (Anderson-accelerated MM needs 37 / 40 / 184 steps on standardised
 #: breast_cancer / wine / digits at ``tol=1e-4``).
-_DEFAULT_MAX_ITER = {"ngd": 100, "newton": 100, "mm": 1000}
+_DEFAULT_MAX_ITER = {"ngd": 100, "newton": 100, "mm": 1000, "prox-newton": 100}
 #: what to try when a solver reaches max_iter
 _ADVICE = {
     "mm": "MM converges linearly (here slowly: the bound is loose where the classes "
@@ -75,27 +81,50 @@ def auto_solver(n_samples, n_coef, is_sparse):
     return "newton" if n_samples <= max(5000, 50 * n_coef) else "ngd"
 
 
-class LogisticRegression(LinearClassifierMixin, BaseEstimator):
-    r"""Logistic regression (binary or multinomial) with an L2 penalty.
+def _smooth_penalty(est):
+    """Whether the estimator's penalty has no L1 part (``partial_fit`` exists
+    only then); unreadable parameters count as smooth (``fit`` rejects them)."""
+    try:
+        return not est._strengths()[0] > 0
+    except (TypeError, ValueError):
+        return True
 
-    Minimises the scikit-learn objective
+
+class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+    r"""Logistic regression (binary or multinomial) with an L2, L1 or
+    elastic-net penalty.
+
+    Minimises the scikit-learn (1.9) objective
 
     .. math::
 
-        f(W) = \sum_{i=1}^n s_i\,\ell(y_i, W^T x_i + b) + \frac{1}{2C}\|W\|_F^2,
+        F(W) = \sum_{i=1}^n s_i\,\ell(y_i, W^T x_i + b)
+        + \frac{1}{C}\Big(\rho\,\|W\|_1 + \frac{1 - \rho}{2}\|W\|_F^2\Big),
 
     with :math:`\ell` the binary log-loss (one coefficient row) or the softmax
     cross-entropy (one coefficient vector per class, scikit-learn's symmetric
     parametrisation), :math:`s_i` the sample weight times the class weight,
-    and the intercept :math:`b` unpenalised. Coefficients are therefore those
-    of :class:`sklearn.linear_model.LogisticRegression`.
+    :math:`\rho` = ``l1_ratio``, :math:`\|W\|_1` the sum of absolute
+    values of all feature coefficients, and the intercept :math:`b`
+    unpenalised. Coefficients are therefore those of
+    :class:`sklearn.linear_model.LogisticRegression` (its 'saga' solver for
+    ``l1_ratio > 0``).
 
     Parameters
     ----------
-    penalty : {'l2', None}, default='l2'
-        Kept for older code; ``None`` is the same as ``C=np.inf``.
+    penalty : {'l1', 'l2', 'elasticnet', None}, default='deprecated'
+        Deprecated alias, as in scikit-learn 1.8+ (a ``FutureWarning``):
+        'l2' is ``l1_ratio=0``, 'l1' is ``l1_ratio=1``, 'elasticnet' uses
+        ``l1_ratio``, ``None`` is ``C=np.inf``. Leave it at its default and
+        set ``l1_ratio`` and ``C`` instead.
     C : float in (0, inf], default=1.0
         Inverse penalty strength; ``np.inf`` means no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        Share :math:`\rho` of the L1 part of the penalty: 0 ridge (L2), 1
+        lasso (L1), in between the elastic net. With ``l1_ratio > 0`` (and a
+        finite ``C``) the fit is the proximal Newton solver
+        (``solver='auto'`` or ``'prox-newton'``); ``None`` is deprecated
+        (read as 0, a ``FutureWarning``), as in scikit-learn.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     tol : float >= 0, default=1e-4
@@ -113,7 +142,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         gives each solver what it needs at the default ``tol``: 100 for
         'newton' and 'ngd' (quadratic convergence), 1000 for 'mm' (linear
         convergence, one cheap step per iteration).
-    solver : {'auto', 'ngd', 'mm', 'newton'}, default='auto'
+    solver : {'auto', 'ngd', 'mm', 'newton', 'prox-newton'}, default='auto'
         'ngd': natural gradient descent with truncated preconditioned CG on
         Fisher-vector products (subsampled-Fisher preconditioner for dense
         ``X``, diagonal for sparse/wide ``X``) and Armijo backtracking.
@@ -125,7 +154,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         'auto' solve the equivalent problem in the row space of ``X`` (thin
         SVD of the weighted rows; same optimum, row-space sized matrices);
         'newton' and 'mm' refuse problems whose dense matrix would exceed 4000
-        rows.
+        rows. 'prox-newton': proximal Newton (glmnet / glum irls-cd style:
+        working set of the KKT violators, coordinate descent on its Fisher
+        Gram matrix, composite line search; see
+        :mod:`skngd._solvers.prox_newton`); the only solver for
+        ``l1_ratio > 0``, which 'auto' then selects; with ``l1_ratio > 0``
+        'ngd', 'mm' and 'newton' raise ``ValueError``. Its ``tol`` is the
+        relative KKT violation (mean-scale minimum-norm subgradient), with
+        also the model decrease below ``tol**2 * |F|``; the last Newton step
+        is always taken.
     fisher : {'exact', 'empirical'}, default='exact'
         Fisher matrix used by 'ngd' and :meth:`partial_fit`. The empirical
         Fisher (mean outer product of per-sample gradients) degenerates where
@@ -181,8 +218,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2"}), None],
+        "penalty": [StrOptions({"l1", "l2", "elasticnet", "deprecated"}), None],
         "C": [Interval(Real, 0, np.inf, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
@@ -196,11 +234,12 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=None,
-                 solver="auto", fisher="exact", class_weight=None, warm_start=False,
-                 n_jobs=None, verbose=0, random_state=None):
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, fit_intercept=True,
+                 tol=1e-4, max_iter=None, solver="auto", fisher="exact", class_weight=None,
+                 warm_start=False, n_jobs=None, verbose=0, random_state=None):
         self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
@@ -213,8 +252,18 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- shared set-up ----------------------------------------------------------
+    def _strengths(self, warn=False):
+        """``(l1, l2)``: the penalty strengths on the loss's scale (sum of
+        per-sample losses), ``rho / C`` and ``(1 - rho) / C``; ``(0, 0)`` for
+        ``C=np.inf`` or ``penalty=None``. ``warn``: emit scikit-learn's
+        deprecation / consistency warnings for ``penalty`` and ``l1_ratio``."""
+        rho, C = resolve_penalty(self.penalty, self.C, self.l1_ratio, warn_user=warn)
+        if np.isinf(C):
+            return 0.0, 0.0
+        return rho / C, (1.0 - rho) / C
+
     def _l2(self):
-        return 0.0 if self.penalty is None or np.isinf(self.C) else 1.0 / self.C
+        return self._strengths()[1]
 
     def _weights(self, X, y_enc, sample_weight):
         return sample_weights(self.class_weight, self.classes_, y_enc, sample_weight, X)
@@ -281,24 +330,27 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.__dict__.pop("_online", None)  # a later partial_fit continues from this fit
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
         coef0 = self._coef_matrix(X.shape[1], n_out) if self.warm_start else None
-        reduced = self._row_space(X, sw, n_out)
+        l1, l2 = self._strengths(warn=True)
+        check_l1_solver(self.solver, l1)
+        reduced = None if l1 > 0 else self._row_space(X, sw, n_out)
         if reduced is not None:
             X = reduced.transform(X)
             coef0 = None if coef0 is None else reduced.to_reduced(coef0, self.fit_intercept)
-        loss = self._make_loss(X, y_enc, sw, self._l2())
-        solver = (auto_solver(X.shape[0], loss.n_dof * loss.n_out, sparse.issparse(X))
-                  if self.solver == "auto" else self.solver)
+        loss = self._make_loss(X, y_enc, sw, l2)
+        solver = self._resolve_solver(X, loss, l1)
         check_dense_size(solver, loss.n_dof, loss.n_out)
         max_iter = _DEFAULT_MAX_ITER[solver] if self.max_iter is None else self.max_iter
         kwargs = dict(tol=self.tol, max_iter=max_iter, verbose=self.verbose)
         if solver == "ngd":
             kwargs.update(fisher=self.fisher, random_state=_seed(self.random_state))
+        if solver == "prox-newton":
+            kwargs.update(l1=l1 * l1_pattern(loss))
         with _threads(self.n_jobs, loss, self.verbose):
             res = _SOLVERS[solver](loss, loss.zeros() if coef0 is None else coef0, **kwargs)
             self.n_passes_ = int(res.n_passes)
             report_stop(f"LogisticRegression(solver={solver!r})", res, loss, C=self.C,
                         tol=self.tol, max_iter=max_iter, advice=_ADVICE.get(solver, ""))
-        W = loss.center_null_space(res.coef)
+        W = self._center(loss, res.coef, l1)
         if reduced is not None:
             W = reduced.to_full(W, self.fit_intercept)
         self._unpack(W, X.dtype)
@@ -306,6 +358,27 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.n_iter_ = np.array([res.n_iter], dtype=np.int32)
         self.objective_history_ = np.asarray(res.history)
         return self
+
+    def _resolve_solver(self, X, loss, l1):
+        """The solver this fit runs: 'prox-newton' for an L1 part under
+        'auto', else :func:`auto_solver`'s choice or the explicit one."""
+        if self.solver != "auto":
+            return self.solver
+        if l1 > 0:
+            return "prox-newton"
+        return auto_solver(X.shape[0], loss.n_dof * loss.n_out, sparse.issparse(X))
+
+    def _center(self, loss, W, l1):
+        """Multinomial: centre the flat directions over classes as scikit-learn
+        reports them (:meth:`LinearModelLoss.center_null_space`); with an L1
+        part only the unpenalised intercept (centring a penalised row would
+        change the L1 norm)."""
+        if l1 == 0 or not loss.multinomial:
+            return loss.center_null_space(W)
+        W = np.array(W, dtype=np.float64)
+        if self.fit_intercept:
+            W[-1] -= W[-1].mean()
+        return W
 
     def _row_space(self, X, sw, n_out):
         """The row-space reduction when this fit should use it (wide X and a
@@ -318,6 +391,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 return None
         return RowSpace.of(X, sw)
 
+    @available_if(_smooth_penalty)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         r"""One online natural-gradient step on a mini-batch.
 
@@ -379,6 +453,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             raise ValueError("y contains labels not in classes.")
         y_enc = np.searchsorted(self.classes_, y)
         sw = self._weights(X, y_enc, sample_weight)
+        if self._strengths()[0] > 0:
+            raise ValueError(
+                "partial_fit does not support an L1 penalty (l1_ratio > 0 with a finite "
+                "C): the online natural-gradient step needs a smooth objective. Use fit, "
+                "or set l1_ratio=0.")
         loss = self._make_loss(X, y_enc, sw, 0.0)
         if first:
             # continue from a previous fit() when there is one

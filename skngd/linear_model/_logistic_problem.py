@@ -30,6 +30,70 @@ _SEPARATED_LOSS = 1e-8
 _WEAK_PENALTY = 1e-6
 
 
+_PENALTY_DEPRECATION = (
+    "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid "
+    "this warning, leave 'penalty' set to its default value and use 'l1_ratio' or 'C' "
+    "instead. Use l1_ratio=0 instead of penalty='l2', l1_ratio=1 instead of "
+    "penalty='l1', l1_ratio set to a float between 0 and 1 instead of "
+    "penalty='elasticnet', and C=np.inf instead of penalty=None.")
+#: solvers that minimise an objective with an L1 part
+L1_SOLVERS = ("auto", "prox-newton")
+
+
+def resolve_penalty(penalty, C, l1_ratio, *, warn_user=False):
+    """``(rho, C)`` of scikit-learn 1.9's ``penalty`` / ``l1_ratio`` / ``C``.
+
+    ``penalty='deprecated'`` (the default): ``rho = l1_ratio`` (``None`` read
+    as 0 with a ``FutureWarning``). An explicit ``penalty`` is a deprecated
+    alias (``FutureWarning``): 'l2' is ``rho = 0``, 'l1' ``rho = 1``,
+    'elasticnet' ``rho = l1_ratio`` (required), ``None`` ``C = inf``; the
+    same consistency warnings as scikit-learn. ``warn_user=False`` only computes.
+    """
+    def say(msg, cat=UserWarning):
+        if warn_user:
+            warn(msg, cat)
+
+    if penalty == "deprecated":
+        if l1_ratio is None:
+            say("'l1_ratio=None' was deprecated in version 1.8 and will trigger an error "
+                "in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning)
+            return 0.0, C
+        return float(l1_ratio), C
+    say(_PENALTY_DEPRECATION, FutureWarning)
+    if penalty is None:
+        if C != 1.0:
+            say("Setting penalty=None will ignore the C and l1_ratio parameters")
+        return 0.0, np.inf
+    if penalty == "elasticnet":
+        if l1_ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        return float(l1_ratio), C
+    if l1_ratio is not None and 0 < l1_ratio < 1:
+        say(f"l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+            f"(penalty={penalty})")
+    elif (penalty == "l2" and l1_ratio != 0) or (penalty == "l1" and l1_ratio != 1):
+        say(f"Inconsistent values: penalty={penalty} with l1_ratio={l1_ratio}. penalty "
+            "is deprecated. Please use l1_ratio only.")
+    return (1.0 if penalty == "l1" else 0.0), C
+
+
+def check_l1_solver(solver, l1):
+    """ValueError for an explicit solver that cannot minimise an L1 part."""
+    if l1 > 0 and solver not in L1_SOLVERS:
+        raise ValueError(
+            f"solver={solver!r} does not support an L1 penalty (l1_ratio > 0 with a "
+            "finite C): it needs a smooth objective. Use solver='auto' or "
+            "solver='prox-newton', or set l1_ratio=0.")
+
+
+def l1_pattern(loss):
+    """Per-coefficient L1 weights of ``LogisticRegression``: 1 on the feature
+    rows, 0 on the (unpenalised) intercept row; shape ``loss.shape``."""
+    pat = np.ones(loss.shape)
+    pat[loss.penalty_mask == 0] = 0.0
+    return pat
+
+
 def sample_weights(class_weight, classes, y_enc, sample_weight, X):
     """Sample weights times class weights, validated.
 
@@ -200,5 +264,5 @@ def _max_iter_detail(res, tol):
     return msg
 
 
-__all__ = ["MAX_DENSE_P", "RowSpace", "check_dense_size", "fitted_losses", "report_stop",
-           "sample_weights"]
+__all__ = ["L1_SOLVERS", "MAX_DENSE_P", "RowSpace", "check_dense_size", "check_l1_solver",
+           "fitted_losses", "l1_pattern", "report_stop", "resolve_penalty", "sample_weights"]
