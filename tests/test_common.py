@@ -40,23 +40,16 @@ def _build(cls):
         )
     if name == "DomainAdaptedEstimator":
         return cls(skngd.OTDomainAdapter(), skngd.LogisticRegression())
-    if name == "LogisticRegressionCV":
-        return cls(Cs=3, cv=3)
-    if name == "GeneralizedLinearRegressorCV":
-        return cls(n_alphas=3, cv=3)
     return cls()
 
 
 ESTIMATORS = [_build(cls) for cls in _public_estimator_classes()]
-# non-default configurations whose fit takes another path
-ESTIMATORS += [
-    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5),  # elastic net: proximal Newton
-]
 #: non-default configurations checked in full as well: the L1 / elastic-net
 #: fits (proximal Newton), one weakly penalised so that sample-weight
 #: equivalence tests the solver's accuracy
 EXTRA_ESTIMATORS = [skngd.LogisticRegression(l1_ratio=0.5),
-                    skngd.LogisticRegression(l1_ratio=1.0, C=1e4)]
+                    skngd.LogisticRegression(l1_ratio=1.0, C=1e4),
+                    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5)]  # GLM elastic net
 
 
 def test_every_public_estimator_is_checked():

@@ -36,7 +36,7 @@ def gram_buffer(n, k, dtype):
     return block, np.empty((block, k), dtype=dt)
 
 
-def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
+def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, cols=None):
     r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
     only if ``fit_intercept``), in float64; the second is None without ``v``.
     The weights may have any sign.
@@ -50,8 +50,15 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
     competes) accumulates the Gram matrix and ``X~^T v`` together; rows with
     negative weights are subtracted (then ``X~^T v`` is a separate product),
     and rows with zero weight but non-zero ``v`` are added apart.
+
+    ``cols`` (sorted feature indices) restricts :math:`\tilde X` to those
+    columns of ``X`` (and the ones column): dense row blocks gather them into
+    the cache-sized buffer, so no copy of the selected columns is made.
     """
-    p = X.shape[1]
+    if cols is not None and sp.issparse(X):
+        X, cols = X[:, np.asarray(cols, dtype=np.intp)], None
+    sel = None if cols is None else np.asarray(cols, dtype=np.intp)
+    p = X.shape[1] if sel is None else sel.size
     k = p + int(fit_intercept)
     if sp.issparse(X):
         return _csr_gram(X, w, v, k, fit_intercept, use_numba)
@@ -72,7 +79,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
     for start in range(0, X.shape[0], block):
         stop = min(X.shape[0], start + block)
         blk = flat[: (stop - start) * width].reshape(stop - start, width)  # contiguous
-        Xb = X[start:stop]
+        Xb = X[start:stop] if sel is None else np.take(X[start:stop], sel, axis=1)
         np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
         if fit_intercept:
             blk[:, p] = sw[start:stop]
@@ -95,7 +102,8 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None):
     rhs = G[:k, k].copy()
     rows = np.flatnonzero(tiny & (v != 0))
     if rows.size:  # zero-weight rows still carry their score
-        rhs[:p] += X[rows].T @ v[rows]
+        Xr = X[rows] if sel is None else X[rows][:, sel]
+        rhs[:p] += Xr.T @ v[rows]
         if fit_intercept:
             rhs[p] += v[rows].sum()
     return G[:k, :k].copy(), rhs

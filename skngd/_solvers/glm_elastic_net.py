@@ -18,6 +18,7 @@ inference code sees one result type.
 
 import numpy as np
 
+from skngd._loss.design import weighted_gram
 from skngd._solvers._result import GLMResult, StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.irls import _pass, _Workspace
 
@@ -25,8 +26,10 @@ from skngd._solvers.irls import _pass, _Workspace
 def fit_l1(problem, l1, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
     """Elastic-net fit of ``problem`` with L1 weights ``l1`` (shape
     ``problem.shape``, zero on unpenalised rows); returns a
-    :class:`GLMResult` with ``coef`` flat (features, then the intercept) and
-    the prox-Newton result as ``result.prox``."""
+    :class:`GLMResult` with ``coef`` flat (features, then the intercept),
+    ``gram`` the Fisher Gram matrix over the active rows (non-zero or
+    unpenalised coefficients; zero rows and columns elsewhere) and the
+    prox-Newton result as ``result.prox``."""
     from skngd._solvers.prox_newton import prox_newton
 
     start = None if coef0 is None else np.asarray(coef0, dtype=np.float64).reshape(problem.shape)
@@ -39,13 +42,30 @@ def fit_l1(problem, l1, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
     ws = _Workspace(problem)
     eta = problem.linear_predictor(coef)
     dev = _pass(problem, eta, ws)
-    G, _ = problem.gram_score(ws.w, None, ws)
+    G = _active_gram(problem, ws.w, coef, l1)
     out = GLMResult(coef=coef, n_iter=int(res.n_iter), converged=bool(res.converged),
                     history=list(res.history), n_passes=int(res.n_passes) + 2,
                     status=res.status, deviance=float(dev), gram=G, mu=ws.mu.copy(),
                     rank_deficient=False, predicted_decrease=float(getattr(res, "kkt", np.nan)))
     out.prox = res
     return out
+
+
+def _active_gram(problem, w, coef, l1):
+    """The Fisher Gram matrix over the active rows (non-zero or without L1
+    weight: what the covariance uses), zero elsewhere: one Gram over the
+    active columns only."""
+    active = np.flatnonzero((coef != 0) | (np.asarray(l1).reshape(-1) == 0))
+    p = problem.n_features
+    feats = active[active < p]
+    G = np.zeros((problem.n_coef, problem.n_coef))
+    sub = weighted_gram(problem.X, np.asarray(w, dtype=np.float64),
+                        fit_intercept=problem.fit_intercept, use_numba=problem.gram_kernel,
+                        cols=feats)[0]
+    rows = np.r_[feats, [p] if problem.fit_intercept else []].astype(np.intp)
+    problem.gram_rows += problem.X.shape[0]
+    G[np.ix_(rows, rows)] = sub
+    return G
 
 
 def warn_l1_stop(res, max_iter):

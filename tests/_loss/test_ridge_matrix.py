@@ -180,3 +180,26 @@ def test_glm_fused_state_value_and_change_match_the_generic_ones(family, link):
     d_f, _ = P.loss_change(fused, U)
     d_g, scale = LinearModelLoss.loss_change(P, generic, U)
     assert abs(d_f - d_g) <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr", "signed", "tiny"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_weighted_gram_over_a_column_subset(kind, fit_intercept):
+    # cols= gathers the columns block by block: the sub-matrix of the full Gram
+    from skngd._loss.design import weighted_gram
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((3000, 9))
+    w, v = rng.uniform(0.1, 2.0, 3000), rng.standard_normal(3000)
+    if kind == "signed":
+        w[::7] *= -1
+    if kind == "tiny":
+        w[::5] = 0.0
+    Xi = sparse.csr_matrix(np.where(rng.random(X.shape) < 0.4, X, 0.0)) if kind == "csr" else X
+    cols = np.array([0, 3, 4, 8])
+    G, r = weighted_gram(Xi, w, v, fit_intercept=fit_intercept)
+    Gs, rs = weighted_gram(Xi, w, v, fit_intercept=fit_intercept, cols=cols,
+                           buffer=None)
+    idx = np.r_[cols, [9] if fit_intercept else []].astype(int)
+    np.testing.assert_allclose(Gs, G[np.ix_(idx, idx)], rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(rs, r[idx], rtol=1e-12, atol=1e-10)
