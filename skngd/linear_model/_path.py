@@ -44,12 +44,12 @@ class RegularizationPath:
     values : ndarray of shape (n_steps,)
         Its values, in the order fitted: strongest penalty first (``C``
         ascending, ``alpha`` descending) for automatic grids.
-    coefs : ndarray of shape (n_steps, *coef_.shape)
+    coefs : ndarray of shape (n_steps, n_features) or (n_steps, n_out, n_features)
         ``coefs[i]`` is the ``coef_`` after step ``i``: ``(n_steps, n_features)``
         for a GLM, ``(n_steps, 1, n_features)`` for a binary and
         ``(n_steps, n_classes, n_features)`` for a multinomial logistic
         regression (scikit-learn's ``coef_`` shapes, stacked).
-    intercepts : ndarray of shape (n_steps, *intercept_.shape)
+    intercepts : ndarray of shape (n_steps,) or (n_steps, n_out)
         ``(n_steps,)`` for a GLM, ``(n_steps, 1)`` / ``(n_steps, n_classes)``
         for logistic regression.
     n_iter : ndarray of shape (n_steps,)
@@ -126,7 +126,7 @@ def max_penalty(estimator, X, y, *, l1_pattern=None, sample_weight=None, offset=
 
     .. math:: \lambda_{\max} = \max_{j: P_j > 0} |g_j| / P_j
 
-    (:func:`skngd._solvers.prox_newton.l1_max` on the estimator's loss).
+    (``skngd._solvers.prox_newton.l1_max`` on the estimator's loss).
 
     Parameters
     ----------
