@@ -14,9 +14,10 @@ in both views (``tests/_loss/test_glm_loss.py`` checks they agree); with a
 ridge matrix :math:`P_2` the penalty is :math:`\tfrac{\lambda}{2}\beta^T P_2 \beta`.
 """
 
+import numpy as np
 import scipy.sparse as sp
 
-from skngd._loss.linear_loss import LinearModelLoss
+from skngd._loss.linear_loss import LinearModelLoss, PointState
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import is_canonical
 
@@ -67,6 +68,54 @@ class GLMProblem(LinearModelLoss):
     def observed(self):
         """Whether Newton's method needs the observed information (non-canonical link)."""
         return not is_canonical(self.family, self.link)
+
+    # -- the generic loss methods on the fused row pass (Numba from NUMBA_MIN_SIZE rows)
+    def _codes(self):
+        f, lk = self.family, self.link
+        return f.code, float(f.power), lk.code, float(lk.power)
+
+    def state(self, coef, raw=None):
+        """:meth:`LinearModelLoss.state` from the fused Numba pass
+        (:func:`skngd._kernels.glm.irls_pass`: means, Fisher weights, scores and
+        deviance in one sweep) when :attr:`use_numba`; the per-sample losses
+        (``st.loss``) are then not formed (None), only their sum."""
+        if not self.use_numba:
+            return super().state(coef, raw)
+        from skngd._kernels.glm import irls_pass
+
+        coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
+        if raw is None:
+            raw = self.raw_prediction(coef)
+        eta = np.ascontiguousarray(raw[:, 0])
+        mu, w, u = (np.empty_like(eta) for _ in range(3))
+        dev = irls_pass(self.y, eta, self.sw, *self._codes(), mu, w, u)
+        graw = -u[:, None]
+        value = 0.5 * float(dev) + self.penalty(coef)
+        grad = self.rmatmul(graw) + self.penalty_matvec(coef)
+        st = PointState(coef, raw, None, graw, w[:, None], value, grad)
+        st.half_deviance = 0.5 * float(dev)  # the line search's reference (loss_change)
+        return st
+
+    def _half_deviance(self, eta):
+        from skngd._kernels.glm import glm_deviance
+
+        return 0.5 * float(glm_deviance(self.y, np.ascontiguousarray(eta), self.sw,
+                                        *self._codes()))
+
+    def value(self, coef):
+        if not self.use_numba:
+            return super().value(coef)
+        return self._half_deviance(self.raw_prediction(coef)[:, 0]) + self.penalty(coef)
+
+    def loss_change(self, st, tU):
+        """The half-deviance change by the fused deviance kernel (the unit
+        deviances are non-negative: their sums bound the rounding)."""
+        if not self.use_numba:
+            return super().loss_change(st, tU)
+        d0 = getattr(st, "half_deviance", None)
+        d0 = self._half_deviance(st.raw[:, 0]) if d0 is None else d0
+        d1 = self._half_deviance(st.raw[:, 0] + tU[:, 0])
+        return d1 - d0, abs(d1) + abs(d0)
 
     def gram_score(self, w, v=None, ws=None):
         """``(X~^T diag(w) X~, X~^T v)`` (:meth:`LinearDesign.weighted_gram`),

@@ -212,12 +212,7 @@ class LinearModelLoss(LinearDesign):
         cannot be told from zero.
         """
         tU = U * np.asarray(t, dtype=U.dtype)
-        if self.multinomial:
-            d, scale = self.family.loss_change(self.y, st.raw, tU, self.sw, proba=st.curv)
-        else:
-            d, scale = self.family.loss_change(self.y, np.ascontiguousarray(st.raw[:, 0]),
-                                               np.ascontiguousarray(tU[:, 0]), self.sw,
-                                               self.link)
+        d, scale = self.loss_change(st, tU)
         D = np.asarray(D).reshape(self.shape)
         a = b = 0.0
         if self.l2 > 0 and self.ridge_kind == "scalar":
@@ -230,6 +225,14 @@ class LinearModelLoss(LinearDesign):
             b = 0.5 * t * t * float(D.ravel() @ LD)
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, eps * (scale + abs(a) + b)
+
+    def loss_change(self, st, tU):
+        """``(change, scale)`` of the data term from ``st.raw`` to
+        ``st.raw + tU`` (:meth:`Family.loss_change`)."""
+        if self.multinomial:
+            return self.family.loss_change(self.y, st.raw, tU, self.sw, proba=st.curv)
+        return self.family.loss_change(self.y, np.ascontiguousarray(st.raw[:, 0]),
+                                       np.ascontiguousarray(tU[:, 0]), self.sw, self.link)
 
     # -- functions of the coefficients -------------------------------------------
     def raw_prediction(self, coef):

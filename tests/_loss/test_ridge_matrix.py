@@ -147,3 +147,36 @@ def test_ridge_shape_errors():
     for bad in (np.ones(D + 1), np.eye(D + 1), np.ones((D, D + 1))):
         with pytest.raises(ValueError, match="ridge must have shape"):
             LinearModelLoss(Binomial(), X, y, ridge=bad)
+
+
+@pytest.mark.parametrize("family,link", [("poisson", "log"), ("gamma", "log"),
+                                         ("tweedie", "log"), ("gamma", "identity")])
+def test_glm_fused_state_value_and_change_match_the_generic_ones(family, link):
+    # from NUMBA_MIN_SIZE rows GLMProblem's state / value / loss_change run on the
+    # fused IRLS kernels; they must equal the family-object (NumPy) versions
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    rng = np.random.default_rng(6)
+    n = NUMBA_MIN_SIZE + 7
+    X = rng.standard_normal((n, D))
+    y = rng.gamma(2.0, 1.0, n) + (3.0 if link == "identity" else 0.0)
+    fam = get_family(family, power=1.5) if family == "tweedie" else get_family(family)
+    sw = rng.uniform(0.0, 2.0, n)
+    P = GLMProblem(X, y, sw, rng.uniform(-0.1, 0.1, n), fam, get_link(link), True, 2.0,
+                   ridge=_ridge("matrix", rng))
+    assert P.use_numba
+    coef = rng.standard_normal(P.shape) * 0.05
+    if link == "identity":
+        coef[-1] = 5.0
+    fused, generic = P.state(coef), LinearModelLoss.state(P, coef)
+    assert np.isclose(fused.value, generic.value, rtol=1e-13)
+    assert np.isclose(P.value(coef), generic.value, rtol=1e-13)
+    np.testing.assert_allclose(fused.grad, generic.grad, rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(fused.curv, generic.curv, rtol=1e-12)
+    np.testing.assert_allclose(P.hessian_matrix(fused), LinearModelLoss.hessian_matrix(P, generic),
+                               rtol=1e-11)
+    Dir = rng.standard_normal(P.shape) * 0.01
+    U = P.matmul(Dir)
+    d_f, _ = P.loss_change(fused, U)
+    d_g, scale = LinearModelLoss.loss_change(P, generic, U)
+    assert abs(d_f - d_g) <= 1e-12 * scale

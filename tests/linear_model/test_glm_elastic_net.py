@@ -160,7 +160,7 @@ def _check_against_glum(family, X, y, sw, off, alpha, rho, P1=None, P2=None, tol
     return est, ours
 
 
-ALPHAS = [(0.05, 0.5), (0.01, 1.0), (0.2, 0.2)]
+ALPHAS = [(0.05, 0.5), (0.03, 1.0), (0.2, 0.2)]
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -337,3 +337,12 @@ def test_invalid_l1_ratio():
     X, y, _, _ = _data("poisson", n=50)
     with pytest.raises(ValueError, match="l1_ratio"):
         PoissonRegressor(l1_ratio=1.5).fit(X, y)
+
+
+@pytest.mark.parametrize("family", ["poisson", "gamma"])
+def test_large_n_fused_path_matches_glum(family):
+    # NUMBA_MIN_SIZE rows and more: the loss runs on the fused IRLS kernels
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    X, y, sw, off = _data(family, n=NUMBA_MIN_SIZE + 11, weights=True, offset=True, seed=7)
+    _check_against_glum(family, X, y, sw, off, 0.02, 0.5)
