@@ -9,7 +9,8 @@ exactly zero (the optimality condition at the fit of the unpenalised
 coefficients), so the first point of an L1 path is the empty model.
 
 Left: an L1-penalised logistic regression on the (standardised) breast-cancer
-data, coefficients against :math:`\\log_{10} C`, with scikit-learn's
+data (its first ten, strongly correlated, features: the lasso swaps between
+them), coefficients against :math:`\\log_{10} C`, with scikit-learn's
 ``LogisticRegression(l1_ratio=1, solver='saga')`` fitted at every fourth
 ``C`` as markers. Right: a Poisson elastic net (``l1_ratio=0.5``) on
 simulated counts, coefficients against :math:`\\log_{10}\\alpha`, with glum's
@@ -72,7 +73,8 @@ if glum is not None:
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
 logC = np.log10(path.Cs)
 ax1.plot(logC, path.coefs[:, 0, :], lw=1.5)
-ax1.plot(logC[::4], reference, "k.", ms=4, label="scikit-learn (saga)")
+ax1.plot(logC[::4], reference, "k.", ms=4)
+ax1.plot([], [], "k.", label="scikit-learn (saga)")
 ax1.set_xlabel(r"$\log_{10} C$")
 ax1.set_ylabel("coefficient")
 ax1.set_title("Logistic regression, L1")
