@@ -84,6 +84,8 @@ def test_refit_is_the_glm_at_the_chosen_alpha(data):
     np.testing.assert_allclose(est.predict(X), glm.predict(X), rtol=1e-9)
     assert est.score(X, y) == pytest.approx(glm.score(X, y), rel=1e-9)
     assert est.deviance_ == pytest.approx(glm.deviance_, rel=1e-9)
+    np.testing.assert_allclose(est.conf_int(), glm.conf_int(), rtol=1e-6, equal_nan=True)
+    assert str(est.summary()) == str(glm.summary())
     # the chosen point minimises the fold-averaged deviance
     i = int(np.argmin(est.deviance_path_.mean(axis=0)[0]))
     assert est.alpha_ == est.alphas_[i]
