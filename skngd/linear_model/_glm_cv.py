@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import check_cv
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd.linear_model._glm import GeneralizedLinearRegressor
 from skngd.linear_model._glm_inference import CollinearityWarning, InferenceWarning
@@ -258,7 +258,29 @@ class GeneralizedLinearRegressorCV(GeneralizedLinearRegressor):
         self.__dict__.update({k: v for k, v in vars(est).items()
                               if k not in names and k not in ("n_features_in_",
                                                               "feature_names_in_")})
+        if hasattr(self, "feature_names_in_"):
+            est.feature_names_in_ = self.feature_names_in_
+        self._refit_ = est
         return self
+
+    def summary(self, alpha=0.05):
+        """The refit's summary table (:meth:`GeneralizedLinearRegressor.summary`).
+
+        Naive after selection: it treats ``alpha_`` (and, with an L1 part, the
+        selected coefficients) as fixed in advance.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            One minus the confidence level of the intervals.
+
+        Returns
+        -------
+        summary : GLMSummary
+            ``print(summary)`` shows the table; ``summary.tables`` holds it.
+        """
+        check_is_fitted(self)
+        return self._refit_.summary(alpha)
 
 
 __all__ = ["GeneralizedLinearRegressorCV"]

@@ -24,6 +24,8 @@ from skngd._loss.glm_loss import GLMProblem
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd.utils.validation import check_sample_weight
 
+#: relative margin above the exact all-zero strength at which an L1 grid starts
+BOUNDARY_MARGIN = 1e-9
 #: ``l1_ratio`` stand-in for a pure ridge: the grid then starts at the
 #: strength an L1 penalty of 1/1000 of the size would need to zero every
 #: coefficient of the standardised design (glum's ``max |gradient| / 0.001``
@@ -42,12 +44,12 @@ class RegularizationPath:
     values : ndarray of shape (n_steps,)
         Its values, in the order fitted: strongest penalty first (``C``
         ascending, ``alpha`` descending) for automatic grids.
-    coefs : ndarray of shape (n_steps, *coef_.shape)
+    coefs : ndarray of shape (n_steps, n_features) or (n_steps, n_out, n_features)
         ``coefs[i]`` is the ``coef_`` after step ``i``: ``(n_steps, n_features)``
         for a GLM, ``(n_steps, 1, n_features)`` for a binary and
         ``(n_steps, n_classes, n_features)`` for a multinomial logistic
         regression (scikit-learn's ``coef_`` shapes, stacked).
-    intercepts : ndarray of shape (n_steps, *intercept_.shape)
+    intercepts : ndarray of shape (n_steps,) or (n_steps, n_out)
         ``(n_steps,)`` for a GLM, ``(n_steps, 1)`` / ``(n_steps, n_classes)``
         for logistic regression.
     n_iter : ndarray of shape (n_steps,)
@@ -124,7 +126,7 @@ def max_penalty(estimator, X, y, *, l1_pattern=None, sample_weight=None, offset=
 
     .. math:: \lambda_{\max} = \max_{j: P_j > 0} |g_j| / P_j
 
-    (:func:`skngd._solvers.prox_newton.l1_max` on the estimator's loss).
+    (``skngd._solvers.prox_newton.l1_max`` on the estimator's loss).
 
     Parameters
     ----------
@@ -184,14 +186,19 @@ def auto_grid(estimator, X, y, n_steps, *, min_penalty_ratio=None, sample_weight
     """
     params = estimator.get_params()
     rho = float(params.get("l1_ratio", 0.0) or 0.0)
+    l1 = rho > 0
     X = check_array(X, accept_sparse="csr", dtype=np.float64, order="C")
-    if rho > 0:
+    if l1:
         pattern = None if _is_logistic(estimator) else _p1_pattern(params.get("P1"), X.shape[1])
     else:  # ridge: glum's rule, the gradient in standard-deviation units
         rho, pattern = RIDGE_RATIO, _column_std(X, sample_weight)
     lam = max_penalty(estimator, X, y, l1_pattern=pattern, sample_weight=sample_weight,
                       offset=offset)
     n, p = X.shape
+    if l1:
+        # a hair above the boundary, so rounding in the solver cannot leave a
+        # penalised coefficient at 1e-16 where the optimum is exactly zero
+        lam *= 1.0 + BOUNDARY_MARGIN
     if _is_logistic(estimator):  # l1 = rho / C
         start = rho / lam if lam > 0 else 1e-4
         return 1.0 / _grid(1.0 / start, n_steps, min_penalty_ratio, n, p)

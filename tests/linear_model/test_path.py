@@ -52,12 +52,14 @@ def test_alpha_grid_is_glums(poisson_data, kw, intercept):
         ref.fit(X, y, sample_weight=w)
     path = glm_path(X, y, family="poisson", n_alphas=7, fit_intercept=intercept,
                     sample_weight=w, **kw)
-    np.testing.assert_allclose(path.alphas, ref.alphas_, rtol=1e-10)
+    np.testing.assert_allclose(path.alphas, ref.alphas_, rtol=1e-8)  # L1: 1e-9 margin
 
 
-@pytest.mark.parametrize("l1_ratio", [0.3, 1.0])
-def test_first_step_is_all_zero_and_just_below_it_is_not(poisson_data, l1_ratio):
+@pytest.mark.parametrize("l1_ratio", [0.3, 0.5, 1.0])
+@pytest.mark.parametrize("weighted", [True, False])
+def test_first_step_is_all_zero_and_just_below_it_is_not(poisson_data, l1_ratio, weighted):
     X, y, w = poisson_data
+    w = w if weighted else np.ones_like(w)
     path = glm_path(X, y, family="poisson", n_alphas=15, l1_ratio=l1_ratio, sample_weight=w,
                     tol=1e-12)
     assert path.n_nonzero[0] == 0
@@ -65,7 +67,7 @@ def test_first_step_is_all_zero_and_just_below_it_is_not(poisson_data, l1_ratio)
     assert np.count_nonzero(below.fit(X, y, sample_weight=w).coef_) >= 1
     # nested supports, roughly: the lasso path adds variables as alpha falls
     nz = path.n_nonzero
-    assert nz[-1] == X.shape[1] - 0 or nz[-1] >= 6
+    assert nz[-1] >= 6
     assert np.all(np.diff(nz) >= -1)
 
 
