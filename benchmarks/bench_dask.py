@@ -136,7 +136,7 @@ def compare(kind, n, p, chunk, solvers, lam=1.0):
         except Exception as exc:  # noqa: BLE001 - report and go on
             rows.append((f"dask-ml {solver} ({type(exc).__name__})", np.nan, None, np.nan,
                          np.nan))
-    print(flush=True); print(f"## {kind} {n:,} x {p} (chunks of {chunk:,} rows, persisted), lam = {lam}")
+    print(f"\n## {kind} {n:,} x {p} (chunks of {chunk:,} rows, persisted), lam = {lam}")
     print(f"{'fit':34s} {'time s':>8s} {'passes':>7s} {'objective':>20s} {'rel. gap':>10s}")
     for name, t, passes, f, gap in rows:
         ps = "" if passes is None else str(passes)
@@ -161,7 +161,7 @@ def memory(client, kind, X, y, lam):
     per = client.run(_stop_sampler)
     nbytes = X.nbytes / len(per)
     chunk = X.chunks[0][0] * X.shape[1] * 8
-    print(flush=True); print(f"## memory during the {kind} fit of {X.shape[0]:,} x {X.shape[1]} ({t:.2f} s)")
+    print(f"\n## memory during the {kind} fit of {X.shape[0]:,} x {X.shape[1]} ({t:.2f} s)")
     print(f"data per worker {nbytes / 2**20:.0f} MiB, one chunk {chunk / 2**20:.1f} MiB")
     for addr, (base, peak) in per.items():
         print(f"worker {addr}: RSS before {base / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB "
@@ -193,7 +193,7 @@ def em(client, n, d, chunk):
     ref = GaussianEMImputer(n_jobs=2).fit(Xl)
     t_mem = time.perf_counter() - t
     err = np.max(np.abs(est.covariance_ - ref.covariance_)) / np.max(np.abs(ref.covariance_))
-    print(flush=True); print(f"## GaussianEMImputer {n:,} x {d}, 20 % missing (chunks of {chunk:,} rows)")
+    print(f"\n## GaussianEMImputer {n:,} x {d}, 20 % missing (chunks of {chunk:,} rows)")
     print(f"in memory (n_jobs=2): {t_mem:.2f} s, {ref.n_iter_} iterations")
     print(f"Dask (2 workers): {t_dask:.2f} s, {est.n_iter_} iterations, {est.n_passes_} passes; "
           f"ratio {t_dask / t_mem:.2f}; covariance rel. difference {err:.1e}")
