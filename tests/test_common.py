@@ -40,6 +40,10 @@ def _build(cls):
         )
     if name == "DomainAdaptedEstimator":
         return cls(skngd.OTDomainAdapter(), skngd.LogisticRegression())
+    if name == "LogisticRegressionCV":
+        return cls(Cs=3, cv=3)
+    if name == "GeneralizedLinearRegressorCV":
+        return cls(n_alphas=3, cv=3)
     return cls()
 
 
