@@ -34,7 +34,9 @@ def fit_l1(problem, l1, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
 
     start = None if coef0 is None else np.asarray(coef0, dtype=np.float64).reshape(problem.shape)
     if start is not None and not np.isfinite(problem.value(start)):
-        start = None  # invalid means at the previous solution: from zero
+        start = None  # invalid means at the previous solution: start afresh
+    if start is None:
+        start = _intercept_start(problem)
     hessian = "observed" if problem.observed else "fisher"
     res = prox_newton(problem, start, l1=np.asarray(l1, dtype=np.float64).reshape(problem.shape),
                       tol=tol, max_iter=max_iter, verbose=verbose, hessian=hessian)
@@ -49,6 +51,25 @@ def fit_l1(problem, l1, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
                     rank_deficient=False, predicted_decrease=float(getattr(res, "kkt", np.nan)))
     out.prox = res
     return out
+
+
+def _intercept_start(problem):
+    """All coefficients zero and, with an intercept, the intercept at
+    ``g(ybar)`` (less the mean offset): a valid mean for every link (zero is
+    not for the inverse links, where ``g^{-1}(0)`` is infinite). None (the
+    solver's zero start) when that is not finite."""
+    coef = np.zeros(problem.shape)
+    if problem.fit_intercept:
+        sw = np.asarray(problem.sample_weight, dtype=np.float64)
+        ybar = float(np.average(problem.y, weights=sw))
+        with np.errstate(all="ignore"):
+            b = float(problem.link.link(np.asarray([ybar]))[0])
+        if problem.offset is not None:
+            b -= float(np.average(problem.offset, weights=sw))
+        coef[-1, 0] = b
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(problem.value(coef))
+    return coef if ok else None
 
 
 def _active_gram(problem, w, coef, l1):

@@ -265,7 +265,8 @@ def test_warm_start_with_changed_alpha_reuses_coef(monkeypatch):
     est = PoissonRegressor(alpha=0.1, l1_ratio=0.5, warm_start=True, tol=1e-12).fit(X, y)
     first = np.r_[est.coef_, est.intercept_]
     est.set_params(alpha=0.02).fit(X, y)
-    assert seen[0] is None
+    # a cold fit starts at the intercept-only mean (every slope zero)
+    assert seen[0] is not None and not np.any(seen[0].ravel()[:-1])
     np.testing.assert_array_equal(seen[1].ravel(), first)
     cold = PoissonRegressor(alpha=0.02, l1_ratio=0.5, tol=1e-12).fit(X, y)
     np.testing.assert_allclose(est.coef_, cold.coef_, rtol=1e-8, atol=1e-10)
@@ -346,3 +347,37 @@ def test_large_n_fused_path_matches_glum(family):
 
     X, y, sw, off = _data(family, n=NUMBA_MIN_SIZE + 11, weights=True, offset=True, seed=7)
     _check_against_glum(family, X, y, sw, off, 0.02, 0.5)
+
+
+def test_elastic_net_with_the_inverse_link_starts_from_a_valid_mean():
+    """Gamma's default (canonical, inverse) link has no valid mean at zero
+    coefficients; the elastic-net fit starts at the intercept-only mean and
+    reaches the optimum (first-order conditions of the objective checked by
+    finite differences; glum has no inverse link to compare with)."""
+    import warnings
+
+    from skngd import GeneralizedLinearRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = rng.gamma(2.0, 1.0 / np.exp(0.2 * X[:, 0]))
+    alpha, rho = 0.01, 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = GeneralizedLinearRegressor(family="gamma", alpha=alpha, l1_ratio=rho,
+                                       tol=1e-12).fit(X, y)
+    assert m.link == "auto" and np.all(np.isfinite(m.coef_))
+
+    def objective(beta, b0):
+        mu = 1.0 / (X @ beta + b0)
+        dev = np.mean(y / mu - np.log(y / mu) - 1.0)
+        return dev + alpha * (rho * np.abs(beta).sum() + 0.5 * (1 - rho) * beta @ beta)
+
+    f0, h = objective(m.coef_, m.intercept_), 1e-6
+    assert objective(m.coef_, m.intercept_ + h) >= f0 - 1e-13
+    assert objective(m.coef_, m.intercept_ - h) >= f0 - 1e-13
+    for j in range(X.shape[1]):
+        e = np.zeros(X.shape[1])
+        e[j] = h
+        assert objective(m.coef_ + e, m.intercept_) >= f0 - 1e-13
+        assert objective(m.coef_ - e, m.intercept_) >= f0 - 1e-13
