@@ -86,8 +86,8 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
     P1 : None, 'identity' or array-like of shape (n_features,), default=None
         Per-feature weights of the L1 term (>= 0; 0 leaves a feature without
         L1 penalty). None / 'identity' is all ones.
-    P2 : None, 'identity', array-like of shape (n_features,) or (n_features, n_features), \
-or sparse matrix, default=None
+    P2 : None, 'identity', array-like or sparse matrix, default=None
+        Of shape (n_features,) or (n_features, n_features).
         The L2 term :math:`w^T P_2 w`: a vector is a diagonal (>= 0; 0 leaves a
         feature without L2 penalty), a square matrix (dense or scipy sparse,
         symmetrised, positive semi-definite) a generalised (Tikhonov) ridge.
