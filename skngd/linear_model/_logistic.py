@@ -92,10 +92,9 @@ def _smooth_penalty(est):
 
 
 class LogisticRegression(LinearClassifierMixin, BaseEstimator):
-    r"""Logistic regression (binary or multinomial) with an L2, L1 or
-    elastic-net penalty.
+    r"""Logistic regression with an L2, L1 or elastic-net penalty.
 
-    Minimises the scikit-learn (1.9) objective
+    Binary or multinomial. Minimises the scikit-learn (1.9) objective
 
     .. math::
 
