@@ -157,7 +157,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         rows. 'prox-newton': proximal Newton (glmnet / glum irls-cd style:
         working set of the KKT violators, coordinate descent on its Fisher
         Gram matrix, composite line search; see
-        :mod:`skngd._solvers.prox_newton`); the only solver for
+        the developer guide); the only solver for
         ``l1_ratio > 0``, which 'auto' then selects; with ``l1_ratio > 0``
         'ngd', 'mm' and 'newton' raise ``ValueError``. Its ``tol`` is the
         relative KKT violation (mean-scale minimum-norm subgradient), with
