@@ -337,14 +337,7 @@ class LinearDesign:
         feats = cols[cols < self.n_features]
         intercept = self.fit_intercept and bool(np.any(cols == self.n_features))
         n = self.X.shape[0]
-        if feats.size == self.n_features:
-            Xs = self.X
-        elif self.sparse:
-            if getattr(self, "_csc", None) is None:
-                self._csc = self.X.tocsc()
-            Xs = self._csc[:, feats].tocsr()
-        else:
-            Xs = np.ascontiguousarray(np.take(self.X, feats, axis=1))
+        Xs = self._selected_columns(feats)
         if V is not None:
             self.gram_rows += n * V.shape[1]
             return kron_gram(Xs, np.asarray(V, dtype=np.float64), D, sign=sign,
@@ -352,6 +345,25 @@ class LinearDesign:
         self.gram_rows += n
         return weighted_gram(Xs, np.asarray(w, dtype=np.float64), fit_intercept=intercept,
                              use_numba=self.sparse and n >= NUMBA_MIN_SIZE)[0]
+
+    def _selected_columns(self, feats):
+        """``X[:, feats]`` (C-contiguous / CSR), kept until other columns are
+        asked for: the working set of the L1 solver is the same over its last
+        steps, so they reuse one copy instead of gathering the columns again."""
+        if feats.size == self.n_features:
+            return self.X
+        key = feats.tobytes()
+        cached = getattr(self, "_cols_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if self.sparse:
+            if getattr(self, "_csc", None) is None:
+                self._csc = self.X.tocsc()
+            Xs = self._csc[:, feats].tocsr()
+        else:
+            Xs = np.ascontiguousarray(np.take(self.X, feats, axis=1))
+        self._cols_cache = (key, Xs)
+        return Xs
 
 
 __all__ += ["LinearDesign"]

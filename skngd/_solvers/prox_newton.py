@@ -66,6 +66,9 @@ _ARMIJO_C = 1e-4
 _SIGNIFICANT = 8.0
 #: coordinate-descent sweeps per inner round, and rounds of (sweeps, polish)
 _MAX_SWEEPS, _INNER_ROUNDS = 200, 10
+#: up to this support (or half working set), a polish after every
+#: _POLISH_EVERY sweeps; larger ones after _MAX_SWEEPS
+_POLISH_EVERY, _POLISH_OFTEN_MAX = 10, 200
 #: largest active set the polish solves directly, and its sign-change moves
 _POLISH_MAX, _POLISH_ROUNDS = 1000, 50
 #: smallest cap on the violators added to the working set in one step
@@ -229,8 +232,14 @@ class ProxNewton:
         tol_in = max(self.kkt_abs * min(0.1, self.kkt), floor)
         cd = _cd_kernel(self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS)
         H = np.ascontiguousarray(H)
-        for _ in range(_INNER_ROUNDS):
-            sweeps, viol = cd(H, r, z, lam, tol_in, _MAX_SWEEPS)
+        # small supports: polish every few sweeps (CD alone converges slowly
+        # on correlated columns; the polish is exact once the signs are right)
+        support = int(np.count_nonzero((z != 0) | (lam == 0)))
+        chunk = _POLISH_EVERY if max(support, idx.size // 2) <= _POLISH_OFTEN_MAX else _MAX_SWEEPS
+        used = 0
+        while used < _MAX_SWEEPS * _INNER_ROUNDS:
+            sweeps, viol = cd(H, r, z, lam, tol_in, chunk)
+            used += sweeps
             if sweeps == 1 and viol <= tol_in:
                 break
             if not polish(H, r, z, lam) and viol <= tol_in:
