@@ -205,6 +205,11 @@ class ProxNewton:
         """Rows / columns ``idx`` of the ridge's Hessian (``loss.penalty_hessian``
         for small problems, else columns from ``loss.penalty_matvec``)."""
         p = self.l1flat.size
+        op = np.asarray(self.loss.penalty_operator())
+        if op.ndim == 1:  # scalar or diagonal ridge: its diagonal, no products
+            return np.diag(np.repeat(op, self.K)[idx])
+        if self.K == 1:
+            return op[np.ix_(idx, idx)]
         if p <= _DENSE_PENALTY_MAX:
             if self.pen_dense is None:
                 self.pen_dense = self.loss.penalty_hessian()
