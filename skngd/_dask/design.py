@@ -26,7 +26,6 @@ import numpy as np
 from skngd._loss.family import Multinomial
 from skngd._loss.linear_loss import LinearModelLoss, PointState
 from skngd._solvers.ngd import _BlockFisher, _DiagFisher, _weighted_sq_colsum
-from skngd._solvers.linalg import psd_solver
 
 
 class Lin:
@@ -276,29 +275,15 @@ class DaskDiagFisher:
         return r / self.diag
 
 
-class DaskBlockFisher:
-    """NGD's per-class block preconditioner on all rows, over chunks."""
-
-    full = False
+class DaskBlockFisher(_BlockFisher):
+    """NGD's per-class block preconditioner on all rows, its blocks summed
+    over chunks (factorised and applied as in memory)."""
 
     def __init__(self, loss, kind):
-        self.loss, self.kind = loss, kind
+        self.loss, self.kind, self.rows = loss, kind, None
 
     def update(self, st):
-        loss = self.loss
-        B_all = loss.chunks.map_sum(_c_block, st.coef, self.kind)[0]
-        pen = np.diag(loss.l2 * loss.penalty_mask)
-        self.chols = []
-        for B in B_all:
-            B = B + pen
-            B += 1e-10 * max(np.mean(np.diag(B)), 1e-300) * np.eye(B.shape[0])
-            self.chols.append(psd_solver(B))
-
-    def solve(self, r):
-        out = np.empty_like(r)
-        for k, c in enumerate(self.chols):
-            out[:, k] = c(r[:, k])
-        return out
+        self.factor(self.loss.chunks.map_sum(_c_block, st.coef, self.kind)[0])
 
 
 class OnSubsample:

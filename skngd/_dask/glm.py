@@ -34,7 +34,7 @@ from skngd._dask._input import (
 from skngd._loss.glm_loss import GLMProblem
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.irls import _Workspace, _observed, _pass
-from skngd._solvers.linalg import solve_spd
+from skngd._solvers.linalg import inverse_pd, solve_spd
 from skngd._solvers.second_order import EquilibratedCholeskySolve, converged
 from skngd.utils._threads import fit_threads
 
@@ -318,7 +318,7 @@ def _inference(est, fit, st, chunks, S, ybar, has_off, observed):
     est._llf_args_ = None
     est._llf_value_ = float(chunks.map_sum(_c_llf, st["coef"], scale)[0])
     H = gram + np.diag(fit.pdiag)
-    Hinv = linalg.pinvh(H) if fit.deficient else _inv(H)
+    Hinv = linalg.pinvh(H) if fit.deficient else inverse_pd(H)
     cov = est.scale_ * (Hinv @ gram @ Hinv if np.any(fit.pdiag > 0) else Hinv)
     p = est.n_features_in_
     order = np.r_[[p] if est.fit_intercept else [], np.arange(p)].astype(int)
@@ -329,14 +329,6 @@ def _inference(est, fit, st, chunks, S, ybar, has_off, observed):
     with np.errstate(divide="ignore", invalid="ignore"):
         z = est._params_vector() / se
     est.pvalues_ = 2.0 * stats.norm.sf(np.abs(z))
-
-
-def _inv(H):
-    try:
-        c = linalg.cho_factor(H, check_finite=False)
-        return linalg.cho_solve(c, np.eye(H.shape[0]), check_finite=False)
-    except linalg.LinAlgError:
-        return linalg.pinvh(H)
 
 
 def _dispersion(est, family, chi2):

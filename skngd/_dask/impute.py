@@ -19,17 +19,14 @@ from skngd._dask._input import check_design, set_features
 from skngd._solvers.em_gaussian import (
     _LOG_2PI,
     PatternData,
-    _accept,
     _EMState,
-    _propose,
-    _remember,
     _theta,
-    _warn_stop,
     e_step,
     m_step,
     needs_stable_loglik,
     observed_loglik,
     precision_from_covariance,
+    run_em,
 )
 from skngd.utils._threads import fit_threads
 
@@ -124,23 +121,6 @@ class _DaskEMState(_EMState):
         return self.last
 
 
-def _em(state, max_iter, tol, verbose):
-    """The loop of :func:`~skngd._solvers.em_gaussian._em_loop`."""
-    while state.n_iter < max_iter:
-        _remember(state)
-        proposal = _propose(state, max_iter)
-        if proposal is None:
-            break
-        new, kind = proposal
-        if verbose:
-            print(f"[GaussianEMImputer] iter {state.n_iter:4d}  objective "
-                  f"{new.obj:.10g}  ({kind} step)")
-        if _accept(state, new, tol):
-            break
-    _warn_stop(state, max_iter)
-    return state
-
-
 def _init(est, raw, d):
     """Modelled features, kept rows and the starting point (two passes)."""
     count, s, n_c, s_c, n_fit = raw.map_sum(_c_moments)
@@ -208,7 +188,7 @@ def fit_imputer(est, X):
         finally:
             raw.release()
         try:
-            state = _em(_DaskEMState(chunks, n_fit, mu0, Sigma0, est.reg_covar),
+            state = run_em(_DaskEMState(chunks, n_fit, mu0, Sigma0, est.reg_covar),
                         est.max_iter, est.tol, est.verbose)
         finally:
             chunks.release()

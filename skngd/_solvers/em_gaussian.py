@@ -623,7 +623,14 @@ def _finalize(state):
 def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose):
     """Safeguarded Anderson-accelerated EM: setup, then (remember, propose,
     accept) until converged, broken down or out of iterations; warn; finalize."""
-    state = _EMState(data, mu0, Sigma0, reg_covar, pool)
+    return _finalize(run_em(_EMState(data, mu0, Sigma0, reg_covar, pool), max_iter, tol,
+                            verbose))
+
+
+def run_em(state, max_iter, tol, verbose):
+    """(remember, propose, accept) on ``state`` until converged, broken down
+    or out of iterations, then the stop warning; returns ``state`` (any
+    :class:`_EMState`, e.g. one whose points are evaluated over Dask chunks)."""
     while state.n_iter < max_iter:
         _remember(state)
         proposal = _propose(state, max_iter)
@@ -636,9 +643,9 @@ def _em_loop(data, mu0, Sigma0, reg_covar, max_iter, tol, pool, verbose):
         if _accept(state, new, tol):
             break
     _warn_stop(state, max_iter)
-    return _finalize(state)
+    return state
 
 
-__all__ = ["ChunkPool", "EStep", "GaussianEMResult", "NUMBA_MIN_ENTRIES", "PatternData", "STABLE_COND", "e_step", "kernels", "m_step", "em_gaussian",
+__all__ = ["ChunkPool", "EStep", "GaussianEMResult", "NUMBA_MIN_ENTRIES", "PatternData", "STABLE_COND", "e_step", "kernels", "m_step", "em_gaussian", "run_em",
            "needs_stable_loglik", "observed_loglik", "precision_from_covariance",
            "row_loglik", "use_numba"]

@@ -46,6 +46,16 @@ def solve_psd(M, b):
     return PsdInverse(M).solve(b)
 
 
+def inverse_pd(H):
+    """:math:`H^{-1}` by Cholesky, ``pinvh`` if ``H`` is not positive definite
+    (the parameter covariance of the GLMs, in memory and on Dask)."""
+    try:
+        c = linalg.cho_factor(H, check_finite=False)
+        return linalg.cho_solve(c, np.eye(H.shape[0]), check_finite=False)
+    except linalg.LinAlgError:
+        return linalg.pinvh(H)
+
+
 def psd_solver(M):
     """``b -> M^{-1} b`` for symmetric PD ``M`` factorised once (Cholesky), or
     the pseudo-inverse's solve if the factorisation fails."""

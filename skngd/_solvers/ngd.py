@@ -113,10 +113,14 @@ class _BlockFisher:
             g = st.grad_raw[sel]
             H = np.divide(g * g, loss.sw[sel, None], out=np.zeros_like(g),
                           where=loss.sw[sel, None] > 0)
-        pen = np.diag(loss.l2 * loss.penalty_mask)
+        self.factor(self.scale * loss.gram(H[:, k], self.rows) for k in range(loss.n_out))
+
+    def factor(self, blocks):
+        """Factorise each class block plus the ridge (and a 1e-10 relative jitter)."""
+        pen = np.diag(self.loss.l2 * self.loss.penalty_mask)
         self.chols = []
-        for k in range(loss.n_out):
-            B = self.scale * loss.gram(H[:, k], self.rows) + pen
+        for B in blocks:
+            B = B + pen
             B += 1e-10 * max(np.mean(np.diag(B)), 1e-300) * np.eye(B.shape[0])
             self.chols.append(psd_solver(B))
 

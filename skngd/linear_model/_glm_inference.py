@@ -30,6 +30,7 @@ mean parameters.
 import numpy as np
 from scipy import linalg, stats
 
+from skngd._solvers.linalg import inverse_pd
 from skngd.utils._warnings import warn
 
 
@@ -92,20 +93,12 @@ def loglikelihood(family, link, y, mu, sample_weight, deviance, scale):
     return family.loglike(y, mu, sample_weight, scale)
 
 
-def _inv(H):
-    try:
-        c = linalg.cho_factor(H, check_finite=False)
-        return linalg.cho_solve(c, np.eye(H.shape[0]), check_finite=False)
-    except linalg.LinAlgError:
-        return linalg.pinvh(H)
-
-
 def covariance(gram, penalty, scale, cov_type, meat=None, rank_deficient=False):
     """Covariance of the parameters (in the layout of ``gram``); ``penalty``
     is the ridge's diagonal or its matrix (``P2``)."""
     P = penalty if np.ndim(penalty) == 2 else np.diag(penalty)  # a ridge matrix or diagonal
     H = gram + P
-    Hinv = linalg.pinvh(H) if rank_deficient else _inv(H)
+    Hinv = linalg.pinvh(H) if rank_deficient else inverse_pd(H)
     if cov_type == "HC0":
         return Hinv @ meat @ Hinv
     if np.any(P != 0):

@@ -91,6 +91,18 @@ def _smooth_penalty(est):
         return True
 
 
+
+def proba_from_scores(scores, log=False):
+    """Class (log-)probabilities from ``decision_function`` scores: the
+    logistic of a binary score (two columns), the softmax of several."""
+    if scores.ndim == 1:
+        if log:
+            return np.column_stack([special.log_expit(-scores), special.log_expit(scores)])
+        p = special.expit(scores)
+        return np.column_stack([1.0 - p, p])
+    return special.log_softmax(scores, axis=1) if log else special.softmax(scores, axis=1)
+
+
 class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     r"""Logistic regression with an L2, L1 or elastic-net penalty.
 
@@ -492,20 +504,13 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         if _dask.is_dask(X):
             return _dask.predict(self, "predict_proba", X)
         check_is_fitted(self)
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = special.expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return special.softmax(scores, axis=1)
+        return proba_from_scores(self.decision_function(X))
 
     def predict_log_proba(self, X):
         if _dask.is_dask(X):
             return _dask.predict(self, "predict_log_proba", X)
         check_is_fitted(self)
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([special.log_expit(-scores), special.log_expit(scores)])
-        return special.log_softmax(scores, axis=1)
+        return proba_from_scores(self.decision_function(X), log=True)
 
     predict_proba.__doc__ = _PROBA_DOC.format(
         summary="Class probabilities.", name="proba", what="Probabilities")

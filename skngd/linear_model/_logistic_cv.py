@@ -6,7 +6,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy import special
 from sklearn.base import BaseEstimator
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
@@ -14,7 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skngd.linear_model._logistic import LogisticRegression
+from skngd.linear_model._logistic import LogisticRegression, proba_from_scores
 from skngd.linear_model._path import _with_l1_ratio, iter_path
 from skngd.utils._sklearn_compat import (
     Interval,
@@ -329,11 +328,7 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        s = self.decision_function(X)
-        if s.ndim == 1:
-            p = special.expit(s)
-            return np.column_stack([1.0 - p, p])
-        return special.softmax(s, axis=1)
+        return proba_from_scores(self.decision_function(X))
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably.
@@ -347,10 +342,7 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        s = self.decision_function(X)
-        if s.ndim == 1:
-            return np.column_stack([special.log_expit(-s), special.log_expit(s)])
-        return special.log_softmax(s, axis=1)
+        return proba_from_scores(self.decision_function(X), log=True)
 
     def score(self, X, y, sample_weight=None):
         """The ``scoring`` score (accuracy when ``scoring=None``) on ``(X, y)``.
