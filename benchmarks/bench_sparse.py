@@ -58,7 +58,9 @@ def run_skngd(X, y, C, tol=1e-4):
 def run_saga(X, y, C, max_iter=1000):
     from sklearn.linear_model import LogisticRegression
 
-    m = LogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-10,
+    from skngd.utils._sklearn_compat import sklearn_l1_params
+
+    m = LogisticRegression(C=C, **sklearn_l1_params(1.0), solver="saga", tol=1e-10,
                            max_iter=max_iter).fit(X, y)
     return m.coef_.ravel() if m.coef_.shape[0] == 1 else m.coef_, m.intercept_
 

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from skngd._tour import Row, timed_fit
+from skngd.utils._sklearn_compat import sklearn_l1_params
 
 TASK = "L1 logistic + path: breast_cancer"
 METRIC = "test accuracy"
@@ -42,7 +43,7 @@ def _pick(coefs, intercepts, Xva, yva, Xte, yte):
 def _sklearn_path(Cs, X, y):
     from sklearn.linear_model import LogisticRegression as SkLR
 
-    est = SkLR(l1_ratio=1.0, solver="saga", warm_start=True)
+    est = SkLR(**sklearn_l1_params(1.0), solver="saga", warm_start=True)
     coefs, intercepts = [], []
     for C in Cs:
         est.set_params(C=C).fit(X, y)
@@ -91,7 +92,7 @@ def run():
     Xtr, Xte, ytr, yte = _data()
     rows = []
     for name, est in (("skngd LogisticRegression(l1_ratio=1)", LogisticRegression(l1_ratio=1.0)),
-                      ("sklearn LogisticRegression(l1_ratio=1)", SkLR(l1_ratio=1.0,
+                      ("sklearn LogisticRegression(l1_ratio=1)", SkLR(**sklearn_l1_params(1.0),
                                                                      solver="saga"))):
         est, dt = timed_fit(est, Xtr, ytr)
         note = f"{int(np.count_nonzero(est.coef_))} of {est.coef_.size} coefficients non-zero"

@@ -9,11 +9,11 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd.linear_model._logistic import LogisticRegression, proba_from_scores
+from skngd.linear_model._logistic_problem import balanced_class_weights
 from skngd.linear_model._path import _with_l1_ratio, iter_path
 from skngd.utils._sklearn_compat import (
     Interval,
@@ -213,7 +213,9 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
             raise ValueError("The given class_weight dict must have the class labels as "
                              f"keys; classes={self.classes_} but key={cw.keys()}")
         if isinstance(cw, str):  # 'balanced' on the whole data, as scikit-learn
-            w = compute_class_weight(cw, classes=self.classes_, y=y, sample_weight=sample_weight)
+            sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+            w = balanced_class_weights(np.searchsorted(self.classes_, y), sw,
+                                       len(self.classes_))
             cw = dict(zip(self.classes_, w))
         return cw
 

@@ -94,6 +94,15 @@ def l1_pattern(loss):
     return pat
 
 
+def balanced_class_weights(y_enc, sw, n_classes):
+    """``'balanced'`` class weights from the sample-weighted class counts,
+    :math:`w_k = \\sum_i s_i / (K \\sum_{i: y_i = k} s_i)`, 0 for a class of
+    zero total weight (scikit-learn >= 1.7's rule, on every version)."""
+    counts = np.bincount(y_enc, weights=sw, minlength=n_classes)
+    return np.divide(counts.sum(), n_classes * counts, out=np.zeros(n_classes),
+                     where=counts > 0)
+
+
 def sample_weights(class_weight, classes, y_enc, sample_weight, X):
     """Sample weights times class weights, validated.
 
@@ -108,8 +117,7 @@ def sample_weights(class_weight, classes, y_enc, sample_weight, X):
         return sw
     K = len(classes)
     if isinstance(class_weight, str):  # 'balanced' (the only string allowed)
-        counts = np.bincount(y_enc, weights=sw, minlength=K)
-        cw = np.divide(counts.sum(), K * counts, out=np.zeros(K), where=counts > 0)
+        cw = balanced_class_weights(y_enc, sw, K)
     else:
         values = list(class_weight.values())
         if not all(isinstance(v, Real) and not isinstance(v, bool) for v in values) or not (

@@ -14,6 +14,7 @@ from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers import prox_newton as pn
 from skngd._solvers._result import StopReason
 from skngd._solvers.prox_newton import l1_max, l1_term, prox_newton
+from skngd.utils._sklearn_compat import sklearn_l1_params
 
 
 def _std(loader):
@@ -55,7 +56,7 @@ def _saga(X, y, C, rho):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = LogisticRegression(C=C, l1_ratio=rho, solver="saga", tol=1e-15,
+        m = LogisticRegression(C=C, **sklearn_l1_params(rho), solver="saga", tol=1e-15,
                                max_iter=50000).fit(X, y)
     return np.vstack([m.coef_.T, m.intercept_])
 

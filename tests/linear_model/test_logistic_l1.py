@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from skngd import LogisticRegression
+from skngd.utils._sklearn_compat import sklearn_l1_params
 
 
 def _std(loader):
@@ -36,7 +37,7 @@ def _objective(m, X, y, C, rho, sw=None):
 def _saga(X, y, C, rho, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SkLogisticRegression(C=C, l1_ratio=rho, solver="saga", tol=1e-12,
+        return SkLogisticRegression(C=C, **sklearn_l1_params(rho), solver="saga", tol=1e-12,
                                     max_iter=100000, **kw).fit(X, y)
 
 

@@ -18,6 +18,7 @@ from skngd.linear_model import (
     max_penalty,
     regularization_path,
 )
+from skngd.utils._sklearn_compat import sklearn_l1_params
 
 HAS_L1_LOGISTIC = "l1_ratio" in LogisticRegression().get_params()
 needs_l1_logistic = pytest.mark.skipif(
@@ -139,7 +140,8 @@ def test_logistic_l1_path_starts_at_zero_and_equals_sklearn(cancer, l1_ratio):
     above = LogisticRegression(C=path.Cs[0] * 1.001, l1_ratio=l1_ratio, tol=1e-10).fit(X, y)
     assert np.count_nonzero(above.coef_) >= 1
     for C, c in zip(path.Cs[1:], path.coefs[1:]):
-        ref = SkLR(C=C, l1_ratio=l1_ratio, solver="saga", tol=1e-12, max_iter=100000)
+        ref = SkLR(C=C, **sklearn_l1_params(l1_ratio), solver="saga", tol=1e-12,
+                   max_iter=100000)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ref.fit(X, y)
