@@ -305,3 +305,43 @@ def csr_weighted_gram(data, indices, indptr, w, v, intercept, out):
                 G[p, k] += vi
 
 
+
+
+@jit
+def _loglink_row(yi, e, s, p):
+    """One row of a log-link power-variance family (``V(mu) = mu**p``,
+    ``p >= 1``): mean, Fisher weight, score and the half unit deviance less
+    its part that depends on ``y`` only (no logarithm per row)."""
+    m = math.exp(e)
+    if p == 1.0:  # Poisson: d/2 = y log y - y + (mu - y eta)
+        return m, s * m, s * (yi - m), m - yi * e
+    if p == 2.0:  # Gamma: d/2 = -1 - log y + (y / mu + eta)
+        r = yi * math.exp(-e)
+        return m, s, s * (r - 1.0), r + e
+    m1p = math.exp((1.0 - p) * e)  # mu ** (1 - p)
+    return (m, s * m * m1p, s * (yi - m) * m1p,
+            m * m1p / (2.0 - p) - yi * m1p / (1.0 - p))
+
+
+@pjit
+def loglink_pass(y, eta, sw, p, mu, w, u):
+    """The fused pass of :func:`irls_pass` for a log-link family with
+    variance ``mu**p`` (Poisson ``p = 1``, Gamma 2, Tweedie ``p >= 1``):
+    writes ``mu``, ``w``, ``u`` and returns ``(value, scale)``, the weighted
+    sum of the half unit deviances less their ``y``-only part (see
+    :func:`_loglink_row`; the caller adds that constant once) and the sum of
+    the magnitudes of its terms (its rounding scale). ``value`` is ``inf``
+    when a mean overflows."""
+    n = y.shape[0]
+    val = 0.0
+    scale = 0.0
+    for i in prange(n):
+        s = float(sw[i])
+        m, wi, ui, v = _loglink_row(float(y[i]), float(eta[i]), s, p)
+        mu[i] = m
+        w[i] = wi
+        u[i] = ui
+        if s != 0.0:
+            val += s * v
+            scale += s * abs(v)
+    return val, scale

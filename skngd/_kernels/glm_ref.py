@@ -83,3 +83,40 @@ def csr_weighted_gram_ref(X, w, v, intercept):
     Aw = A.multiply(w[:, None]).tocsr()
     G = (A.T @ Aw).toarray()
     return np.column_stack([G, A.T @ v])
+
+
+def loglink_pass_ref(y, eta, sw, p):
+    """NumPy twin of :func:`~skngd._kernels.glm.loglink_pass`; returns
+    ``(mu, w, u, value, scale)``."""
+    with np.errstate(all="ignore"):
+        mu = np.exp(eta)
+        if p == 1.0:
+            w, u, v = sw * mu, sw * (y - mu), mu - y * eta
+        elif p == 2.0:
+            r = y * np.exp(-eta)
+            w, u, v = sw * np.ones_like(mu), sw * (r - 1.0), r + eta
+        else:
+            m1p = np.exp((1.0 - p) * eta)
+            w, u = sw * mu * m1p, sw * (y - mu) * m1p
+            v = mu * m1p / (2.0 - p) - y * m1p / (1.0 - p)
+        keep = sw != 0
+        val = float(np.dot(sw[keep], v[keep]))
+        scale = float(np.dot(sw[keep], np.abs(v[keep])))
+    return mu, w, u, val, scale
+
+
+def loglink_constant(y, sw, p):
+    """The ``y``-only part of the weighted half deviance that
+    :func:`loglink_pass_ref` leaves out (the half deviance is ``value`` plus
+    this)."""
+    with np.errstate(all="ignore"):
+        pos = y > 0
+        ly = np.log(np.where(pos, y, 1.0))
+        if p == 1.0:
+            c = np.where(pos, y * ly, 0.0) - y
+        elif p == 2.0:
+            c = -1.0 - ly
+        else:
+            c = np.where(pos, np.exp((2.0 - p) * ly), 0.0) / ((1.0 - p) * (2.0 - p))
+    keep = sw != 0
+    return float(np.dot(sw[keep], c[keep]))

@@ -21,6 +21,9 @@ from skngd._loss.linear_loss import LinearModelLoss, PointState
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._loss.glm_family import is_canonical
 
+#: families whose log-link row pass has no logarithm (GLMProblem.loglink_power)
+_LOG_FAMILIES = ("poisson", "gamma", "inverse_gaussian", "tweedie")
+
 
 class GLMProblem(LinearModelLoss):
     """Data of one GLM fit. ``X`` is C-contiguous dense or CSR, all of one
@@ -116,6 +119,49 @@ class GLMProblem(LinearModelLoss):
         d0 = self._half_deviance(st.raw[:, 0]) if d0 is None else d0
         d1 = self._half_deviance(st.raw[:, 0] + tU[:, 0])
         return d1 - d0, abs(d1) + abs(d0)
+
+    @property
+    def loglink_power(self):
+        """The variance power ``p >= 1`` of a log-link power-variance family
+        (Poisson, Gamma, inverse Gaussian, Tweedie ``p >= 1``), whose row pass
+        needs no logarithm (:func:`skngd._kernels.glm.loglink_pass`); None
+        for every other pair."""
+        p = float(getattr(self.family, "variance_power", -1.0))
+        if self.link.name != "log" or self.family.name not in _LOG_FAMILIES or p < 1.0:
+            return None
+        return p
+
+    @property
+    def pass_constant(self):
+        """The ``y``-only part of the weighted half deviance that
+        :meth:`row_pass` leaves out (0 unless :attr:`loglink_power`)."""
+        c = getattr(self, "_pass_constant", None)
+        if c is None:
+            from skngd._kernels.glm_ref import loglink_constant
+
+            p = self.loglink_power
+            c = 0.0 if p is None else loglink_constant(self.y, self.sw, p)
+            self._pass_constant = c
+        return c
+
+    def row_pass(self, eta, mu, w, u):
+        """The fused Numba row pass at ``eta`` (offset included, contiguous):
+        writes means ``mu``, Fisher weights ``w`` and scores ``u``; returns
+        ``(value, scale)`` with ``value + pass_constant`` the weighted half
+        deviance (``inf`` outside the domain) and ``eps * scale`` the
+        rounding level of ``value``. The log-link kernel for
+        :attr:`loglink_power` families, :func:`~skngd._kernels.glm.irls_pass`
+        otherwise."""
+        p = self.loglink_power
+        if p is not None:
+            from skngd._kernels.glm import loglink_pass
+
+            val, scale = loglink_pass(self.y, eta, self.sw, p, mu, w, u)
+            return float(val), float(scale)
+        from skngd._kernels.glm import irls_pass
+
+        half = 0.5 * float(irls_pass(self.y, eta, self.sw, *self._codes(), mu, w, u))
+        return half, abs(half)
 
     def gram_score(self, w, v=None, ws=None):
         """``(X~^T diag(w) X~, X~^T v)`` (:meth:`LinearDesign.weighted_gram`),

@@ -33,21 +33,51 @@ def fit_l1(problem, l1, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
     from skngd._solvers.prox_newton import prox_newton
 
     start = None if coef0 is None else np.asarray(coef0, dtype=np.float64).reshape(problem.shape)
+    hessian = "observed" if problem.observed else "fisher"
+    l1 = np.asarray(l1, dtype=np.float64).reshape(problem.shape)
+    if _fast(problem):
+        return _fit_dense(problem, l1, start, tol, max_iter, verbose, hessian)
     if start is not None and not np.isfinite(problem.value(start)):
         start = None  # invalid means at the previous solution: start afresh
     if start is None:
         start = _intercept_start(problem)
-    hessian = "observed" if problem.observed else "fisher"
-    res = prox_newton(problem, start, l1=np.asarray(l1, dtype=np.float64).reshape(problem.shape),
-                      tol=tol, max_iter=max_iter, verbose=verbose, hessian=hessian)
+    res = prox_newton(problem, start, l1=l1, tol=tol, max_iter=max_iter, verbose=verbose,
+                      hessian=hessian)
     coef = np.asarray(res.coef, dtype=np.float64).reshape(-1).copy()
     ws = _Workspace(problem)
     eta = problem.linear_predictor(coef)
     dev = _pass(problem, eta, ws)
     G = _active_gram(problem, ws.w, coef, l1)
+    return _result(res, coef, dev, G, ws.mu.copy(), 2)
+
+
+def _fast(problem):
+    """Whether the dense GLM solver (:mod:`skngd._solvers.glm_prox_newton`)
+    runs: dense ``X`` on the Numba row passes."""
+    return not problem.sparse and problem.use_numba
+
+
+def _fit_dense(problem, l1, start, tol, max_iter, verbose, hessian):
+    """:func:`glm_prox_newton`; the deviance and means from its final state
+    (no further pass), the Fisher Gram matrix over the active rows there."""
+    from skngd._solvers.glm_prox_newton import glm_prox_newton
+
+    # a warm start with invalid means restarts from the intercept (the solver's setup)
+    res, solver = glm_prox_newton(problem, start, l1=l1, tol=tol, max_iter=max_iter,
+                                  verbose=verbose, hessian=hessian,
+                                  restart=lambda: _intercept_start(problem))
+    st = solver.st
+    coef = np.asarray(st.coef, dtype=np.float64).reshape(-1).copy()
+    G = _active_gram(problem, st.curv[:, 0], coef, l1)
+    out = _result(res, coef, 2.0 * st.half_deviance, G, st.mu, 1)
+    out.n_grams, out.n_reused = solver.n_grams, solver.n_reused
+    return out
+
+
+def _result(res, coef, dev, G, mu, extra_passes):
     out = GLMResult(coef=coef, n_iter=int(res.n_iter), converged=bool(res.converged),
-                    history=list(res.history), n_passes=int(res.n_passes) + 2,
-                    status=res.status, deviance=float(dev), gram=G, mu=ws.mu.copy(),
+                    history=list(res.history), n_passes=int(res.n_passes) + extra_passes,
+                    status=res.status, deviance=float(dev), gram=G, mu=mu,
                     rank_deficient=False, predicted_decrease=float(getattr(res, "kkt", np.nan)))
     out.prox = res
     return out
