@@ -74,6 +74,14 @@ def path_skngd(X, y, alphas, tol):
     return out
 
 
+def path_skngd_glm_path(X, y, alphas, tol, n_jobs=None):
+    from skngd.linear_model import glm_path
+
+    path = glm_path(X, y, family="poisson", alphas=alphas, l1_ratio=RHO, tol=tol, max_iter=200,
+                    n_jobs=n_jobs)
+    return [(path.coefs[i].copy(), float(path.intercepts[i])) for i in range(len(alphas))]
+
+
 def path_glum(X, y, alphas, tol):
     import glum
 

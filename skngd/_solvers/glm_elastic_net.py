@@ -83,6 +83,32 @@ def _result(res, coef, dev, G, mu, extra_passes):
     return out
 
 
+def fit_l1_path(problem, penalties, coef0=None, *, tol=1e-8, max_iter=100, verbose=0):
+    """Elastic-net fits of one dense ``problem`` (:func:`_fast`) along
+    ``penalties``, an iterable of ``(l2, l1)`` (the ridge strength set on
+    ``problem.l2``, L1 weights as in :func:`fit_l1`): each fit starts at the
+    previous solution with its row pass, gradient and Gram matrix (no pass
+    repeated between fits). Yields one :class:`GLMResult` per fit (``gram``
+    None: no inference), after warning as :func:`fit_l1` would."""
+    from skngd._solvers.glm_prox_newton import glm_prox_newton
+
+    hessian = "observed" if problem.observed else "fisher"
+    start = None if coef0 is None else np.asarray(coef0, dtype=np.float64).reshape(problem.shape)
+    state = gram = None
+    for l2, l1 in penalties:
+        problem.l2 = float(l2)
+        res, solver = glm_prox_newton(
+            problem, start, l1=np.asarray(l1, dtype=np.float64).reshape(problem.shape),
+            tol=tol, max_iter=max_iter, verbose=verbose, hessian=hessian, gram=gram,
+            state=state, restart=lambda: _intercept_start(problem))
+        state, gram = solver.st, solver.cache
+        start = state.coef
+        out = _result(res, np.asarray(state.coef, dtype=np.float64).reshape(-1).copy(),
+                      2.0 * state.half_deviance, None, state.mu, 0)
+        warn_l1_stop(out, max_iter)
+        yield out
+
+
 def _intercept_start(problem):
     """All coefficients zero and, with an intercept, the intercept at
     ``g(ybar)`` (less the mean offset): a valid mean for every link (zero is
@@ -128,4 +154,4 @@ def warn_l1_stop(res, max_iter):
         warn_step_failed("prox-Newton (elastic net)", res.n_iter, detail=detail)
 
 
-__all__ = ["fit_l1", "warn_l1_stop"]
+__all__ = ["fit_l1", "fit_l1_path", "warn_l1_stop"]

@@ -25,7 +25,7 @@ is only how the steps reach the data:
   same optimum to the same ``tol``.
 
 The solve starts from a given state or Gram matrix when the caller has them
-(``gram``), e.g. the previous fit of a path at the same point.
+(``state``, ``gram``), e.g. the previous fit of a path at the same point.
 """
 
 import numpy as np
@@ -75,7 +75,7 @@ class GLMProxNewton(ProxNewton):
     start from."""
 
     def __init__(self, problem, l1, *, tol, max_iter, verbose, hessian, reuse=None,
-                 gram=None, restart=None):
+                 gram=None, restart=None, state=None):
         super().__init__(problem, l1, tol=tol, max_iter=max_iter, verbose=verbose,
                          hessian=hessian)
         self.const = problem.pass_constant
@@ -84,6 +84,7 @@ class GLMProxNewton(ProxNewton):
         self.trial = None
         self.n_grams = self.n_reused = 0
         self.restart = restart
+        self.warm = state
 
     # -- states from the fused row pass --------------------------------------
     def make_state(self, coef, raw):
@@ -96,12 +97,18 @@ class GLMProxNewton(ProxNewton):
         """A :class:`PointState` (and its ``mu``, ``dvar``, ``dscale``) from
         a row pass; one product for the gradient."""
         loss = self.loss
-        graw = -u[:, None]
-        grad = loss.rmatmul(graw) + loss.penalty_matvec(coef)
-        st = PointState(coef, raw, None, graw, w[:, None],
-                        self.const + val + loss.penalty(coef), grad)
-        st.mu, st.dvar, st.dscale = mu, val, scale
-        st.half_deviance = self.const + val
+        return self.with_penalty(coef, raw, mu, w, u, val, scale,
+                                 loss.rmatmul(-u[:, None]))
+
+    def with_penalty(self, coef, raw, mu, w, u, val, scale, data_grad):
+        """The state at ``coef`` from its row pass and data gradient, with the
+        loss's current ridge (a path changes it between solves)."""
+        loss = self.loss
+        st = PointState(coef, raw, None, -u[:, None], w[:, None],
+                        self.const + val + loss.penalty(coef),
+                        data_grad + loss.penalty_matvec(coef))
+        st.mu, st.u, st.dvar, st.dscale = mu, u, val, scale
+        st.half_deviance, st.data_grad = self.const + val, data_grad
         return st
 
     def setup(self, coef0):
@@ -116,10 +123,16 @@ class GLMProxNewton(ProxNewton):
         self.measure_kkt()
 
     def start_state(self, coef0):
+        """The state at ``coef0``: the given warm ``state`` when it is at
+        the same point (its row pass and data gradient reused), else one pass."""
         loss = self.loss
         W = (np.zeros(loss.shape) if coef0 is None
              else np.array(coef0, dtype=np.float64).reshape(loss.shape))
         W[np.isinf(self.l1)] = 0.0
+        old = self.warm
+        if old is not None and old.coef.shape == W.shape and np.array_equal(old.coef, W):
+            return self.with_penalty(W, old.raw, old.mu, old.curv[:, 0], old.u, old.dvar,
+                                     old.dscale, old.data_grad)
         return self.make_state(W, loss.raw_prediction(W))
 
     # -- curvature: reused while the weights are close -----------------------
@@ -141,10 +154,12 @@ class GLMProxNewton(ProxNewton):
             if covered and relative_change(w, w0) <= self.reuse:
                 self.n_reused += 1
                 return G0[np.ix_(pos, pos)]
-        G = self.loss.columns_gram(w, rows)
-        self.cache = (w, rows, G)
+        every = np.arange(self.l1flat.size)
+        full = 2 * rows.size >= every.size  # about the cost of the subset: cover later sets
+        G = self.loss.columns_gram(w, every if full else rows)
+        self.cache = (w, every if full else rows, G)
         self.n_grams += 1
-        return G.copy()
+        return G[np.ix_(rows, rows)] if full else G.copy()
 
     # -- the line search: each trial is one row pass, the accepted one the next state
     def line_search(self, z, idx):
@@ -201,12 +216,12 @@ class GLMProxNewton(ProxNewton):
 
 
 def glm_prox_newton(problem, coef0, *, l1, tol, max_iter, verbose=0, hessian="fisher",
-                    gram=None, reuse=None, restart=None):
+                    gram=None, reuse=None, restart=None, state=None):
     """Run :class:`GLMProxNewton`; returns ``(result, solver)`` (the solver
     holds the final state ``solver.st`` and its Gram cache)."""
     solver = GLMProxNewton(problem, l1, tol=float(tol), max_iter=int(max_iter),
                            verbose=verbose, hessian=hessian, reuse=reuse, gram=gram,
-                           restart=restart)
+                           restart=restart, state=state)
     return solver.solve(coef0), solver
 
 

@@ -312,7 +312,58 @@ def regularization_path(estimator, X, y, *, alphas=None, Cs=None, min_penalty_ra
                            offset=fit_params.get("offset"))
     else:
         values = _check_values(given, name)
-    return _collect(estimator, X, y, param, values, fit_params)
+    path = None if logistic else _direct_glm_path(estimator, X, y, values, fit_params)
+    return _collect(estimator, X, y, param, values, fit_params) if path is None else path
+
+
+def _direct_glm_path(estimator, X, y, values, fit_params):
+    """The elastic-net GLM path on one problem, or None where the estimator
+    loop (:func:`iter_path`) applies.
+
+    For dense ``X`` (an ndarray of at least ``NUMBA_MIN_SIZE`` rows),
+    ``l1_ratio > 0`` and positive alphas: the first value is an ordinary
+    ``fit`` (all of the estimator's input checks and errors), the others are
+    solved on the same :class:`GLMProblem` by
+    :func:`~skngd._solvers.glm_elastic_net.fit_l1_path`, each from the
+    previous solution, its row pass and Gram matrix, with no per-fit
+    validation or inference (a path needs the coefficients only). Same
+    solver, objective and ``tol`` as the loop.
+    """
+    from skngd._loss.family import NUMBA_MIN_SIZE
+    from skngd._solvers.glm_elastic_net import fit_l1_path
+    from skngd.linear_model._glm import _check_offset
+    from skngd.linear_model._glm_penalty import build_penalty
+    from skngd.utils._threads import fit_threads
+
+    prm = estimator.get_params()
+    if (_is_logistic(estimator) or not float(prm.get("l1_ratio", 0.0) or 0.0) > 0
+            or not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] < NUMBA_MIN_SIZE
+            or values.size < 2 or not np.all(values > 0)):
+        return None
+    est = clone(estimator).set_params(warm_start=True, alpha=float(values[0]))
+    est.fit(X, y, **fit_params)
+    X = check_array(X, dtype=np.float64, order="C")
+    y = np.ascontiguousarray(column_or_1d(y), dtype=np.float64)
+    sw = check_sample_weight(fit_params.get("sample_weight"), X, dtype=np.float64)
+    family, fi, p = est._family_, est.fit_intercept, X.shape[1]
+    pens = [build_penalty(float(a), est.l1_ratio, est.P1, est.P2, p, fi, float(sw.sum()))
+            for a in values[1:]]
+    problem = GLMProblem(X, y, sw, _check_offset(fit_params.get("offset"), X.shape[0]),
+                         family, est._link_, fi, l2=pens[0].l2, n_jobs=est.n_jobs,
+                         ridge=pens[0].ridge)
+    if problem.sparse or not problem.use_numba:
+        return _collect(estimator, X, y, "alpha", values, fit_params)
+    coefs, intercepts = [est.coef_.copy()], [est.intercept_]
+    n_iter = [int(est.n_iter_)]
+    start = np.r_[est.coef_, [est.intercept_] if fi else []]
+    with fit_threads(est.n_jobs, numba=True, verbose=est.verbose):
+        for res in fit_l1_path(problem, ((pen.l2, pen.l1) for pen in pens), start,
+                               tol=est.tol, max_iter=est.max_iter, verbose=est.verbose):
+            coefs.append(res.coef[:p].copy())
+            intercepts.append(float(res.coef[p]) if fi else 0.0)
+            n_iter.append(int(res.n_iter))
+    return RegularizationPath("alpha", np.asarray(values, dtype=np.float64), np.asarray(coefs),
+                              np.asarray(intercepts), np.asarray(n_iter), float(est.l1_ratio))
 
 
 def _collect(estimator, X, y, param, values, fit_params):
@@ -395,7 +446,8 @@ def _with_l1_ratio(est, l1_ratio, **more):
 
 def glm_path(X, y, *, family="normal", link="auto", power=None, alphas=None, n_alphas=100,
              min_alpha_ratio=None, min_alpha=None, l1_ratio=0.0, P1=None, P2=None,
-             fit_intercept=True, sample_weight=None, offset=None, max_iter=100, tol=1e-8):
+             fit_intercept=True, sample_weight=None, offset=None, max_iter=100, tol=1e-8,
+             n_jobs=None):
     r"""A generalised linear model along a path of ``alpha`` values (warm starts).
 
     Minimises at each ``alpha`` glum's elastic-net objective (the objective
@@ -416,8 +468,9 @@ def glm_path(X, y, *, family="normal", link="auto", power=None, alphas=None, n_a
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-    family, link, power, fit_intercept, max_iter, tol
-        As in :class:`~skngd.linear_model.GeneralizedLinearRegressor`.
+    family, link, power, fit_intercept, max_iter, tol, n_jobs
+        As in :class:`~skngd.linear_model.GeneralizedLinearRegressor`
+        (``n_jobs=None``: one thread).
     alphas : array-like, default=None
         The strengths, fitted in the order given; ``None``: the automatic grid.
     n_alphas : int, default=100
@@ -444,7 +497,8 @@ def glm_path(X, y, *, family="normal", link="auto", power=None, alphas=None, n_a
     from skngd.linear_model._glm import GeneralizedLinearRegressor
 
     est = GeneralizedLinearRegressor(family=family, link=link, power=power,
-                                     fit_intercept=fit_intercept, max_iter=max_iter, tol=tol)
+                                     fit_intercept=fit_intercept, max_iter=max_iter, tol=tol,
+                                     n_jobs=n_jobs)
     est = _with_l1_ratio(est, l1_ratio, P1=P1, P2=P2)
     fit_params = {k: v for k, v in (("sample_weight", sample_weight), ("offset", offset))
                   if v is not None}
