@@ -126,10 +126,10 @@ class GLMProblem(LinearModelLoss):
         (Poisson, Gamma, inverse Gaussian, Tweedie ``p >= 1``), whose row pass
         needs no logarithm (:func:`skngd._kernels.glm.loglink_pass`); None
         for every other pair."""
-        p = float(getattr(self.family, "variance_power", -1.0))
-        if self.link.name != "log" or self.family.name not in _LOG_FAMILIES or p < 1.0:
+        if self.link.name != "log" or self.family.name not in _LOG_FAMILIES:
             return None
-        return p
+        p = getattr(self.family, "variance_power", None)
+        return None if p is None or not float(p) >= 1.0 else float(p)
 
     @property
     def pass_constant(self):
