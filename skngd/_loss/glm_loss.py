@@ -144,23 +144,27 @@ class GLMProblem(LinearModelLoss):
             self._pass_constant = c
         return c
 
-    def row_pass(self, eta, mu, w, u):
+    def row_pass(self, eta, mu, w, u, rows=slice(None)):
         """The fused Numba row pass at ``eta`` (offset included, contiguous):
         writes means ``mu``, Fisher weights ``w`` and scores ``u``; returns
         ``(value, scale)`` with ``value + pass_constant`` the weighted half
         deviance (``inf`` outside the domain) and ``eps * scale`` the
         rounding level of ``value``. The log-link kernel for
         :attr:`loglink_power` families, :func:`~skngd._kernels.glm.irls_pass`
-        otherwise."""
+        otherwise. ``rows``: a slice of the rows (``eta`` and the outputs
+        have its length)."""
+        y, sw = self.y[rows], self.sw[rows]
+        if not (y.shape == eta.shape == mu.shape == w.shape == u.shape):
+            raise ValueError("row_pass: eta, mu, w and u must have the rows' length.")
         p = self.loglink_power
         if p is not None:
             from skngd._kernels.glm import loglink_pass
 
-            val, scale = loglink_pass(self.y, eta, self.sw, p, mu, w, u)
+            val, scale = loglink_pass(y, eta, sw, p, mu, w, u)
             return float(val), float(scale)
         from skngd._kernels.glm import irls_pass
 
-        half = 0.5 * float(irls_pass(self.y, eta, self.sw, *self._codes(), mu, w, u))
+        half = 0.5 * float(irls_pass(y, eta, sw, *self._codes(), mu, w, u))
         return half, abs(half)
 
     def gram_score(self, w, v=None, ws=None):

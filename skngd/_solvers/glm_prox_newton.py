@@ -39,6 +39,8 @@ from skngd._solvers.second_order import StepSearch, backtrack
 _REUSE = 0.05
 _ARMIJO_C, _SIGNIFICANT = 1e-4, 8.0
 _EPS = float(np.finfo(np.float64).eps)
+#: rows per block of the fused full-step pass: about this many bytes of X
+_BLOCK_BYTES = 1 << 21
 
 
 def relative_change(w, w0):
@@ -176,14 +178,18 @@ class GLMProxNewton(ProxNewton):
             return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
         if not delta < 0:
             return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
-        U = loss.matmul(D)
+        U, full = self.full_step(D)  # U = X~ D and the trial at t = 1, X read once
 
         def armijo(t):
-            raw = st.raw + U * t
-            eta = np.ascontiguousarray(raw[:, 0])
-            mu, wt, u = (np.empty_like(eta) for _ in range(3))
-            val, scale = loss.row_pass(eta, mu, wt, u)
-            self.trial = (t, raw, mu, wt, u, val, scale)
+            if t == 1.0:
+                self.trial = full
+                val, scale = full[5], full[6]
+            else:
+                raw = st.raw + U * t
+                eta = np.ascontiguousarray(raw[:, 0])
+                mu, wt, u = (np.empty_like(eta) for _ in range(3))
+                val, scale = loss.row_pass(eta, mu, wt, u)
+                self.trial = (t, raw, mu, wt, u, val, scale, None)
             pen, pen_mag = penalty_change(loss, st.coef, D, t)
             at = l1_term(lam, z if t == 1.0 else w + t * d)
             change = (val - st.dvar) + pen + at - now
@@ -196,14 +202,48 @@ class GLMProxNewton(ProxNewton):
 
         return backtrack(armijo), D, U, delta
 
+    def full_step(self, D):
+        """``U = X~ D`` (n, 1) and the trial tuple of the full step (the row
+        pass at ``raw + U`` and its data gradient): by row blocks of about
+        ``_BLOCK_BYTES``, each block of ``X`` read from memory once for both
+        products (the speculative gradient is the next state's when the full
+        step is accepted, as it nearly always is)."""
+        loss, st = self.loss, self.st
+        X = loss.X
+        n, p = X.shape
+        Dv = np.ascontiguousarray(D[:p, 0])
+        d0 = float(D[p, 0]) if loss.fit_intercept else 0.0
+        U, eta, mu, w, u = (np.empty(n) for _ in range(5))
+        raw0 = np.ascontiguousarray(st.raw[:, 0])
+        g = np.zeros(p)
+        val = scale = 0.0
+        block = int(max(256, _BLOCK_BYTES // (8 * max(p, 1))))
+        for start in range(0, n, block):
+            e = slice(start, min(n, start + block))
+            Xb = X[e]
+            np.dot(Xb, Dv, out=U[e])
+            U[e] += d0
+            np.add(raw0[e], U[e], out=eta[e])
+            v, sc = loss.row_pass(eta[e], mu[e], w[e], u[e], rows=e)
+            val, scale = val + v, scale + sc
+            g -= u[e] @ Xb
+        loss.n_passes += 2
+        data_grad = np.empty((loss.n_dof, 1))
+        data_grad[:p, 0] = g
+        if loss.fit_intercept:
+            data_grad[p, 0] = -float(np.sum(u))
+        return U[:, None], (1.0, eta[:, None], mu, w, u, val, scale, data_grad)
+
     def advance(self, t, change, D, U, z, idx):
         st = self.st
         coef = st.coef + t * D
         if t == 1.0:
             coef.ravel()[idx] = z
         tr = self.trial
-        if tr is not None and tr[0] == t:
-            new = self.build_state(coef, *tr[1:])
+        if tr is not None and tr[0] == t and tr[7] is not None:
+            new = self.with_penalty(coef, *tr[1:])
+        elif tr is not None and tr[0] == t:
+            new = self.build_state(coef, *tr[1:7])
         else:
             U = self.loss.matmul(D) if U is None else U
             new = self.make_state(coef, st.raw + U * t)
