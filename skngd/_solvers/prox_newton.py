@@ -100,7 +100,7 @@ def _cd_kernel(use_numba):
     if use_numba:
         from skngd._kernels.cd import cd_gram
         return cd_gram
-    from skngd._kernels.cd import cd_gram_ref
+    from skngd._kernels.cd_ref import cd_gram_ref  # no Numba import for small fits
     return cd_gram_ref
 
 
