@@ -207,8 +207,13 @@ class GLMProxNewton(ProxNewton):
         pass at ``raw + U`` and its data gradient): by row blocks of about
         ``_BLOCK_BYTES``, each block of ``X`` read from memory once for both
         products (the speculative gradient is the next state's when the full
-        step is accepted, as it nearly always is)."""
+        step is accepted, as it nearly always is). One thread only; with more,
+        :meth:`split_step`."""
+        import numba
+
         loss, st = self.loss, self.st
+        if numba.get_num_threads() > 1:  # a parallel region per block costs more than it saves
+            return self.split_step(D)
         X = loss.X
         n, p = X.shape
         Dv = np.ascontiguousarray(D[:p, 0])
@@ -233,6 +238,18 @@ class GLMProxNewton(ProxNewton):
         if loss.fit_intercept:
             data_grad[p, 0] = -float(np.sum(u))
         return U[:, None], (1.0, eta[:, None], mu, w, u, val, scale, data_grad)
+
+    def split_step(self, D):
+        """:meth:`full_step` as three whole-array passes (``X D``, the row
+        pass, ``X^T u``): with several threads, three parallel regions per
+        step instead of three per row block."""
+        loss, st = self.loss, self.st
+        U = loss.matmul(D)
+        raw = st.raw + U
+        eta = np.ascontiguousarray(raw[:, 0])
+        mu, w, u = (np.empty_like(eta) for _ in range(3))
+        val, scale = loss.row_pass(eta, mu, w, u)
+        return U, (1.0, raw, mu, w, u, val, scale, loss.rmatmul(-u[:, None]))
 
     def advance(self, t, change, D, U, z, idx):
         st = self.st

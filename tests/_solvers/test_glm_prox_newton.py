@@ -160,3 +160,18 @@ def test_fit_l1_path_warns_on_max_iter():
         out = list(fit_l1_path(prob, pens, None, tol=1e-14, max_iter=1))
     assert len(out) == 2
     assert any(issubclass(r.category, ConvergenceWarning) for r in rec)
+
+
+def test_one_and_two_threads_same_solution():
+    from skngd.utils import numba_threads
+
+    prob, l1 = _problem("poisson", "log", None, offset=True)
+    out = []
+    for nj in (1, 2):
+        with numba_threads(nj):
+            res, _ = glm_prox_newton(prob, None, l1=l1, tol=1e-12, max_iter=100)
+        out.append(res)
+    assert out[0].converged and out[1].converged
+    f = [_objective(prob, l1, r.coef) for r in out]
+    assert f[0] == pytest.approx(f[1], rel=1e-13)
+    np.testing.assert_array_equal(out[0].coef != 0, out[1].coef != 0)
