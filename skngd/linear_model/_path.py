@@ -351,8 +351,8 @@ def _direct_glm_path(estimator, X, y, values, fit_params):
     problem = GLMProblem(X, y, sw, _check_offset(fit_params.get("offset"), X.shape[0]),
                          family, est._link_, fi, l2=pens[0].l2, n_jobs=est.n_jobs,
                          ridge=pens[0].ridge)
-    if problem.sparse or not problem.use_numba:
-        return _collect(estimator, X, y, "alpha", values, fit_params)
+    if problem.sparse or not problem.use_numba or any(pen.l1 is None for pen in pens):
+        return _collect(estimator, X, y, "alpha", values, fit_params)  # no L1 term: IRLS
     coefs, intercepts = [est.coef_.copy()], [est.intercept_]
     n_iter = [int(est.n_iter_)]
     start = np.r_[est.coef_, [est.intercept_] if fi else []]

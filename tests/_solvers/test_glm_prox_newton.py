@@ -175,3 +175,15 @@ def test_one_and_two_threads_same_solution():
     f = [_objective(prob, l1, r.coef) for r in out]
     assert f[0] == pytest.approx(f[1], rel=1e-13)
     np.testing.assert_array_equal(out[0].coef != 0, out[1].coef != 0)
+
+
+def test_glm_path_without_l1_term_falls_back_to_the_loop():
+    # P1 all zero: no L1 term at any alpha, so every step is the IRLS ridge fit
+    prob, _ = _problem("poisson", "log", None, p=4)
+    X, y = prob.X, prob.y
+    alphas = [0.1, 0.01]
+    path = glm_path(X, y, family="poisson", alphas=alphas, l1_ratio=0.5, P1=np.zeros(4),
+                    tol=1e-10)
+    for a, c in zip(alphas, path.coefs):
+        ref = PoissonRegressor(alpha=a, l1_ratio=0.5, P1=np.zeros(4), tol=1e-10).fit(X, y)
+        np.testing.assert_allclose(c, ref.coef_, rtol=1e-8, atol=1e-10)
