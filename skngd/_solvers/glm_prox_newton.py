@@ -9,8 +9,11 @@ is only how the steps reach the data:
 * **one row pass per trial point** (:meth:`GLMProblem.row_pass`: means,
   Fisher weights, scores and the half deviance in one sweep; for log-link
   power families without a logarithm per row). The line search evaluates the
-  trial point with it and the accepted trial *is* the next state: only the
-  gradient :math:`\tilde X^T u` is added (one product), no second pass.
+  trial point with it and the accepted trial *is* the next state, gradient
+  included: the full step's :math:`\tilde X D`, row pass and
+  :math:`\tilde X^T u` share one sweep over row blocks of ``X``
+  (:meth:`GLMProxNewton.full_step`; with several threads three whole-array
+  passes), so ``X`` is read once per step.
 * **the Gram matrix is reused** while the curvature weights have moved
   little. With :math:`W_g` the weights of the last Gram matrix formed and
   :math:`W` the current ones, the stale model Hessian
