@@ -186,7 +186,7 @@ def _polish_direction(M, rhs, pen, zA, ray=True):
 
 def _at_rounding(H, z, viol, prev):
     """Whether coordinate descent has stalled at the rounding level of its
-    model gradient :math:`r = g + H(z - w)`, about :math:`\epsilon\,|H||z|`
+    model gradient :math:`r = g + H(z - w)`, about :math:`\\epsilon\\,|H||z|`
     (kept by updates, so its error grows with the sweeps): a chunk of sweeps
     that did not halve the violation, already within ``_ROUNDING_SPAN`` of that
     level. Near-singular ``H`` with large ``|z|`` (weakly penalised p ~ n
