@@ -62,7 +62,7 @@ def test_numba_kernels_run_on_the_workers(cluster_client):
         da.from_array(X, chunks=(NUMBA_MIN_SIZE, d)), da.from_array(y, chunks=NUMBA_MIN_SIZE))
     assert est.n_iter_[0] > 0
     on_workers = cluster_client.run(lambda: "numba" in sys.modules)
-    assert all(on_workers.values())
+    assert any(on_workers.values())  # the chunks may all sit on one worker
 
 
 def test_search_with_the_joblib_dask_backend(cluster_client):
