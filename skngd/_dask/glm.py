@@ -17,8 +17,11 @@ where that matrix is positive definite, the Fisher step otherwise; the
 in-memory solver reaches the same step by preconditioned CG).
 
 Passes: two to start (sums of ``y``; the first IRLS step), one per
-iteration and one per halved step, and two after the fit (dispersion and
-null deviance; log-likelihood).
+iteration and one per halved step. The last evaluation (the converged step)
+also returns the Pearson statistic, the null deviance at :math:`\bar y` and,
+for a fixed-scale family, the log-likelihood, so inference needs no further
+pass unless the scale is estimated (one pass for the log-likelihood) or the
+fit stopped otherwise (one pass for the statistics).
 """
 
 import numpy as np

@@ -263,3 +263,20 @@ def test_newton_passes_are_one_per_iteration():
         da.from_array(X, chunks=(1000, 6)), da.from_array(y, chunks=1000))
     assert est.n_passes_ == est.n_iter_[0] + 1
     assert len(est.objective_history_) == est.n_passes_
+
+
+@pytest.mark.parametrize("est_cls", [PoissonRegressor, GammaRegressor])
+def test_glm_inference_from_the_last_pass(est_cls):
+    """Without an offset the Pearson statistic, null deviance and (Poisson:
+    fixed scale) log-likelihood come with the last evaluation: passes are
+    the two starting ones plus one per iteration, and every inference
+    attribute equals the in-memory fit's."""
+    X, eta, _, sw, rng = _glm_data(n=3001)
+    y = rng.poisson(np.exp(eta)).astype(float) + (est_cls is GammaRegressor)
+    ref = est_cls(tol=1e-10).fit(X, y, sample_weight=sw)
+    est = est_cls(tol=1e-10).fit(da.from_array(X, chunks=(1000, 5)),
+                                 da.from_array(y, chunks=1000),
+                                 sample_weight=da.from_array(sw, chunks=1000))
+    for attr in ("coef_", "covariance_", "deviance_", "null_deviance_", "scale_", "llf_"):
+        assert rel(getattr(est, attr), getattr(ref, attr)) < 1e-8, attr
+    assert est.n_passes_ == est.n_iter_ + 2
