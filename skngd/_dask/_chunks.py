@@ -163,7 +163,7 @@ class Chunks:
         while len(level) > self.gather_max:
             level = [client.submit(combine, level[i:i + k], pure=False)
                      for i in range(0, len(level), k)]
-        return combine(client.gather(level))
+        return combine(client.gather(level, direct=True))  # from the workers: one hop less
 
     def release(self):
         self.parts = []
