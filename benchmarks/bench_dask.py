@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 _GAP = 1e-6  # a dask-ml solver within this relative objective gap counts as converged
+_GAP_TIGHT = 1e-9  # ... and at skngd's objective (its own gap is ~1e-11)
 
 
 # -- memory sampling (runs on each worker via client.run, and on the client) --
@@ -141,13 +142,14 @@ def compare(kind, n, p, chunk, solvers, lam=1.0):
     for name, t, passes, f, gap in rows:
         ps = "" if passes is None else str(passes)
         print(f"{name:34s} {t:8.2f} {ps:>7s} {f:20.10f} {gap:10.1e}")
-    ok = [r for r in rows[1:] if np.isfinite(r[4]) and r[4] <= _GAP]
-    if ok:
-        best = min(ok, key=lambda r: r[1])
-        print(f"fastest converged dask-ml (gap <= {_GAP:g}): {best[0]} {best[1]:.2f} s; "
-              f"skngd / it = {rows[0][1] / best[1]:.3f}")
-    else:
-        print(f"no dask-ml solver reached a relative gap <= {_GAP:g}")
+    for gap in (_GAP, _GAP_TIGHT):
+        ok = [r for r in rows[1:] if np.isfinite(r[4]) and r[4] <= gap]
+        if ok:
+            best = min(ok, key=lambda r: r[1])
+            print(f"fastest converged dask-ml (gap <= {gap:g}): {best[0]} {best[1]:.2f} s; "
+                  f"skngd / it = {rows[0][1] / best[1]:.3f}")
+        else:
+            print(f"no dask-ml solver reached a relative gap <= {gap:g}")
     print(f"(section {time.perf_counter() - t0:.0f} s; load average {_load()})", flush=True)
     return X, y
 
