@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 _GAP = 1e-6  # a dask-ml solver within this relative objective gap counts as converged
+_GAP_TIGHT = 1e-9  # ... and at skngd's objective (its own gap is ~1e-11)
 
 
 # -- memory sampling (runs on each worker via client.run, and on the client) --
@@ -141,14 +142,15 @@ def compare(kind, n, p, chunk, solvers, lam=1.0):
     for name, t, passes, f, gap in rows:
         ps = "" if passes is None else str(passes)
         print(f"{name:34s} {t:8.2f} {ps:>7s} {f:20.10f} {gap:10.1e}")
-    ok = [r for r in rows[1:] if np.isfinite(r[4]) and r[4] <= _GAP]
-    if ok:
-        best = min(ok, key=lambda r: r[1])
-        print(f"fastest converged dask-ml (gap <= {_GAP:g}): {best[0]} {best[1]:.2f} s; "
-              f"skngd / it = {rows[0][1] / best[1]:.3f}")
-    else:
-        print(f"no dask-ml solver reached a relative gap <= {_GAP:g}")
-    print(f"(section {time.perf_counter() - t0:.0f} s)", flush=True)
+    for gap in (_GAP, _GAP_TIGHT):
+        ok = [r for r in rows[1:] if np.isfinite(r[4]) and r[4] <= gap]
+        if ok:
+            best = min(ok, key=lambda r: r[1])
+            print(f"fastest converged dask-ml (gap <= {gap:g}): {best[0]} {best[1]:.2f} s; "
+                  f"skngd / it = {rows[0][1] / best[1]:.3f}")
+        else:
+            print(f"no dask-ml solver reached a relative gap <= {gap:g}")
+    print(f"(section {time.perf_counter() - t0:.0f} s; load average {_load()})", flush=True)
     return X, y
 
 
@@ -215,6 +217,12 @@ def scaling(sizes, chunks, p_rows, p_chunk, n_chunk):
         del X, y
 
 
+def _load():
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -228,7 +236,7 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         print(f"LocalCluster: {len(client.scheduler_info()['workers'])} worker processes, "
-              "1 thread each")
+              f"1 thread each; load average {_load()}")
         if args.quick:
             X, y = compare("logistic", 40_000, 10, 10_000, solvers)
             memory(client, "logistic", X, y, 1.0)
@@ -248,7 +256,7 @@ def main():
         compare("poisson", 2_000_000, 50, 250_000, big)
         scaling([250_000, 500_000, 1_000_000, 2_000_000], [25_000, 50_000, 100_000, 250_000],
                 50, 30, 1_000_000)
-        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average {_load()}")
 
 if __name__ == "__main__":
     main()

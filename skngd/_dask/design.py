@@ -73,41 +73,55 @@ class _Shape:
 
 
 # -- per-chunk functions (run on the workers) -----------------------------
-def _raw(c, coef):
-    """The chunk's linear predictor at ``coef``: the one kept from the last
-    pass when it was at ``coef`` (the step search's ``raw + t U``, as the
-    in-memory solvers carry it), else one product with the chunk's rows."""
+_KEEP = 2  # per-sample states kept per chunk: the current point and one trial
+
+
+def _chunk_state(c, coef, raw=None):
+    """The chunk's per-sample state at ``coef`` (value and gradient not
+    summed): one of the last states kept on the chunk (the step search's
+    ``raw + t U``, as the in-memory solvers carry it) or, from ``raw`` or
+    one product with the chunk's rows, a new one, kept."""
     key = coef.tobytes()
-    if getattr(c, "_raw_key", None) == key:
-        return c._raw_val
-    return c.raw_prediction(coef)
-
-
-def _keep_raw(c, coef, raw):
-    c._raw_key, c._raw_val = coef.tobytes(), raw
-
-
-def _chunk_state(c, coef):
-    raw = _raw(c, coef)
+    kept = c.__dict__.setdefault("_kept", {})
+    st = kept.get(key)
+    if st is not None:
+        return st
+    if raw is None:
+        raw = c.raw_prediction(coef)
     lo, g, cu = c.per_sample(raw)
-    return PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
+    st = PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
+    if len(kept) >= _KEEP:
+        kept.pop(next(iter(kept)))
+    kept[key] = st
+    return st
+
+
+def _grad_fisher(c, st, fisher):
+    """The chunk's gradient and (``fisher``: its kind) Fisher matrix at
+    ``st``: for the binary loss one fused sweep (the gradient is the extra
+    column of the Gram matrix's BLAS product), else a product with the rows
+    and the Fisher matrix."""
+    if fisher and not c.multinomial and c.dtype == np.float64:
+        F, g = c.weighted_gram(np.asarray(c.fisher_weights(st, fisher), dtype=np.float64),
+                               np.asarray(st.grad_raw[:, 0], dtype=np.float64))
+        return g[:, None], F
+    grad = c.rmatmul(st.grad_raw)
+    return grad, (c.fisher_matrix(st, fisher) if fisher else None)
 
 
 def _c_state(c, coef, fisher):
-    st = c.state(coef, raw=_raw(c, coef))
-    _keep_raw(c, coef, st.raw)
-    F = c.fisher_matrix(st, fisher) if fisher else None
-    return [st.value, st.grad, F]
+    st = _chunk_state(c, coef)
+    grad, F = _grad_fisher(c, st, fisher)
+    return [st.value, grad, F]
 
 
 def _c_change(c, coef, D, t, fisher):
     st = _chunk_state(c, coef)
     U = c.matmul(D)
     d, noise = c.value_change(st, D, U, t)
-    new = c.state(coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))
-    _keep_raw(c, new.coef, new.raw)
-    F = c.fisher_matrix(new, fisher) if fisher else None
-    return [d, noise, new.value, new.grad, F]
+    new = _chunk_state(c, coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))
+    grad, F = _grad_fisher(c, new, fisher)
+    return [d, noise, new.value, grad, F]
 
 
 def _c_fisher(c, coef, kind):
@@ -144,6 +158,38 @@ def _c_block(c, coef, kind):
     return [np.stack([c.gram(H[:, k]) for k in range(c.n_out)])]
 
 
+class ZeroState:
+    r"""What the first pass of a logistic fit (classes, weights) also knows:
+    the value, gradient and Fisher matrix at ``W = 0``, where every
+    probability is :math:`1/K`.
+
+    From ``C`` (``(n_dof, K)``: :math:`\tilde X^T (s \circ [y = k])` per
+    class), the weighted Gram matrix ``G`` (:math:`\tilde X^T \mathrm{diag}(s)
+    \tilde X`) and the weight total ``total``: :math:`f(0) = \log K \sum_i s_i`,
+    gradient column :math:`k` :math:`\tfrac1K \sum_l C_l - C_k`, exact Fisher
+    matrix :math:`G \otimes (I/K - 11^T/K^2)` (binary: :math:`G/4`, also the
+    empirical one). ``G`` may be None (then no Fisher matrix).
+    """
+
+    def __init__(self, C, G, total, multinomial):
+        self.C, self.G, self.total, self.multinomial = C, G, float(total), multinomial
+
+    def value_grad(self):
+        K = self.C.shape[1]
+        grad = self.C.sum(axis=1, keepdims=True) / K - self.C
+        if not self.multinomial:
+            grad = grad[:, 1:]
+        return np.log(K) * self.total, grad
+
+    def fisher(self, kind):
+        if self.G is None or (self.multinomial and kind != "exact"):
+            return None
+        if not self.multinomial:
+            return 0.25 * self.G
+        K = self.C.shape[1]
+        return np.kron(self.G, np.eye(K) / K - 1.0 / K ** 2)
+
+
 class DaskLinearModelLoss(LinearModelLoss):
     """A :class:`LinearModelLoss` whose rows live in chunks on Dask workers.
 
@@ -173,6 +219,7 @@ class DaskLinearModelLoss(LinearModelLoss):
         self._sub_fn, self._subs = sub, {}
         self.prefetch = prefetch
         self._cache = {}
+        self.zero = None  # a ZeroState from the first pass, if known
 
     # -- bookkeeping ----------------------------------------------------------
     @property
@@ -194,6 +241,16 @@ class DaskLinearModelLoss(LinearModelLoss):
             self._subs = {key: self._sub_fn(rows, self.l2)}
         return self._subs[key]
 
+    def cached(self, coef):
+        """``(state, Fisher matrix or None)`` known at ``coef`` without a
+        pass (the last pass's point, or ``W = 0`` from :attr:`zero`)."""
+        hit = self._cache.get(coef.tobytes())
+        if hit is None and self.zero is not None and not np.any(coef):
+            value, grad = self.zero.value_grad()
+            self._point(coef, value, grad, self.zero.fisher(self.prefetch))
+            hit = self._cache[coef.tobytes()]
+        return hit
+
     def _point(self, coef, value, grad, F):
         st = PointState(coef, Lin(coef, self.dtype, True), None, None, None,
                         float(value) + self.penalty(coef), grad + self.penalty_matvec(coef))
@@ -203,7 +260,7 @@ class DaskLinearModelLoss(LinearModelLoss):
     # -- the loss -------------------------------------------------------------
     def state(self, coef, raw=None):
         coef = np.asarray(coef, dtype=np.float64).reshape(self.shape)
-        hit = self._cache.get(coef.tobytes())
+        hit = self.cached(coef)
         if hit is not None:
             return hit[0]
         value, grad, F = self.chunks.map_sum(_c_state, coef, self.prefetch)
@@ -240,7 +297,7 @@ class DaskLinearModelLoss(LinearModelLoss):
         if rows is not None:
             sub = self.subsample(rows)
             return sub.fisher_matrix(sub.state(st.coef), kind, scale=scale)
-        hit = self._cache.get(st.coef.tobytes())
+        hit = self.cached(np.asarray(st.coef, dtype=np.float64).reshape(self.shape))
         if hit is not None and hit[1] is not None and kind == self.prefetch:
             F = hit[1]
         else:
@@ -253,6 +310,8 @@ class DaskLinearModelLoss(LinearModelLoss):
     def gram(self, weights, rows=None):
         if weights is not self.sw or rows is not None:
             raise TypeError("DaskLinearModelLoss.gram takes the sample weights only")
+        if self.zero is not None and self.zero.G is not None:
+            return self.zero.G
         return self.chunks.map_sum(_c_gram_sw)[0]
 
 

@@ -17,14 +17,17 @@ where that matrix is positive definite, the Fisher step otherwise; the
 in-memory solver reaches the same step by preconditioned CG).
 
 Passes: two to start (sums of ``y``; the first IRLS step), one per
-iteration and one per halved step, and two after the fit (dispersion and
-null deviance; log-likelihood).
+iteration and one per halved step. The last evaluation (the converged step)
+also returns the Pearson statistic, the null deviance at :math:`\bar y` and,
+for a fixed-scale family, the log-likelihood, so inference needs no further
+pass unless the scale is estimated (one pass for the log-likelihood) or the
+fit stopped otherwise (one pass for the statistics).
 """
 
 import numpy as np
 from scipy import linalg, stats
 
-from skngd._dask._chunks import Chunks, row_blocks
+from skngd._dask._chunks import Chunks, nbytes, row_blocks
 from skngd._dask._input import (
     as_dask_array,
     check_design,
@@ -59,6 +62,10 @@ class _Chunk:
         self.null = GLMProblem(np.empty((n, 0)), y, sw, off, family, link, True, 0.0)
         self._numba_one = self.full.use_numba
 
+    def __sizeof__(self):
+        p = self.full
+        return nbytes(p.X, p.y, p.sw, p.offset) + 1024
+
 
 def _c_stats(c):
     p = c.full
@@ -89,31 +96,37 @@ def _c_first(c, which, ybar, const):
     return [G, rhs, 0]
 
 
-def _c_eval(c, which, coef, gram, observed):
+def _c_eval(c, which, coef, gram, observed, final=None):
     """Deviance at ``coef`` and, with ``gram``, the Fisher Gram matrix, the
     score, the observed Gram matrix (``observed``) and the decrement's
-    rounding level."""
+    rounding level; with ``final`` (the arguments of :func:`_c_final`) also
+    the Pearson statistic, null deviance and log-likelihood there."""
     p = getattr(c, which)
     ws = _Workspace(p)
     with np.errstate(all="ignore"):
         eta = p.linear_predictor(coef)
     dev = float(_pass(p, eta, ws))
     if not (gram and np.isfinite(dev)):
-        return [dev, None, None, None, None]
+        return [dev, None, None, None, None, None]
     G, score = p.gram_score(ws.w, ws.u, ws)
     H = p.gram_score(_observed(p, eta, ws))[0] if observed else None
     a = np.abs(eta) + np.abs(p.offset)
-    return [dev, G, score, H, float(np.dot(np.abs(ws.w), a * a))]
+    extra = None if final is None else np.array(_c_final(c, coef, *final, mu=ws.mu))
+    return [dev, G, score, H, float(np.dot(np.abs(ws.w), a * a)), extra]
 
 
-def _c_final(c, coef, ybar, null_at_mean):
+def _c_final(c, coef, ybar, null_at_mean, llf=False, mu=None):
+    """Pearson statistic, null deviance at ``ybar`` (``null_at_mean``) and
+    (``llf``) the log-likelihood at scale 1 (a fixed-scale family's)."""
     p = c.full
     with np.errstate(all="ignore"):
-        mu = p.link.inverse(p.linear_predictor(coef))
+        if mu is None:
+            mu = p.link.inverse(p.linear_predictor(coef))
         chi2 = float(np.dot(p.sample_weight, (p.y - mu) ** 2 / p.family.variance(mu)))
         null = (float(p.family.deviance(p.y, np.full_like(p.y, ybar), p.sample_weight))
                 if null_at_mean else 0.0)
-    return [chi2, null]
+        ll = float(p.family.loglike(p.y, mu, p.sample_weight, 1.0)) if llf else 0.0
+    return [chi2, null, ll]
 
 
 def _c_llf(c, coef, scale):
@@ -133,15 +146,16 @@ class _Fit:
         self.observed, self.tol, self.max_iter = observed, tol, max_iter
         self.max_halvings = max_halvings
         self.history, self.deficient = [], False
+        self.final = None  # _c_final's arguments for the last evaluation, or None
 
     def objective(self, dev, coef):
         return 0.5 * dev + 0.5 * float(coef @ (self.pdiag * coef))
 
-    def evaluate(self, coef, gram=True):
-        dev, G, score, H, noise = self.chunks.map_sum(_c_eval, self.which, coef, gram,
-                                                      self.observed)
+    def evaluate(self, coef, gram=True, final=False):
+        dev, G, score, H, noise, extra = self.chunks.map_sum(
+            _c_eval, self.which, coef, gram, self.observed, self.final if final else None)
         return {"coef": coef, "dev": dev, "obj": self.objective(dev, coef), "G": G,
-                "score": score, "H": H, "noise": noise}
+                "score": score, "H": H, "noise": noise, "extra": extra}
 
     def start(self, ybar, coef0):
         self.from_mu0 = False
@@ -182,10 +196,10 @@ class _Fit:
                 pass
         return step, -float(grad @ step)
 
-    def move(self, st, step, slack, max_halvings):
+    def move(self, st, step, slack, max_halvings, final=False):
         t = 1.0
         for _ in range(max_halvings + 1):
-            new = self.evaluate(st["coef"] + t * step)
+            new = self.evaluate(st["coef"] + t * step, final=final)
             if np.isfinite(new["obj"]) and new["obj"] <= st["obj"] + slack:
                 return new
             t *= 0.5
@@ -201,7 +215,7 @@ class _Fit:
             if dec <= (16.0 * _EPS) ** 2 * st["noise"]:
                 return st, StopReason.ROUNDING, it
             if converged(0.5 * dec, st["obj"], self.tol):
-                new = self.move(st, step, _ROUNDING * abs(st["obj"]), 0)
+                new = self.move(st, step, _ROUNDING * abs(st["obj"]), 0, final=True)
                 if new is not None:
                     st = new
                     self.history.append(st["obj"])
@@ -257,6 +271,7 @@ def fit_glm(est, X, y, sample_weight=None, offset=None):
             fit = _Fit(chunks, "full", k, est.alpha * S, est.fit_intercept, observed,
                        est.tol, est.max_iter)
             fit.link = link
+            fit.final = (ybar, not has_off, bool(family.fixed_scale))
             coef0 = est._warm_start_coef(p)
             st, status, n_iter = fit.run(fit.start(ybar, coef0))
             _set_fit(est, fit, st, status, n_iter, family, link, has_off)
@@ -297,14 +312,20 @@ def _null_deviance(est, fit, chunks, ybar, has_off):
 
 
 def _inference(est, fit, st, chunks, S, ybar, has_off, observed):
-    """Deviance, dispersion, covariance and Wald table (as the in-memory fit)."""
+    """Deviance, dispersion, covariance and Wald table (as the in-memory fit).
+    The Pearson statistic, null deviance and (fixed scale) log-likelihood
+    come from the last pass of the fit when it was at the final point, else
+    from one more pass (and one for the log-likelihood of an estimated scale)."""
     family, k = est._family_, fit.k
     gram = st["G"] if st["G"] is not None else fit.evaluate(st["coef"])["G"]
     if est.cov_type == "oim" and observed:
-        gram = fit.evaluate(st["coef"])["H"]
+        gram = st["H"] if st["H"] is not None else fit.evaluate(st["coef"])["H"]
     if fit.deficient:
         k = int(np.linalg.matrix_rank(gram))
-    chi2, null = chunks.map_sum(_c_final, st["coef"], ybar, not has_off)
+    extra = st.get("extra")
+    if extra is None:
+        extra = chunks.map_sum(_c_final, st["coef"], *fit.final)[0:3]
+    chi2, null, llf1 = (float(v) for v in extra)
     est.deviance_ = float(st["dev"])
     est._n_obs_ = float(S)
     est._df_resid_ = est._n_obs_ - k
@@ -316,7 +337,8 @@ def _inference(est, fit, st, chunks, S, ybar, has_off, observed):
     if family.name == "normal" and est._link_.name == "identity":
         scale = est.deviance_ / S
     est._llf_args_ = None
-    est._llf_value_ = float(chunks.map_sum(_c_llf, st["coef"], scale)[0])
+    est._llf_value_ = (llf1 if family.fixed_scale else
+                       float(chunks.map_sum(_c_llf, st["coef"], scale)[0]))
     H = gram + np.diag(fit.pdiag)
     Hinv = linalg.pinvh(H) if fit.deficient else inverse_pd(H)
     cov = est.scale_ * (Hinv @ gram @ Hinv if np.any(fit.pdiag > 0) else Hinv)

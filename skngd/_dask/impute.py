@@ -14,7 +14,7 @@ and the objective need nothing else. Passes: two for the starting point
 
 import numpy as np
 
-from skngd._dask._chunks import Chunks, row_blocks
+from skngd._dask._chunks import Chunks, nbytes, row_blocks
 from skngd._dask._input import check_design, set_features
 from skngd._solvers.em_gaussian import (
     _LOG_2PI,
@@ -62,6 +62,9 @@ class _ChunkData:
         self.data = PatternData(np.ascontiguousarray(Xm[rows]), mm[rows])
         self.n = int(rows.sum())
         self._numba_one = False
+
+    def __sizeof__(self):
+        return sum(nbytes(v) for v in vars(self.data).values() if isinstance(v, np.ndarray)) + 1024
 
 
 def _c_estep(c, mu, P, Sigma, stable):

@@ -4,7 +4,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from skngd._dask._chunks import Chunks, as_float, row_blocks
+from skngd._dask._chunks import Chunks, as_float, nbytes, row_blocks
 from skngd._dask._input import (
     as_dask_array,
     check_design,
@@ -12,8 +12,9 @@ from skngd._dask._input import (
     is_sparse_chunks,
     set_features,
 )
-from skngd._dask.design import DaskLinearModelLoss, dask_preconditioner
+from skngd._dask.design import DaskLinearModelLoss, ZeroState, dask_preconditioner
 from skngd._loss.family import Binomial, Multinomial
+from skngd._loss.design import weighted_gram
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.mm import mm
@@ -22,6 +23,9 @@ from skngd._solvers.ngd import NaturalGradient
 from skngd.utils._threads import fit_threads
 
 _MAX_ITER = {"ngd": 100, "newton": 100, "mm": 1000}
+
+
+_MAX_START_CLASSES = 16  # first pass: per-class column sums up to this many labels per chunk
 
 
 def _design_block(Xb, dtype):
@@ -39,7 +43,7 @@ def _weights_block(yb, swb, classes, cw, dtype):
 
 
 def _make_chunk(Xb, yb, swb, classes, cw, family, fit_intercept, dtype):
-    """The penalty-free in-memory loss of one chunk (built on its worker)."""
+    """The penalty-free in-memory loss of one chunk."""
     y_enc, sw = _weights_block(yb, swb, classes, cw, dtype)
     c = LinearModelLoss(family, _design_block(Xb, dtype), y_enc, sw,
                         fit_intercept=fit_intercept, l2_reg_strength=0.0)
@@ -47,50 +51,113 @@ def _make_chunk(Xb, yb, swb, classes, cw, family, fit_intercept, dtype):
     return c
 
 
+class _Spec:
+    """What the chunks learn once the client knows the classes: the labels,
+    class weights, family and dtype (``key`` tells a chunk it is bound)."""
+
+    def __init__(self, classes, cw, family, dtype):
+        import uuid
+
+        self.classes, self.cw, self.family, self.dtype = classes, cw, family, dtype
+        self.key = uuid.uuid4().hex
+
+
+class _Chunk:
+    """The rows of one chunk on its worker (``X`` in the fit's dtype, labels
+    and weights as given); :meth:`bind` makes their in-memory loss."""
+
+    def __init__(self, Xb, yb, swb, fit_intercept, dtype):
+        self.X = _design_block(Xb, dtype)
+        self.y = np.asarray(yb).reshape(-1)
+        self.sw = None if swb is None else np.asarray(swb, dtype=np.float64).reshape(-1)
+        self.fit_intercept = fit_intercept
+        self.key, self.loss = None, None
+
+    def __sizeof__(self):
+        extra = 0 if self.loss is None else nbytes(self.loss.y, self.loss.sw)
+        return nbytes(self.X, self.y, self.sw) + extra + 1024
+
+    def bind(self, spec):
+        if self.key != spec.key:
+            self.loss = _make_chunk(self.X, self.y, self.sw, spec.classes, spec.cw,
+                                    spec.family, self.fit_intercept, spec.dtype)
+            self.key = spec.key
+        return self.loss
+
+
+def _c_start(c, gram, cw_dict):
+    r"""First pass on a raw chunk: its labels with their weight sums and
+    counts, the weights' minimum and non-finite count, the total weight (with
+    the class weights of a dict ``cw_dict``) and, for at most
+    ``_MAX_START_CLASSES`` labels in float64, the per-label column sums
+    :math:`\tilde X^T (s \circ [y = v])` and (``gram``) the weighted Gram
+    matrix (the state at ``W = 0``, :class:`~skngd._dask.design.ZeroState`)."""
+    vals, inv = np.unique(c.y, return_inverse=True)
+    inv = inv.reshape(-1)
+    sw = np.ones(len(c.y)) if c.sw is None else c.sw
+    raw_sums = np.bincount(inv, weights=sw, minlength=len(vals))
+    counts = np.bincount(inv, minlength=len(vals)).astype(np.float64)
+    bad = 0 if c.sw is None else int(np.count_nonzero(~np.isfinite(sw)))
+    low = float(np.min(sw, initial=np.inf))
+    if cw_dict is not None:
+        sw = sw * np.array([float(cw_dict.get(v, 1.0)) for v in vals.tolist()])[inv]
+    total = float(sw.astype(c.X.dtype).sum(dtype=np.float64))
+    C = G = None
+    if len(vals) <= _MAX_START_CLASSES and c.X.dtype == np.float64 and bad == 0 and len(vals):
+        W = np.zeros((len(vals), len(c.y)))
+        W[inv, np.arange(len(c.y))] = sw
+        C = np.empty((c.X.shape[1] + int(c.fit_intercept), len(vals)))
+        C[: c.X.shape[1]] = np.asarray(c.X.T @ W.T) if sp.issparse(c.X) else (W @ c.X).T
+        if c.fit_intercept:
+            C[-1] = W.sum(axis=1)
+        if gram:
+            G = weighted_gram(c.X, sw, fit_intercept=c.fit_intercept)[0]
+    return [vals, raw_sums, counts, low, bad, total, C, G]
+
+
+def _merge_start(parts):
+    """Combine :func:`_c_start` results (over the union of the labels)."""
+    vals = np.unique(np.concatenate([p[0] for p in parts]))
+    m = len(vals)
+    raw_sums, counts = np.zeros(m), np.zeros(m)
+    C = None if any(p[6] is None for p in parts) else np.zeros((parts[0][6].shape[0], m))
+    G = None if any(p[7] is None for p in parts) else sum(p[7] for p in parts)
+    for p in parts:
+        at = np.searchsorted(vals, p[0])
+        raw_sums[at] += p[1]
+        counts[at] += p[2]
+        if C is not None:
+            C[:, at] += p[6]
+    return [vals, raw_sums, counts, min(p[3] for p in parts), sum(p[4] for p in parts),
+            sum(p[5] for p in parts), C, G]
+
+
 def _c_stats(c):
-    return [float(c.sw.sum(dtype=np.float64)), float(np.count_nonzero(c.sw > 0))]
+    return [float(c.sw.sum(dtype=np.float64))]
 
 
-def _check_weights(sw):
-    if sw is None:
-        return
-    import dask
-
-    lo, finite = dask.compute(sw.min(), da_isfinite_all(sw))
-    if not (finite and lo >= 0):
-        raise ValueError("sample_weight must be finite and non-negative.")
-
-
-def da_isfinite_all(A):
-    import dask.array as da
-
-    return da.isfinite(A).all()
-
-
-def _classes(est, y, sw):
-    """classes_, the class weights (or None) from one pass over y."""
-    import dask
-    import dask.array as da
-
-    classes = np.unique(da.unique(y).compute())
-    if len(classes) < 2:
-        raise ValueError("This solver needs samples of at least 2 classes in the data, but "
-                         f"the data contains only one class: {classes[0]!r}.")
+def _class_weights(est, classes, weighted_counts):
+    """The class weights (or None) of ``est.class_weight`` for ``classes``."""
     cw_param, K = est.class_weight, len(classes)
     if cw_param is None:
-        return classes, None
+        return None
     if isinstance(cw_param, str):
-        enc = y.map_blocks(lambda b: np.searchsorted(classes, b), dtype=np.int64)
-        w = da.ones(y.shape, chunks=y.chunks) if sw is None else sw
-        counts = dask.compute(da.bincount(enc, weights=w, minlength=K))[0]
-        return classes, np.divide(counts.sum(), K * counts, out=np.zeros(K), where=counts > 0)
+        c = weighted_counts
+        return np.divide(c.sum(), K * c, out=np.zeros(K), where=c > 0)
     from sklearn.utils.class_weight import compute_class_weight
 
-    values = list(cw_param.values())
-    if not (np.all(np.isfinite(values)) and np.all(np.asarray(values, float) >= 0)):
-        raise ValueError("class_weight must map classes to finite, non-negative numbers; "
-                         f"got {cw_param!r}.")
-    return classes, compute_class_weight(cw_param, classes=classes, y=classes)
+    return compute_class_weight(cw_param, classes=classes, y=classes)
+
+
+def _check_class_weight(est):
+    cw_param = est.class_weight
+    if isinstance(cw_param, dict):
+        values = list(cw_param.values())
+        if not (np.all(np.isfinite(values)) and np.all(np.asarray(values, float) >= 0)):
+            raise ValueError("class_weight must map classes to finite, non-negative numbers; "
+                             f"got {cw_param!r}.")
+        return cw_param
+    return None
 
 
 def _subsampler(X, y, sw, classes, cw, family, fit_intercept, dtype):
@@ -114,22 +181,42 @@ def _l2(est):
     return float(est._l2())
 
 
-def build_loss(est, X, y, sample_weight):
-    """The chunked loss of a ``LogisticRegression`` fit, and its classes."""
+def _classes(est, res, has_sw):
+    """classes_, the class weights and the weight total from the first pass."""
+    vals, raw_sums, _, low, bad, total, _, _ = res
+    if has_sw and not (bad == 0 and low >= 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if len(vals) < 2:
+        raise ValueError("This solver needs samples of at least 2 classes in the data, but "
+                         f"the data contains only one class: {vals[0]!r}.")
+    return vals, _class_weights(est, vals, raw_sums), total
+
+
+def build_loss(est, X, y, sample_weight, want_zero=True):
+    """The chunked loss of a ``LogisticRegression`` fit, and its classes.
+
+    One pass: the chunks are built and return their labels, weight sums and
+    (``want_zero``, no 'balanced' class weights) the pieces of the state at
+    ``W = 0`` (:class:`~skngd._dask.design.ZeroState`), so a fit from zero
+    starts without another pass.
+    """
     X = check_design(X)
     y = as_dask_array(y, "y", like=X)
     sw = as_dask_array(sample_weight, "sample_weight", like=X)
     if y.ndim != 1:
         y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-    _check_weights(sw)
-    classes, cw = _classes(est, y, sw)
-    K = len(classes)
-    family = Binomial() if K == 2 else Multinomial(K)
+    cw_dict = _check_class_weight(est)
     dtype = as_float(X)
     Xb, yb, swb = row_blocks(X, y, sw)
-    chunks = Chunks(_make_chunk, Xb, yb, swb,
-                    *[[v] * len(Xb) for v in (classes, cw, family, est.fit_intercept, dtype)])
-    total, n_pos = chunks.map_sum(_c_stats)
+    chunks = Chunks(_Chunk, Xb, yb, swb, [est.fit_intercept] * len(Xb), [dtype] * len(Xb))
+    balanced = isinstance(est.class_weight, str)
+    res = chunks.map_sum(_c_start, want_zero and not balanced, cw_dict, combine=_merge_start)
+    classes, cw, total = _classes(est, res, sw is not None)
+    K = len(classes)
+    family = Binomial() if K == 2 else Multinomial(K)
+    chunks.spec = _Spec(classes, cw, family, dtype)
+    if balanced:
+        total = chunks.map_sum(_c_stats)[0]
     if not total > 0:
         raise ValueError("class_weight together with sample_weight gives every sample zero "
                          "weight.")
@@ -138,6 +225,9 @@ def build_loss(est, X, y, sample_weight):
         sw_total=total, fit_intercept=est.fit_intercept, l2=_l2(est),
         sparse=is_sparse_chunks(X), offset=None,
         sub=_subsampler(X, y, sw, classes, cw, family, est.fit_intercept, dtype))
+    C, G = res[6], res[7]
+    if want_zero and not balanced and C is not None:
+        loss.zero = ZeroState(C, G, total, K > 2)
     return loss, classes
 
 
@@ -183,7 +273,8 @@ def fit_logistic(est, X, y, sample_weight=None, auto_solver=None):
     X = check_design(X)
     set_features(est, X, reset=True)
     with fit_threads(est.n_jobs, blas=1, numba=False):
-        loss, classes = build_loss(est, X, y, sample_weight)
+        warm = est.warm_start and hasattr(est, "coef_")
+        loss, classes = build_loss(est, X, y, sample_weight, want_zero=not warm)
         try:
             est.classes_ = classes
             solver = est.solver

@@ -34,9 +34,15 @@ def _logistic_data(K, n=5201, d=6, seed=0):
     return X, y, rng.uniform(0.5, 2.0, n)
 
 
-@pytest.mark.parametrize("K", [2, 3])
+def _grid(pairs, full):
+    """The cases in ``pairs`` in the default run, the rest of ``full`` marked slow
+    (every case keeps both chunkings)."""
+    return [c if c in pairs else pytest.param(*c, marks=pytest.mark.slow) for c in full]
+
+
 @pytest.mark.parametrize("solver", ["newton", "ngd", "mm"])
-@pytest.mark.parametrize("chunk", CHUNKINGS)
+@pytest.mark.parametrize("K, chunk", _grid([(2, 1000), (3, 1777)],
+                                           [(K, c) for K in (2, 3) for c in CHUNKINGS]))
 def test_logistic_equals_in_memory(K, solver, chunk):
     # NGD above 5000 rows preconditions with a row subsample (gathered once)
     X, y, sw = _logistic_data(K, n=5201 if solver == "ngd" else 3001)
@@ -119,8 +125,9 @@ def _glm_data(n=6007, d=5, seed=0):
     return X, eta, off, rng.uniform(0.5, 2.0, n), rng
 
 
-@pytest.mark.parametrize("chunk", CHUNKINGS)
-@pytest.mark.parametrize("case", ["poisson", "gamma", "normal"])
+@pytest.mark.parametrize("case, chunk", _grid(
+    [("poisson", 1000), ("gamma", 1777), ("normal", 1777)],
+    [(f, c) for f in ("poisson", "gamma", "normal") for c in CHUNKINGS]))
 def test_glm_equals_in_memory(case, chunk):
     X, eta, off, sw, rng = _glm_data()
     est_cls, y, kw = {
@@ -154,8 +161,9 @@ def test_glm_sparse_chunks():
     assert rel(est.coef_, ref.coef_) < 1e-8
 
 
-@pytest.mark.parametrize("init, chunk", [("complete_rows", 1000), ("complete_rows", 1777),
-                                         ("mean", 1777), ("pairwise", 1000)])
+@pytest.mark.parametrize("init, chunk", _grid(
+    [("complete_rows", 1777), ("pairwise", 1000)],
+    [("complete_rows", 1000), ("complete_rows", 1777), ("mean", 1777), ("pairwise", 1000)]))
 def test_em_imputer_equals_in_memory(init, chunk):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3003, 6)) @ rng.standard_normal((6, 6)) + 1.0
@@ -216,3 +224,59 @@ def test_importing_skngd_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("K, cw", [(2, None), (2, {0: 2.0, 1: 0.5}), (3, None)])
+def test_first_pass_state_at_zero_equals_in_memory(K, cw):
+    """The first pass's classes, weight total and state at W = 0 (value,
+    gradient, exact Fisher matrix) equal the in-memory loss's."""
+    from skngd._dask.logistic import build_loss
+    from skngd._loss.family import Binomial, Multinomial
+    from skngd._loss.linear_loss import LinearModelLoss
+
+    X, y, sw = _logistic_data(K, n=2301)
+    est = LogisticRegression(class_weight=cw)
+    loss, classes = build_loss(est, da.from_array(X, chunks=(700, 6)),
+                               da.from_array(y, chunks=700), da.from_array(sw, chunks=700))
+    loss.prefetch = "exact"
+    w = sw * (1.0 if cw is None else np.array([cw[c] for c in y]))
+    ref = LinearModelLoss(Binomial() if K == 2 else Multinomial(K), X, y, w,
+                          l2_reg_strength=loss.l2)
+    st, F = loss.cached(loss.zeros())
+    assert loss.chunks.n_passes == 1
+    np.testing.assert_array_equal(classes, np.arange(K))
+    assert rel(loss.sw.sum(), w.sum()) < 1e-14
+    rst = ref.state(ref.zeros())
+    assert rel(st.value, rst.value) < 1e-13
+    assert rel(st.grad, rst.grad) < 1e-12
+    np.testing.assert_allclose(loss.fisher_matrix(st), ref.fisher_matrix(rst), rtol=1e-12,
+                               atol=1e-12 * np.abs(ref.fisher_matrix(rst)).max())
+    assert loss.chunks.n_passes == 1  # all of it from the first pass
+
+
+def test_newton_passes_are_one_per_iteration():
+    """A Newton fit from zero: one pass to start (classes, weights and the
+    curvature at zero together), then one per iteration (its step's pass; no
+    rejected step on this problem), as the user guide says."""
+    X, y, _ = _logistic_data(2, n=3000)
+    est = LogisticRegression(solver="newton", tol=1e-8).fit(
+        da.from_array(X, chunks=(1000, 6)), da.from_array(y, chunks=1000))
+    assert est.n_passes_ == est.n_iter_[0] + 1
+    assert len(est.objective_history_) == est.n_passes_
+
+
+@pytest.mark.parametrize("est_cls", [PoissonRegressor, GammaRegressor])
+def test_glm_inference_from_the_last_pass(est_cls):
+    """Without an offset the Pearson statistic, null deviance and (Poisson:
+    fixed scale) log-likelihood come with the last evaluation: passes are
+    the two starting ones plus one per iteration, and every inference
+    attribute equals the in-memory fit's."""
+    X, eta, _, sw, rng = _glm_data(n=3001)
+    y = rng.poisson(np.exp(eta)).astype(float) + (est_cls is GammaRegressor)
+    ref = est_cls(tol=1e-10).fit(X, y, sample_weight=sw)
+    est = est_cls(tol=1e-10).fit(da.from_array(X, chunks=(1000, 5)),
+                                 da.from_array(y, chunks=1000),
+                                 sample_weight=da.from_array(sw, chunks=1000))
+    for attr in ("coef_", "covariance_", "deviance_", "null_deviance_", "scale_", "llf_"):
+        assert rel(getattr(est, attr), getattr(ref, attr)) < 1e-8, attr
+    assert est.n_passes_ == est.n_iter_ + 2
