@@ -142,6 +142,110 @@ def polish(H, r, z, lam):
     return moved
 
 
+class GramModel:
+    """The quadratic model of one outer step with its Gram matrix ``H`` over
+    the working set (covariance updates, :func:`skngd._kernels.cd.cd_gram`):
+    dense ``X``, multinomial losses and matrix ridges."""
+
+    def __init__(self, H, idx, use_numba):
+        self.H, self.idx = np.ascontiguousarray(H), idx
+        self.cd = _cd_kernel(use_numba)
+
+    def start(self, w, g):
+        self.r = np.array(g, dtype=np.float64)
+
+    def sweeps(self, z, lam, tol, n):
+        return self.cd(self.H, self.r, z, lam, tol, n)
+
+    def polish(self, z, lam):
+        return polish(self.H, self.r, z, lam)
+
+    def image(self, z):
+        """``X~ D`` of the step, or None: the line search forms it."""
+        return None
+
+
+class ColumnModel:
+    r"""The quadratic model of one outer step on the CSC columns of a sparse
+    ``X`` (binary / GLM losses, scalar or diagonal ridge): coordinate descent
+    keeps :math:`u = X_S d` instead of a Gram matrix
+    (:mod:`skngd._kernels.cd_sparse`); the polish forms the Gram matrix of
+    the active entries only, and :meth:`image` hands the line search
+    :math:`\tilde X D` from the working-set columns (no pass over ``X``)."""
+
+    def __init__(self, Xs, h, ridge, idx, dtype, use_numba):
+        from skngd._kernels import cd_sparse
+
+        self.Xs, self.idx, self.dtype = Xs, idx, dtype
+        self.h = np.asarray(h, dtype=np.float64)
+        self.mf = Xs.shape[1]
+        self.data = np.asarray(Xs.data, dtype=np.float64)
+        self.indices = Xs.indices.astype(np.int64)
+        self.indptr = Xs.indptr.astype(np.int64)
+        self.hdata = self.data * self.h[self.indices]
+        col = np.repeat(np.arange(self.mf), np.diff(self.indptr))
+        self.c = np.bincount(col, weights=self.hdata, minlength=self.mf)
+        hdiag = np.bincount(col, weights=self.hdata * self.data, minlength=self.mf)
+        if idx.size > self.mf:  # the intercept, last
+            hdiag = np.append(hdiag, self.h.sum())
+        self.ridge = np.ascontiguousarray(ridge, dtype=np.float64)
+        self.hdiag = hdiag + self.ridge
+        self.cd = cd_sparse.cd_csc if use_numba else cd_sparse.cd_csc_ref
+        self.grad_kernel = (cd_sparse.model_gradient if use_numba
+                            else cd_sparse.model_gradient_ref)
+
+    def start(self, w, g):
+        self.w, self.g = w, np.ascontiguousarray(g, dtype=np.float64)
+        self.u = np.zeros(self.Xs.shape[0])
+
+    def sweeps(self, z, lam, tol, n):
+        return self.cd(self.data, self.hdata, self.indices, self.indptr, self.u, self.g, z,
+                       self.w, lam, self.hdiag, self.ridge, self.c, tol, n)
+
+    def refresh(self, z):
+        """Recompute ``u = X_S d`` from ``z`` (exact, no accumulated rounding)."""
+        d = z[: self.mf] - self.w[: self.mf]
+        self.u = np.asarray(self.Xs @ d, dtype=np.float64).ravel()
+
+    def active_gram(self, A):
+        """:math:`H_{AA}` over working-set positions ``A`` (sorted)."""
+        Af = A[A < self.mf]
+        Xa = self.Xs[:, Af]
+        Xw = Xa.copy()
+        Xw.data = Xw.data * self.h[Xw.indices]
+        k = Af.size
+        H = np.zeros((A.size, A.size))
+        H[:k, :k] = (Xa.T @ Xw).toarray()
+        if A.size > k:  # the intercept
+            H[:k, k] = H[k, :k] = self.c[Af]
+            H[k, k] = self.h.sum()
+        H[np.diag_indices(A.size)] += self.ridge[A]
+        return H
+
+    def polish(self, z, lam):
+        """:func:`polish` on the active entries' Gram matrix; ``u`` follows."""
+        A = np.flatnonzero((z != 0) | (lam == 0))
+        if A.size == 0 or A.size > _POLISH_MAX:
+            return False
+        r = np.empty(z.size)
+        self.grad_kernel(self.hdata, self.indices, self.indptr, self.u, self.g, z, self.w,
+                         self.hdiag, self.ridge, self.c, r)
+        zA = z[A].copy()
+        moved = polish(self.active_gram(A), r[A], zA, lam[A])
+        if moved:
+            z[A] = zA
+            self.refresh(z)
+        return moved
+
+    def image(self, z):
+        """:math:`\tilde X D` of the step ``D = z - w`` on the working set, (n, 1)."""
+        self.refresh(z)
+        U = self.u
+        if self.idx.size > self.mf:
+            U = U + (z[-1] - self.w[-1])
+        return U.astype(self.dtype)[:, None]
+
+
 class ProxNewton:
     """The proximal Newton loop (module docstring) over a loss; :meth:`solve`."""
 
@@ -185,21 +289,29 @@ class ProxNewton:
         return np.union1d(np.flatnonzero(keep), cand)
 
     def update_curvature(self, rows):
-        """``(H, idx)``: the curvature over the working set (flat C-order
-        indices ``idx``), ridge block included."""
+        """The quadratic model over the working set ``rows``: a
+        :class:`ColumnModel` for sparse binary / GLM losses with a scalar or
+        diagonal ridge when a sweep over the working set's non-zeros is
+        cheaper than one over its Gram matrix, else a :class:`GramModel`
+        (flat C-order indices ``idx``, ridge block included)."""
         loss, st = self.loss, self.st
+        idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
+        use_numba = self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS
         if loss.multinomial:
             sw = np.asarray(loss.sw, dtype=np.float64)
             P = np.asarray(st.curv, dtype=np.float64)
             H = loss.columns_gram(None, rows, V=np.sqrt(sw)[:, None] * P,
                                   D=sw[:, None] * P, sign=-1.0)
-        else:
-            w = (loss.hessian_weights(st) if self.hessian == "observed"
-                 else loss.fisher_weights(st))
-            H = loss.columns_gram(w, rows)
-        idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
-        H += self.penalty_block(idx)
-        return H, idx
+            return GramModel(H + self.penalty_block(idx), idx, use_numba)
+        w = (loss.hessian_weights(st) if self.hessian == "observed"
+             else loss.fisher_weights(st))
+        op = np.asarray(loss.penalty_operator())
+        if loss.sparse and op.ndim == 1:
+            Xs = loss.csc_columns(rows[rows < loss.n_features])
+            if Xs.nnz < idx.size ** 2:
+                return ColumnModel(Xs, w, op[rows], idx, loss.dtype, use_numba)
+        H = loss.columns_gram(w, rows)
+        return GramModel(H + self.penalty_block(idx), idx, use_numba)
 
     def penalty_block(self, idx):
         """Rows / columns ``idx`` of the ridge's Hessian (``loss.penalty_hessian``
@@ -222,36 +334,37 @@ class ProxNewton:
             E[j] = 0.0
         return out
 
-    def inner_solve(self, H, idx):
-        """Minimise the quadratic model over the working set: coordinate
+    def inner_solve(self, model):
+        """Minimise the quadratic ``model`` over its working set: coordinate
         descent to a tolerance of ``kkt_abs * min(0.1, kkt)`` (floored at
-        rounding), alternating with :func:`polish`. Returns the model's
-        minimiser ``z`` on ``idx``."""
+        rounding), alternating with the model's :func:`polish`. Returns the
+        model's minimiser ``z`` on ``model.idx``."""
+        idx = model.idx
         w = self.st.coef.ravel()[idx]
-        r = np.array(self.st.grad.ravel()[idx], dtype=np.float64)
+        g = np.array(self.st.grad.ravel()[idx], dtype=np.float64)
         lam = np.ascontiguousarray(self.l1flat[idx])
         z = w.copy()
         fin = lam[np.isfinite(lam)]
-        floor = 16 * _EPS * (float(np.max(np.abs(r), initial=0.0))
+        floor = 16 * _EPS * (float(np.max(np.abs(g), initial=0.0))
                              + float(np.max(fin, initial=0.0)))
         tol_in = max(self.kkt_abs * min(0.1, self.kkt), floor)
-        cd = _cd_kernel(self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS)
-        H = np.ascontiguousarray(H)
+        model.start(w, g)
         # small supports: polish every few sweeps (CD alone converges slowly
         # on correlated columns; the polish is exact once the signs are right)
         support = int(np.count_nonzero((z != 0) | (lam == 0)))
         chunk = _POLISH_EVERY if max(support, idx.size // 2) <= _POLISH_OFTEN_MAX else _MAX_SWEEPS
         used = 0
         while used < _MAX_SWEEPS * _INNER_ROUNDS:
-            sweeps, viol = cd(H, r, z, lam, tol_in, chunk)
+            sweeps, viol = model.sweeps(z, lam, tol_in, chunk)
             used += sweeps
             if sweeps == 1 and viol <= tol_in:
                 break
-            if not polish(H, r, z, lam) and viol <= tol_in:
+            if not model.polish(z, lam) and viol <= tol_in:
                 break
+        self.sweeps_used = used
         return z
 
-    def line_search(self, z, idx):
+    def line_search(self, z, idx, U=None):
         """Armijo backtracking on ``F`` along ``D = z - w``
         (:func:`~skngd._solvers.second_order.backtrack`): accept ``t`` with
         :math:`F(W + tD) - F(W) \\le c\\, t\\, \\Delta`, :math:`\\Delta =
@@ -270,7 +383,8 @@ class ProxNewton:
             return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
         if not delta < 0:
             return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
-        U = loss.matmul(D)
+        if U is None:
+            U = loss.matmul(D)
 
         def armijo(t):
             smooth, noise = loss.value_change(st, D, U, t)
@@ -327,9 +441,9 @@ class ProxNewton:
             if self.kkt_abs == 0.0:
                 status = StopReason.CONVERGED
                 break
-            H, idx = self.update_curvature(self.working_set())
-            z = self.inner_solve(H, idx)
-            step, D, U, delta = self.line_search(z, idx)
+            model = self.update_curvature(self.working_set())
+            z, idx = self.inner_solve(model), model.idx
+            step, D, U, delta = self.line_search(z, idx, model.image(z))
             self.decs.append(-delta)
             final = self.converged_here(-delta)  # take this last step, then stop
             if step.status is not None:
@@ -341,7 +455,8 @@ class ProxNewton:
             n_iter = it
             if self.verbose:
                 print(f"[prox-newton] iter {it}: objective {self.F:.12g} step {step.t:.3g} "
-                      f"kkt {self.kkt:.3e} working set {idx.size}")
+                      f"kkt {self.kkt:.3e} working set {idx.size} ({type(model).__name__}, "
+                      f"{self.sweeps_used} sweeps)")
             if final:
                 status = StopReason.CONVERGED
                 break
