@@ -149,8 +149,10 @@ def dense_problem(n, d, seed=0):
 
 def sparse_problem(n, d, nnz_row=20, seed=0):
     rng = np.random.default_rng(seed)
-    X = sp.random(n, d, density=nnz_row / d, format="csr", random_state=seed,
-                  data_rvs=rng.standard_normal)
+    # a Generator as random_state: scipy then draws the positions without the
+    # n * d permutation a legacy integer seed costs (15 GB at 100k x 20k)
+    X = sp.random(n, d, density=nnz_row / d, format="csr",
+                  random_state=np.random.default_rng(seed + 1), data_rvs=rng.standard_normal)
     beta = np.zeros(d)
     beta[:100] = rng.normal(size=100) * 2
     y = (rng.random(n) < 1 / (1 + np.exp(-(X @ beta)))).astype(int)

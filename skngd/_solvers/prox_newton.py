@@ -291,9 +291,10 @@ class ProxNewton:
     def update_curvature(self, rows):
         """The quadratic model over the working set ``rows``: a
         :class:`ColumnModel` for sparse binary / GLM losses with a scalar or
-        diagonal ridge when a sweep over the working set's non-zeros is
-        cheaper than one over its Gram matrix, else a :class:`GramModel`
-        (flat C-order indices ``idx``, ridge block included)."""
+        diagonal ridge (no Gram matrix is built: its cost, the squared
+        non-zeros per row, is spent on sweeps instead, and one kernel family
+        compiles), else a :class:`GramModel` (flat C-order indices ``idx``,
+        ridge block included)."""
         loss, st = self.loss, self.st
         idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
         use_numba = self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS
@@ -308,8 +309,7 @@ class ProxNewton:
         op = np.asarray(loss.penalty_operator())
         if loss.sparse and op.ndim == 1:
             Xs = loss.csc_columns(rows[rows < loss.n_features])
-            if Xs.nnz < idx.size ** 2:
-                return ColumnModel(Xs, w, op[rows], idx, loss.dtype, use_numba)
+            return ColumnModel(Xs, w, op[rows], idx, loss.dtype, use_numba)
         H = loss.columns_gram(w, rows)
         return GramModel(H + self.penalty_block(idx), idx, use_numba)
 
