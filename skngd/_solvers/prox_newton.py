@@ -147,6 +147,9 @@ class GramModel:
     the working set (covariance updates, :func:`skngd._kernels.cd.cd_gram`):
     dense ``X``, multinomial losses and matrix ridges."""
 
+    #: polish after sweeps that converged (the polish is a cheap dense solve here)
+    polish_converged = True
+
     def __init__(self, H, idx, use_numba):
         self.H, self.idx = np.ascontiguousarray(H), idx
         self.cd = _cd_kernel(use_numba)
@@ -172,6 +175,10 @@ class ColumnModel:
     (:mod:`skngd._kernels.cd_sparse`); the polish forms the Gram matrix of
     the active entries only, and :meth:`image` hands the line search
     :math:`\tilde X D` from the working-set columns (no pass over ``X``)."""
+
+    #: converged sweeps are final: the polish (a Gram matrix of the active
+    #: columns and its factorisation) only runs when the sweeps stall
+    polish_converged = False
 
     def __init__(self, Xs, h, ridge, idx, dtype, use_numba):
         from skngd._kernels import cd_sparse
@@ -357,7 +364,7 @@ class ProxNewton:
         while used < _MAX_SWEEPS * _INNER_ROUNDS:
             sweeps, viol = model.sweeps(z, lam, tol_in, chunk)
             used += sweeps
-            if sweeps == 1 and viol <= tol_in:
+            if viol <= tol_in and (sweeps == 1 or not model.polish_converged):
                 break
             if not model.polish(z, lam) and viol <= tol_in:
                 break
