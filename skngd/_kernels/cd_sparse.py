@@ -33,7 +33,8 @@ exact arithmetic); a sweep records the largest minimum-norm subgradient of
 ``tol``. :func:`cd_csc` is the Numba kernel, :func:`cd_csc_ref` its NumPy twin;
 both update ``z`` and ``u`` in place and return ``(sweeps, violation)``.
 :func:`model_gradient` (and its twin) gives the full ``r`` at the current
-``z``.
+``z``; :func:`weighted_columns` forms ``hdata``, ``c`` and the diagonal of
+``H`` in one pass.
 
 Arrays: ``data``, ``hdata`` float64 (nnz,), ``indices`` int64 (nnz,),
 ``indptr`` int64 (m_f + 1,), ``u`` float64 (n,), the rest float64 (m,) except
@@ -119,6 +120,32 @@ def model_gradient(hdata, indices, indptr, u, g, z, w, hdiag, ridge, c, out):
         out[m - 1] = g[m - 1] + s + hdiag[m - 1] * d0
 
 
+@jit
+def weighted_columns(data, indices, indptr, h, hdata, c, hdiag):
+    """The model's column quantities in one pass over the working set's
+    non-zeros: ``hdata = h_i x_ij``, ``c_j = x_j^T h`` and ``hdiag_j =
+    x_j^T diag(h) x_j`` (the first ``m_f`` entries of ``hdiag``)."""
+    for j in range(indptr.shape[0] - 1):
+        cj = 0.0
+        dj = 0.0
+        for k in range(indptr[j], indptr[j + 1]):
+            v = h[indices[k]] * data[k]
+            hdata[k] = v
+            cj += v
+            dj += v * data[k]
+        c[j] = cj
+        hdiag[j] = dj
+
+
+def weighted_columns_ref(data, indices, indptr, h, hdata, c, hdiag):
+    """NumPy twin of :func:`weighted_columns`."""
+    mf = indptr.shape[0] - 1
+    col = np.repeat(np.arange(mf), np.diff(indptr))
+    hdata[:] = data * h[indices]
+    c[:] = np.bincount(col, weights=hdata, minlength=mf)
+    hdiag[:mf] = np.bincount(col, weights=hdata * data, minlength=mf)
+
+
 def _column_dots(hdata, indices, indptr, u):
     """``(h o x_j)^T u`` for every column (NumPy)."""
     mf = indptr.shape[0] - 1
@@ -173,4 +200,5 @@ def model_gradient_ref(hdata, indices, indptr, u, g, z, w, hdiag, ridge, c, out)
         out[m - 1] = g[m - 1] + float(c @ d) + hdiag[m - 1] * d0
 
 
-__all__ = ["cd_csc", "cd_csc_ref", "model_gradient", "model_gradient_ref"]
+__all__ = ["cd_csc", "cd_csc_ref", "model_gradient", "model_gradient_ref", "weighted_columns",
+           "weighted_columns_ref"]

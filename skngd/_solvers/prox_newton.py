@@ -189,12 +189,13 @@ class ColumnModel:
         self.data = np.asarray(Xs.data, dtype=np.float64)
         self.indices = Xs.indices.astype(np.int64)
         self.indptr = Xs.indptr.astype(np.int64)
-        self.hdata = self.data * self.h[self.indices]
-        col = np.repeat(np.arange(self.mf), np.diff(self.indptr))
-        self.c = np.bincount(col, weights=self.hdata, minlength=self.mf)
-        hdiag = np.bincount(col, weights=self.hdata * self.data, minlength=self.mf)
+        self.hdata = np.empty_like(self.data)
+        self.c = np.empty(self.mf)
+        hdiag = np.empty(idx.size)
+        weighted = cd_sparse.weighted_columns if use_numba else cd_sparse.weighted_columns_ref
+        weighted(self.data, self.indices, self.indptr, self.h, self.hdata, self.c, hdiag)
         if idx.size > self.mf:  # the intercept, last
-            hdiag = np.append(hdiag, self.h.sum())
+            hdiag[-1] = self.h.sum()
         self.ridge = np.ascontiguousarray(ridge, dtype=np.float64)
         self.hdiag = hdiag + self.ridge
         self.cd = cd_sparse.cd_csc if use_numba else cd_sparse.cd_csc_ref

@@ -104,3 +104,19 @@ def test_soft_threshold_one_coordinate():
             z, _, _ = _run_csc(f, X, np.array([g0]), np.array([w0]), np.array([lam0]), a,
                                1e-14, 10)
             assert z[0] == pytest.approx(expect, abs=1e-15)
+
+
+def test_weighted_columns_matches_scipy():
+    from skngd._kernels.cd_sparse import weighted_columns, weighted_columns_ref
+
+    X, H, g, w, lam, a = _problem(70, 11, 7, True, empty_col=True)
+    h = np.random.default_rng(8).random(70) - 0.2  # any sign (observed Hessians)
+    expect_c = np.asarray(X.T @ h).ravel()
+    expect_d = np.asarray(X.multiply(X).T @ h).ravel()
+    for f in (weighted_columns, weighted_columns_ref):
+        hdata, c, hdiag = np.empty(X.nnz), np.empty(11), np.full(12, np.nan)
+        f(a["data"], a["indices"], a["indptr"], h, hdata, c, hdiag)
+        np.testing.assert_allclose(hdata, a["data"] * h[a["indices"]], rtol=1e-15)
+        np.testing.assert_allclose(c, expect_c, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(hdiag[:11], expect_d, rtol=1e-12, atol=1e-14)
+        assert np.isnan(hdiag[11])  # the intercept entry is the caller's
