@@ -50,10 +50,13 @@ def _build(cls):
 ESTIMATORS = [_build(cls) for cls in _public_estimator_classes()]
 #: non-default configurations checked in full as well: the L1 / elastic-net
 #: fits (proximal Newton), one weakly penalised so that sample-weight
-#: equivalence tests the solver's accuracy
+#: equivalence tests the solver's accuracy, and the CV classes' elastic-net
+#: paths (their Cs grid reaches C = 1e4: weakly penalised p ~ n multinomial fits)
 EXTRA_ESTIMATORS = [skngd.LogisticRegression(l1_ratio=0.5),
                     skngd.LogisticRegression(l1_ratio=1.0, C=1e4),
-                    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5)]  # GLM elastic net
+                    skngd.PoissonRegressor(alpha=0.1, l1_ratio=0.5),  # GLM elastic net
+                    skngd.LogisticRegressionCV(Cs=3, cv=3, l1_ratios=(0.5,)),
+                    skngd.GeneralizedLinearRegressorCV(n_alphas=3, cv=3, l1_ratio=0.5)]
 
 
 def test_every_public_estimator_is_checked():

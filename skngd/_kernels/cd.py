@@ -17,13 +17,15 @@ soft-threshold ``S``. A sweep records the largest minimum-norm subgradient of
 where that is at most ``tol``.
 
 :func:`cd_gram` is the Numba kernel, :func:`cd_gram_ref` its NumPy twin (used
-below ``NUMBA_MIN_SIZE`` rows, so a small fit never compiles Numba); both
+below ``NUMBA_MIN_SIZE`` rows, so a small fit never compiles Numba; it lives in
+:mod:`skngd._kernels.cd_ref`, which does not import Numba); both
 update ``z`` and ``r`` in place and return ``(sweeps, violation)``.
 """
 
 import numpy as np
 
 from skngd._kernels._jit import jit
+from skngd._kernels.cd_ref import cd_gram_ref  # the twin lives apart: importing it never imports Numba
 
 
 @jit
@@ -63,31 +65,6 @@ def cd_gram(H, r, z, l1, tol, max_sweeps):
                 z[j] = new
                 for i in range(m):
                     r[i] += delta * H[j, i]
-        if viol <= tol:
-            return sweep + 1, viol
-    return max_sweeps, viol
-
-
-def cd_gram_ref(H, r, z, l1, tol, max_sweeps):
-    """NumPy twin of :func:`cd_gram` (same updates, same order)."""
-    m = z.shape[0]
-    diag = np.diag(H).copy()
-    viol = 0.0
-    for sweep in range(max_sweeps):
-        viol = 0.0
-        for j in range(m):
-            a = diag[j]
-            if not a > 0.0:
-                continue
-            zj, rj, lam = z[j], r[j], l1[j]
-            v = abs(rj + lam) if zj > 0.0 else (abs(rj - lam) if zj < 0.0 else abs(rj) - lam)
-            viol = max(viol, v)
-            u, t = zj - rj / a, lam / a
-            new = u - t if u > t else (u + t if u < -t else 0.0)
-            delta = new - zj
-            if delta != 0.0:
-                z[j] = new
-                r += delta * H[j]
         if viol <= tol:
             return sweep + 1, viol
     return max_sweeps, viol

@@ -30,7 +30,8 @@ The coordinate steps are the exact minimisers in their coordinate, in the same
 order as :func:`skngd._kernels.cd.cd_gram` (so both give the same iterates in
 exact arithmetic); a sweep records the largest minimum-norm subgradient of
 ``q`` it met and the solve stops after the first sweep where that is at most
-``tol``. :func:`cd_csc` is the Numba kernel, :func:`cd_csc_ref` its NumPy twin;
+``tol``. :func:`cd_csc` is the Numba kernel, :func:`cd_csc_ref` its NumPy twin
+(in :mod:`skngd._kernels.cd_sparse_ref`, which does not import Numba);
 both update ``z`` and ``u`` in place and return ``(sweeps, violation)``.
 :func:`model_gradient` (and its twin) gives the full ``r`` at the current
 ``z``; :func:`weighted_columns` forms ``hdata``, ``c`` and the diagonal of
@@ -44,6 +45,11 @@ Arrays: ``data``, ``hdata`` float64 (nnz,), ``indices`` int64 (nnz,),
 import numpy as np
 
 from skngd._kernels._jit import jit
+from skngd._kernels.cd_sparse_ref import (  # noqa: F401 - twins apart: no Numba import
+    cd_csc_ref,
+    model_gradient_ref,
+    weighted_columns_ref,
+)
 
 
 @jit
@@ -135,69 +141,6 @@ def weighted_columns(data, indices, indptr, h, hdata, c, hdiag):
             dj += v * data[k]
         c[j] = cj
         hdiag[j] = dj
-
-
-def weighted_columns_ref(data, indices, indptr, h, hdata, c, hdiag):
-    """NumPy twin of :func:`weighted_columns`."""
-    mf = indptr.shape[0] - 1
-    col = np.repeat(np.arange(mf), np.diff(indptr))
-    hdata[:] = data * h[indices]
-    c[:] = np.bincount(col, weights=hdata, minlength=mf)
-    hdiag[:mf] = np.bincount(col, weights=hdata * data, minlength=mf)
-
-
-def _column_dots(hdata, indices, indptr, u):
-    """``(h o x_j)^T u`` for every column (NumPy)."""
-    mf = indptr.shape[0] - 1
-    col = np.repeat(np.arange(mf), np.diff(indptr))
-    return np.bincount(col, weights=hdata * u[indices], minlength=mf)
-
-
-def cd_csc_ref(data, hdata, indices, indptr, u, g, z, w, l1, hdiag, ridge, c, tol,
-               max_sweeps):
-    """NumPy twin of :func:`cd_csc` (same updates, same order)."""
-    m, mf = z.shape[0], indptr.shape[0] - 1
-    s = float(c @ (z[:mf] - w[:mf]))
-    d0 = z[m - 1] - w[m - 1] if m > mf else 0.0
-    viol = 0.0
-    for sweep in range(max_sweeps):
-        viol = 0.0
-        for j in range(m):
-            a = hdiag[j]
-            if not a > 0.0:
-                continue
-            zj, lam = z[j], l1[j]
-            if j < mf:
-                sl = slice(indptr[j], indptr[j + 1])
-                rj = (g[j] + float(hdata[sl] @ u[indices[sl]]) + d0 * c[j]
-                      + ridge[j] * (zj - w[j]))
-            else:
-                rj = g[j] + s + a * d0
-            v = abs(rj + lam) if zj > 0.0 else (abs(rj - lam) if zj < 0.0 else abs(rj) - lam)
-            viol = max(viol, v)
-            ut, t = zj - rj / a, lam / a
-            new = ut - t if ut > t else (ut + t if ut < -t else 0.0)
-            delta = new - zj
-            if delta != 0.0:
-                z[j] = new
-                if j < mf:
-                    u[indices[sl]] += delta * data[sl]
-                    s += delta * c[j]
-                else:
-                    d0 = new - w[j]
-        if viol <= tol:
-            return sweep + 1, viol
-    return max_sweeps, viol
-
-
-def model_gradient_ref(hdata, indices, indptr, u, g, z, w, hdiag, ridge, c, out):
-    """NumPy twin of :func:`model_gradient`."""
-    m, mf = z.shape[0], indptr.shape[0] - 1
-    d0 = z[m - 1] - w[m - 1] if m > mf else 0.0
-    d = z[:mf] - w[:mf]
-    out[:mf] = g[:mf] + _column_dots(hdata, indices, indptr, u) + d0 * c + ridge[:mf] * d
-    if m > mf:
-        out[m - 1] = g[m - 1] + float(c @ d) + hdiag[m - 1] * d0
 
 
 __all__ = ["cd_csc", "cd_csc_ref", "model_gradient", "model_gradient_ref", "weighted_columns",

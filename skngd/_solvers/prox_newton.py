@@ -73,6 +73,8 @@ _POLISH_EVERY, _POLISH_OFTEN_MAX = 10, 200
 _POLISH_MAX, _POLISH_ROUNDS = 1000, 50
 #: smallest cap on the violators added to the working set in one step
 _MIN_WS = 64
+#: an inner violation within this factor of eps |H||z| that stops shrinking is rounding
+_ROUNDING_SPAN = 1e4
 #: working sets over this many entries use the Numba kernel at any n
 _NUMBA_WS = 500
 #: penalty Hessians up to this size are formed densely once
@@ -100,7 +102,7 @@ def _cd_kernel(use_numba):
     if use_numba:
         from skngd._kernels.cd import cd_gram
         return cd_gram
-    from skngd._kernels.cd import cd_gram_ref
+    from skngd._kernels.cd_ref import cd_gram_ref  # no Numba import for small fits
     return cd_gram_ref
 
 
@@ -142,6 +144,19 @@ def polish(H, r, z, lam):
     return moved
 
 
+def _at_rounding(H, z, viol, prev):
+    r"""Whether coordinate descent has stalled at the rounding level of its
+    model gradient :math:`r = g + H(z - w)`, about :math:`\epsilon\,|H||z|`
+    (kept by updates, so its error grows with the sweeps): a chunk of sweeps
+    that did not halve the violation, already within ``_ROUNDING_SPAN`` of that
+    level. Near-singular ``H`` with large ``|z|`` (weakly penalised p ~ n
+    multinomial fits) otherwise ran the full sweep budget there."""
+    if viol < 0.5 * prev:
+        return False
+    level = _EPS * float(np.max(np.abs(H) @ np.abs(z), initial=0.0))
+    return viol <= _ROUNDING_SPAN * level
+
+
 class GramModel:
     """The quadratic model of one outer step with its Gram matrix ``H`` over
     the working set (covariance updates, :func:`skngd._kernels.cd.cd_gram`):
@@ -163,6 +178,9 @@ class GramModel:
     def polish(self, z, lam):
         return polish(self.H, self.r, z, lam)
 
+    def at_rounding(self, z, viol, prev):
+        return _at_rounding(self.H, z, viol, prev)
+
     def image(self, z):
         """``X~ D`` of the step, or None: the line search forms it."""
         return None
@@ -181,8 +199,14 @@ class ColumnModel:
     polish_converged = False
 
     def __init__(self, Xs, h, ridge, idx, dtype, use_numba):
-        from skngd._kernels import cd_sparse
-
+        if use_numba:
+            from skngd._kernels import cd_sparse as kernels
+            cd, grad, weighted = (kernels.cd_csc, kernels.model_gradient,
+                                  kernels.weighted_columns)
+        else:  # the NumPy twins, in a module that never imports Numba
+            from skngd._kernels import cd_sparse_ref as kernels
+            cd, grad, weighted = (kernels.cd_csc_ref, kernels.model_gradient_ref,
+                                  kernels.weighted_columns_ref)
         self.Xs, self.idx, self.dtype = Xs, idx, dtype
         self.h = np.asarray(h, dtype=np.float64)
         self.mf = Xs.shape[1]
@@ -192,15 +216,12 @@ class ColumnModel:
         self.hdata = np.empty_like(self.data)
         self.c = np.empty(self.mf)
         hdiag = np.empty(idx.size)
-        weighted = cd_sparse.weighted_columns if use_numba else cd_sparse.weighted_columns_ref
         weighted(self.data, self.indices, self.indptr, self.h, self.hdata, self.c, hdiag)
         if idx.size > self.mf:  # the intercept, last
             hdiag[-1] = self.h.sum()
         self.ridge = np.ascontiguousarray(ridge, dtype=np.float64)
         self.hdiag = hdiag + self.ridge
-        self.cd = cd_sparse.cd_csc if use_numba else cd_sparse.cd_csc_ref
-        self.grad_kernel = (cd_sparse.model_gradient if use_numba
-                            else cd_sparse.model_gradient_ref)
+        self.cd, self.grad_kernel = cd, grad
 
     def start(self, w, g):
         self.w, self.g = w, np.ascontiguousarray(g, dtype=np.float64)
@@ -245,8 +266,24 @@ class ColumnModel:
             self.refresh(z)
         return moved
 
+    def at_rounding(self, z, viol, prev):
+        """:func:`_at_rounding` with :math:`|H||z|` from the columns."""
+        if viol < 0.5 * prev:
+            return False
+        az = np.abs(z)
+        absX = abs(self.Xs)
+        q = np.asarray(absX @ az[: self.mf], dtype=np.float64).ravel()
+        if self.idx.size > self.mf:
+            q += az[-1]
+        habs = np.abs(self.h)
+        lev = np.asarray(absX.T @ (habs * q)).ravel() + self.ridge[: self.mf] * az[: self.mf]
+        if self.idx.size > self.mf:
+            lev = np.append(lev, habs @ q + self.ridge[-1] * az[-1])
+        level = _EPS * float(np.max(lev, initial=0.0))
+        return viol <= _ROUNDING_SPAN * level
+
     def image(self, z):
-        """:math:`\tilde X D` of the step ``D = z - w`` on the working set, (n, 1)."""
+        """:math:`\\tilde X D` of the step ``D = z - w`` on the working set, (n, 1)."""
         self.refresh(z)
         U = self.u
         if self.idx.size > self.mf:
@@ -361,7 +398,7 @@ class ProxNewton:
         # on correlated columns; the polish is exact once the signs are right)
         support = int(np.count_nonzero((z != 0) | (lam == 0)))
         chunk = _POLISH_EVERY if max(support, idx.size // 2) <= _POLISH_OFTEN_MAX else _MAX_SWEEPS
-        used = 0
+        used, prev = 0, np.inf
         while used < _MAX_SWEEPS * _INNER_ROUNDS:
             sweeps, viol = model.sweeps(z, lam, tol_in, chunk)
             used += sweeps
@@ -369,6 +406,9 @@ class ProxNewton:
                 break
             if not model.polish(z, lam) and viol <= tol_in:
                 break
+            if model.at_rounding(z, viol, prev):
+                break
+            prev = viol
         self.sweeps_used = used
         return z
 

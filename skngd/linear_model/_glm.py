@@ -301,6 +301,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
         n = X.shape[0]
         sw = check_sample_weight(sample_weight, X, dtype=np.float64)
         off = _check_offset(offset, n)
+        family, link = self._family_link_for(y)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        return self._fit_validated(X, y, sw, off, family, link)
+
+    def _family_link_for(self, y):
+        """The family and link objects, refusing ``y`` outside the family's range."""
         family = self._get_family()
         link = self._get_link(family)
         if not family.in_y_range(y):
@@ -310,7 +316,12 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
                 f"y must lie in {family.support_message()}, got min(y)={y.min():g}, "
                 f"max(y)={y.max():g}."
             )
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        return family, link
+
+    def _fit_validated(self, X, y, sw, off, family, link, inference=True):
+        """The fit on validated arrays (``y`` in the family's range, ``off``
+        an array). ``inference=False`` (path steps of the CV classes, whose
+        standard errors are never reported) sets the coefficients only."""
         pen = build_penalty(self.alpha, self.l1_ratio, self.P1, self.P2, X.shape[1],
                             self.fit_intercept, float(sw.sum()))
         problem = GLMProblem(X, y, sw, off, family, link, self.fit_intercept,
@@ -324,7 +335,8 @@ class GeneralizedLinearRegressor(RegressorMixin, BaseEstimator):
             self.n_iter_ = int(res.n_iter)
             self._family_, self._link_ = family, link
             self._offset_fitted_ = bool(np.any(off != 0))
-            self._set_inference(problem, res, warn_rank=not separated, l1=pen.l1)
+            if inference:
+                self._set_inference(problem, res, warn_rank=not separated, l1=pen.l1)
         return self
 
     def _solve(self, problem, pen):

@@ -7,14 +7,15 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skngd.linear_model._glm import GeneralizedLinearRegressor
 from skngd.linear_model._glm_inference import CollinearityWarning, InferenceWarning
-from skngd.linear_model._path import _with_l1_ratio, glm_alpha_grid, iter_path
+from skngd.linear_model._path import _with_l1_ratio, glm_alpha_grid
 from skngd.utils._sklearn_compat import Interval, StrOptions, _fit_context
-from skngd.utils.validation import check_sample_weight
+from skngd.utils.validation import check_magnitude, check_numeric_target, check_sample_weight
 
 #: the GLM parameters the CV estimator shares with every fold's fit
 _SHARED = ("family", "link", "power", "fit_intercept", "solver", "max_iter", "tol", "scale",
@@ -22,26 +23,42 @@ _SHARED = ("family", "link", "power", "fit_intercept", "solver", "max_iter", "to
 
 
 def _mean_deviance(est, X, y, sw, offset):
-    mu = est.predict(X, offset=offset)
-    return est._family_.deviance(y, mu, sw) / float(sw.sum())
+    """Mean deviance of a path step on validated arrays (no re-validation)."""
+    eta = X @ est.coef_ + est.intercept_
+    if offset is not None:
+        eta = eta + offset
+    return est._family_.deviance(y, est._link_.inverse(eta), sw) / float(sw.sum())
+
+
+def _iter_alphas(base, X, y, sw, off, alphas, inference_last=False):
+    """Warm-started fits of ``base`` along ``alphas`` on validated arrays;
+    yields the estimator after each. Path steps skip inference (never
+    reported); with ``inference_last`` the last step computes it."""
+    est = clone(base).set_params(warm_start=True)
+    family, link = est._family_link_for(y)
+    o = np.zeros(X.shape[0]) if off is None else off
+    for i, a in enumerate(alphas):
+        est.alpha = float(a)  # set_params' signature inspection costs more than a tiny fit
+        est._fit_validated(X, y, sw, o, family, link,
+                           inference=inference_last and i == len(alphas) - 1)
+        yield est
 
 
 def _fold_path(base, X, y, sw, off, train, test, alphas):
     """One fold's path: test and train mean deviances, coefficients, intercepts."""
-    fit = {"sample_weight": sw[train]}
-    if off is not None:
-        fit["offset"] = off[train]
+    Xtr, ytr, swtr = X[train], y[train], sw[train]
     o_tr, o_te = (None, None) if off is None else (off[train], off[test])
+    Xte, yte, swte = X[test], y[test], sw[test]
     out = {"coef": [], "intercept": [], "dev": [], "train_dev": []}
     with warnings.catch_warnings():
         # standard errors of fold fits are never reported
         warnings.simplefilter("ignore", InferenceWarning)
         warnings.simplefilter("ignore", CollinearityWarning)
-        for _, est in iter_path(base, X[train], y[train], "alpha", alphas, fit):
+        for est in _iter_alphas(base, Xtr, ytr, swtr, o_tr, alphas):
             out["coef"].append(est.coef_.copy())
             out["intercept"].append(est.intercept_)
-            out["dev"].append(_mean_deviance(est, X[test], y[test], sw[test], o_te))
-            out["train_dev"].append(_mean_deviance(est, X[train], y[train], sw[train], o_tr))
+            out["dev"].append(_mean_deviance(est, Xte, yte, swte, o_te))
+            out["train_dev"].append(_mean_deviance(est, Xtr, ytr, swtr, o_tr))
     return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -221,13 +238,17 @@ class GeneralizedLinearRegressorCV(GeneralizedLinearRegressor):
         """
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
                              y_numeric=True, order="C")
+        y = check_numeric_target(y, estimator=self)  # strings pass validate_data
+        check_magnitude(X, estimator=self)
+        check_magnitude(y, name="y", estimator=self)
+        y = np.ascontiguousarray(y, dtype=np.float64)
         l1_ratios = self._l1_ratios()
         sw = check_sample_weight(sample_weight, X, dtype=np.float64)
         off = None if offset is None else np.asarray(offset, dtype=np.float64)
         if off is not None and off.shape != (X.shape[0],):
             raise ValueError(f"offset must have shape (n_samples,)={X.shape[:1]}, "
                              f"got {off.shape}.")
-        self._base(l1_ratios.max())._get_link(self._base(0.0)._get_family())  # fail early
+        self._base(l1_ratios.max())._family_link_for(y)  # fail early (family, link, y range)
         grids = self._grids(l1_ratios, X, y, sw, off)
         folds = list(check_cv(self.cv).split(X, y))
         jobs = (delayed(_fold_path)(self._base(r), X, y, sw, off, tr, te, grid)
@@ -249,11 +270,11 @@ class GeneralizedLinearRegressorCV(GeneralizedLinearRegressor):
         best_l1, best_alpha = np.unravel_index(np.argmin(mean_dev), mean_dev.shape)
         self.l1_ratio_ = float(l1_ratios[best_l1])
         self.alpha_ = float(grids[best_l1, best_alpha])
-        fit = {"sample_weight": sw} if off is None else {"sample_weight": sw, "offset": off}
         est = None
-        for _, est in iter_path(self._base(self.l1_ratio_), X, y, "alpha",
-                                grids[best_l1, : best_alpha + 1], fit):
+        for est in _iter_alphas(self._base(self.l1_ratio_), X, y, sw, off,
+                                grids[best_l1, : best_alpha + 1], inference_last=True):
             pass
+        est.n_features_in_ = X.shape[1]
         names = set(est.get_params())
         self.__dict__.update({k: v for k, v in vars(est).items()
                               if k not in names and k not in ("n_features_in_",

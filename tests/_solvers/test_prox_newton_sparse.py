@@ -147,3 +147,21 @@ def test_poisson_glm_sparse_equals_dense(ridge, column_models):
         res.append(prox_newton(prob, l1=l1, tol=1e-12, max_iter=200))
     _check_equal(*res)
     assert column_models
+
+
+def test_small_sparse_l1_fit_never_loads_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import numpy as np, scipy.sparse as sp\n"
+        "from skngd import LogisticRegression\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = sp.random(300, 80, density=0.1, format='csr', random_state=rng)\n"
+        "y = (rng.random(300) < 0.5).astype(int)\n"
+        "m = LogisticRegression(l1_ratio=1.0, C=2.0).fit(X, y)\n"
+        "assert m.solver_ == 'prox-newton'\n"
+        "assert 'numba' not in sys.modules, 'Numba imported for a small sparse L1 fit'\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
