@@ -303,6 +303,7 @@ class ProxNewton:
         self.scale = max(float(np.sum(loss.sw, dtype=np.float64)), 1e-300)
         self.n_rows = loss.X.shape[0]
         self.pen_dense = None
+        self.step_image = None
 
     # -- state -----------------------------------------------------------------
     def setup(self, coef0):
@@ -333,30 +334,43 @@ class ProxNewton:
             cand = cand[np.argsort(-score[cand], kind="stable")[:cap]]
         return np.union1d(np.flatnonzero(keep), cand)
 
-    def update_curvature(self, rows):
+    def curvature_model(self, rows):
         """The quadratic model over the working set ``rows``: a
         :class:`ColumnModel` for sparse binary / GLM losses with a scalar or
         diagonal ridge (no Gram matrix is built: its cost, the squared
         non-zeros per row, is spent on sweeps instead, and one kernel family
-        compiles), else a :class:`GramModel` (flat C-order indices ``idx``,
-        ridge block included)."""
+        compiles), else a :class:`GramModel` over :meth:`update_curvature`."""
+        loss = self.loss
+        use_numba = self.n_rows >= NUMBA_MIN_SIZE or rows.size * self.K > _NUMBA_WS
+        if loss.sparse and not loss.multinomial:
+            op = np.asarray(loss.penalty_operator())
+            if op.ndim == 1:
+                Xs = loss.csc_columns(rows[rows < loss.n_features])
+                return ColumnModel(Xs, self.curvature_weights(), op[rows], rows, loss.dtype,
+                                   use_numba)
+        H, idx = self.update_curvature(rows)
+        return GramModel(H, idx, use_numba)
+
+    def curvature_weights(self):
+        """The per-sample weights of the binary / GLM curvature (Fisher or observed)."""
         loss, st = self.loss, self.st
-        idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
-        use_numba = self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS
+        return (loss.hessian_weights(st) if self.hessian == "observed"
+                else loss.fisher_weights(st))
+
+    def update_curvature(self, rows):
+        """``(H, idx)``: the curvature over the working set (flat C-order
+        indices ``idx``), ridge block included."""
+        loss, st = self.loss, self.st
         if loss.multinomial:
             sw = np.asarray(loss.sw, dtype=np.float64)
             P = np.asarray(st.curv, dtype=np.float64)
             H = loss.columns_gram(None, rows, V=np.sqrt(sw)[:, None] * P,
                                   D=sw[:, None] * P, sign=-1.0)
-            return GramModel(H + self.penalty_block(idx), idx, use_numba)
-        w = (loss.hessian_weights(st) if self.hessian == "observed"
-             else loss.fisher_weights(st))
-        op = np.asarray(loss.penalty_operator())
-        if loss.sparse and op.ndim == 1:
-            Xs = loss.csc_columns(rows[rows < loss.n_features])
-            return ColumnModel(Xs, w, op[rows], idx, loss.dtype, use_numba)
-        H = loss.columns_gram(w, rows)
-        return GramModel(H + self.penalty_block(idx), idx, use_numba)
+        else:
+            H = loss.columns_gram(self.curvature_weights(), rows)
+        idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
+        H += self.penalty_block(idx)
+        return H, idx
 
     def penalty_block(self, idx):
         """Rows / columns ``idx`` of the ridge's Hessian (``loss.penalty_hessian``
@@ -412,7 +426,7 @@ class ProxNewton:
         self.sweeps_used = used
         return z
 
-    def line_search(self, z, idx, U=None):
+    def line_search(self, z, idx):
         """Armijo backtracking on ``F`` along ``D = z - w``
         (:func:`~skngd._solvers.second_order.backtrack`): accept ``t`` with
         :math:`F(W + tD) - F(W) \\le c\\, t\\, \\Delta`, :math:`\\Delta =
@@ -431,6 +445,7 @@ class ProxNewton:
             return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
         if not delta < 0:
             return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
+        U = self.step_image  # from the working-set columns, or one pass over X
         if U is None:
             U = loss.matmul(D)
 
@@ -489,9 +504,10 @@ class ProxNewton:
             if self.kkt_abs == 0.0:
                 status = StopReason.CONVERGED
                 break
-            model = self.update_curvature(self.working_set())
+            model = self.curvature_model(self.working_set())
             z, idx = self.inner_solve(model), model.idx
-            step, D, U, delta = self.line_search(z, idx, model.image(z))
+            self.step_image = model.image(z)
+            step, D, U, delta = self.line_search(z, idx)
             self.decs.append(-delta)
             final = self.converged_here(-delta)  # take this last step, then stop
             if step.status is not None:
