@@ -57,6 +57,8 @@ import numpy as np
 
 from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._solvers._result import ProxNewtonResult, StopReason
+from scipy import linalg
+
 from skngd._solvers.linalg import solve_psd
 from skngd._solvers.second_order import StepSearch, backtrack, converged, gradient_tol
 
@@ -121,7 +123,7 @@ def polish(H, r, z, lam):
         s = np.sign(z[A])
         pen = lam[A] > 0
         rhs = r[A] + np.where(pen, lam[A] * s, 0.0)
-        delta = -solve_psd(H[np.ix_(A, A)], rhs)
+        delta, ray = _polish_direction(H[np.ix_(A, A)], rhs, pen, z[A])
         if not np.all(np.isfinite(delta)):
             return moved
         new = z[A] + delta
@@ -132,6 +134,8 @@ def polish(H, r, z, lam):
             k = int(np.argmin(frac))
             alpha = float(frac[k])
             hit = A[np.flatnonzero(cross)[k]]
+        elif ray:  # no sign change ahead: take the minimum-norm Newton step
+            delta, _ = _polish_direction(H[np.ix_(A, A)], rhs, pen, z[A], ray=False)
         step = alpha * delta
         z[A] += step
         r += H[:, A] @ step
@@ -142,6 +146,42 @@ def polish(H, r, z, lam):
         z[hit] = 0.0
         A = A[A != hit]
     return moved
+
+
+def _polish_direction(M, rhs, pen, zA, ray=True):
+    """``(delta, is_ray)``: the Newton step ``-M^{-1} rhs`` of :func:`polish`,
+    or, when ``M`` is singular (more active entries than the data determine,
+    e.g. a weakly penalised lasso with p >= n) and ``rhs`` has a part in its
+    null space, a ray along minus that part. The model has zero curvature and
+    a negative slope there, so it decreases without bound until a penalised
+    entry reaches zero: the ray (scaled to cross every entry it heads for)
+    drops one entry per round until ``M`` is regular, where the
+    pseudo-inverse step alone would stall (it ignores that part)."""
+    try:
+        c = linalg.cho_factor(M, lower=True, check_finite=False)
+        delta = -linalg.cho_solve(c, rhs, check_finite=False)
+        if np.all(np.isfinite(delta)):
+            return delta, False
+    except linalg.LinAlgError:
+        pass
+    eps = np.finfo(np.result_type(M.dtype, np.float32)).eps  # a float32 H rounds at its eps
+    M, rhs = np.asarray(M, dtype=np.float64), np.asarray(rhs, dtype=np.float64)
+    ev, Q = linalg.eigh(M, check_finite=False)
+    null = ev <= max(ev.max(initial=0.0), 0.0) * M.shape[0] * eps
+    coef = Q.T @ rhs
+    part = Q[:, null] @ coef[null]
+    size = np.linalg.norm(part)
+    # a null direction of unpenalised entries only (the multinomial intercepts'
+    # common shift) has no penalised entry to drop: no ray along it
+    if (ray and size > np.sqrt(eps) * np.linalg.norm(rhs)
+            and np.linalg.norm(part[pen]) > 1e-3 * size):
+        # entries the ray -part drives towards zero (components above rounding)
+        heads = pen & (part * zA > 0) & (np.abs(part) > 1e-6 * size)
+        scale = 2.0 * np.max(np.abs(zA[heads] / part[heads]), initial=0.0)
+        if heads.any() and np.isfinite(scale):
+            return -part * scale, True
+    inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, ev))
+    return -(Q @ (inv * coef)), False
 
 
 def _at_rounding(H, z, viol, prev):
