@@ -346,6 +346,15 @@ class LinearDesign:
         return weighted_gram(Xs, np.asarray(w, dtype=np.float64), fit_intercept=intercept,
                              use_numba=self.sparse and n >= NUMBA_MIN_SIZE)[0]
 
+    def csc_columns(self, feats):
+        """``X[:, feats]`` of a sparse design as a CSC matrix (the column
+        access of the sparse L1 inner solver, :mod:`skngd._kernels.cd_sparse`),
+        sliced from one CSC copy of ``X`` kept on the design (built on first
+        use)."""
+        if getattr(self, "_csc", None) is None:
+            self._csc = self.X.tocsc()
+        return self._csc[:, np.asarray(feats, dtype=np.intp)]
+
     def _selected_columns(self, feats):
         """``X[:, feats]`` (C-contiguous / CSR), kept until other columns are
         asked for: the working set of the L1 solver is the same over its last

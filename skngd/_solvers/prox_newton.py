@@ -185,8 +185,8 @@ def _polish_direction(M, rhs, pen, zA, ray=True):
 
 
 def _at_rounding(H, z, viol, prev):
-    """Whether coordinate descent has stalled at the rounding level of its
-    model gradient :math:`r = g + H(z - w)`, about :math:`\\epsilon\\,|H||z|`
+    r"""Whether coordinate descent has stalled at the rounding level of its
+    model gradient :math:`r = g + H(z - w)`, about :math:`\epsilon\,|H||z|`
     (kept by updates, so its error grows with the sweeps): a chunk of sweeps
     that did not halve the violation, already within ``_ROUNDING_SPAN`` of that
     level. Near-singular ``H`` with large ``|z|`` (weakly penalised p ~ n
@@ -195,6 +195,140 @@ def _at_rounding(H, z, viol, prev):
         return False
     level = _EPS * float(np.max(np.abs(H) @ np.abs(z), initial=0.0))
     return viol <= _ROUNDING_SPAN * level
+
+
+class GramModel:
+    """The quadratic model of one outer step with its Gram matrix ``H`` over
+    the working set (covariance updates, :func:`skngd._kernels.cd.cd_gram`):
+    dense ``X``, multinomial losses and matrix ridges."""
+
+    #: polish after sweeps that converged (the polish is a cheap dense solve here)
+    polish_converged = True
+
+    def __init__(self, H, idx, use_numba):
+        self.H, self.idx = np.ascontiguousarray(H), idx
+        self.cd = _cd_kernel(use_numba)
+
+    def start(self, w, g):
+        self.r = np.array(g, dtype=np.float64)
+
+    def sweeps(self, z, lam, tol, n):
+        return self.cd(self.H, self.r, z, lam, tol, n)
+
+    def polish(self, z, lam):
+        return polish(self.H, self.r, z, lam)
+
+    def at_rounding(self, z, viol, prev):
+        return _at_rounding(self.H, z, viol, prev)
+
+    def image(self, z):
+        """``X~ D`` of the step, or None: the line search forms it."""
+        return None
+
+
+class ColumnModel:
+    r"""The quadratic model of one outer step on the CSC columns of a sparse
+    ``X`` (binary / GLM losses, scalar or diagonal ridge): coordinate descent
+    keeps :math:`u = X_S d` instead of a Gram matrix
+    (:mod:`skngd._kernels.cd_sparse`); the polish forms the Gram matrix of
+    the active entries only, and :meth:`image` hands the line search
+    :math:`\tilde X D` from the working-set columns (no pass over ``X``)."""
+
+    #: converged sweeps are final: the polish (a Gram matrix of the active
+    #: columns and its factorisation) only runs when the sweeps stall
+    polish_converged = False
+
+    def __init__(self, Xs, h, ridge, idx, dtype, use_numba):
+        if use_numba:
+            from skngd._kernels import cd_sparse as kernels
+            cd, grad, weighted = (kernels.cd_csc, kernels.model_gradient,
+                                  kernels.weighted_columns)
+        else:  # the NumPy twins, in a module that never imports Numba
+            from skngd._kernels import cd_sparse_ref as kernels
+            cd, grad, weighted = (kernels.cd_csc_ref, kernels.model_gradient_ref,
+                                  kernels.weighted_columns_ref)
+        self.Xs, self.idx, self.dtype = Xs, idx, dtype
+        self.h = np.asarray(h, dtype=np.float64)
+        self.mf = Xs.shape[1]
+        self.data = np.asarray(Xs.data, dtype=np.float64)
+        self.indices = Xs.indices.astype(np.int64)
+        self.indptr = Xs.indptr.astype(np.int64)
+        self.hdata = np.empty_like(self.data)
+        self.c = np.empty(self.mf)
+        hdiag = np.empty(idx.size)
+        weighted(self.data, self.indices, self.indptr, self.h, self.hdata, self.c, hdiag)
+        if idx.size > self.mf:  # the intercept, last
+            hdiag[-1] = self.h.sum()
+        self.ridge = np.ascontiguousarray(ridge, dtype=np.float64)
+        self.hdiag = hdiag + self.ridge
+        self.cd, self.grad_kernel = cd, grad
+
+    def start(self, w, g):
+        self.w, self.g = w, np.ascontiguousarray(g, dtype=np.float64)
+        self.u = np.zeros(self.Xs.shape[0])
+
+    def sweeps(self, z, lam, tol, n):
+        return self.cd(self.data, self.hdata, self.indices, self.indptr, self.u, self.g, z,
+                       self.w, lam, self.hdiag, self.ridge, self.c, tol, n)
+
+    def refresh(self, z):
+        """Recompute ``u = X_S d`` from ``z`` (exact, no accumulated rounding)."""
+        d = z[: self.mf] - self.w[: self.mf]
+        self.u = np.asarray(self.Xs @ d, dtype=np.float64).ravel()
+
+    def active_gram(self, A):
+        """:math:`H_{AA}` over working-set positions ``A`` (sorted)."""
+        Af = A[A < self.mf]
+        Xa = self.Xs[:, Af]
+        Xw = Xa.copy()
+        Xw.data = Xw.data * self.h[Xw.indices]
+        k = Af.size
+        H = np.zeros((A.size, A.size))
+        H[:k, :k] = (Xa.T @ Xw).toarray()
+        if A.size > k:  # the intercept
+            H[:k, k] = H[k, :k] = self.c[Af]
+            H[k, k] = self.h.sum()
+        H[np.diag_indices(A.size)] += self.ridge[A]
+        return H
+
+    def polish(self, z, lam):
+        """:func:`polish` on the active entries' Gram matrix; ``u`` follows."""
+        A = np.flatnonzero((z != 0) | (lam == 0))
+        if A.size == 0 or A.size > _POLISH_MAX:
+            return False
+        r = np.empty(z.size)
+        self.grad_kernel(self.hdata, self.indices, self.indptr, self.u, self.g, z, self.w,
+                         self.hdiag, self.ridge, self.c, r)
+        zA = z[A].copy()
+        moved = polish(self.active_gram(A), r[A], zA, lam[A])
+        if moved:
+            z[A] = zA
+            self.refresh(z)
+        return moved
+
+    def at_rounding(self, z, viol, prev):
+        """:func:`_at_rounding` with :math:`|H||z|` from the columns."""
+        if viol < 0.5 * prev:
+            return False
+        az = np.abs(z)
+        absX = abs(self.Xs)
+        q = np.asarray(absX @ az[: self.mf], dtype=np.float64).ravel()
+        if self.idx.size > self.mf:
+            q += az[-1]
+        habs = np.abs(self.h)
+        lev = np.asarray(absX.T @ (habs * q)).ravel() + self.ridge[: self.mf] * az[: self.mf]
+        if self.idx.size > self.mf:
+            lev = np.append(lev, habs @ q + self.ridge[-1] * az[-1])
+        level = _EPS * float(np.max(lev, initial=0.0))
+        return viol <= _ROUNDING_SPAN * level
+
+    def image(self, z):
+        """:math:`\\tilde X D` of the step ``D = z - w`` on the working set, (n, 1)."""
+        self.refresh(z)
+        U = self.u
+        if self.idx.size > self.mf:
+            U = U + (z[-1] - self.w[-1])
+        return U.astype(self.dtype)[:, None]
 
 
 class ProxNewton:
@@ -209,6 +343,7 @@ class ProxNewton:
         self.scale = max(float(np.sum(loss.sw, dtype=np.float64)), 1e-300)
         self.n_rows = loss.X.shape[0]
         self.pen_dense = None
+        self.step_image = None
 
     # -- state -----------------------------------------------------------------
     def setup(self, coef0):
@@ -239,6 +374,29 @@ class ProxNewton:
             cand = cand[np.argsort(-score[cand], kind="stable")[:cap]]
         return np.union1d(np.flatnonzero(keep), cand)
 
+    def curvature_model(self, rows):
+        """The quadratic model over the working set ``rows``: a
+        :class:`ColumnModel` for sparse binary / GLM losses with a scalar or
+        diagonal ridge (no Gram matrix is built: its cost, the squared
+        non-zeros per row, is spent on sweeps instead, and one kernel family
+        compiles), else a :class:`GramModel` over :meth:`update_curvature`."""
+        loss = self.loss
+        use_numba = self.n_rows >= NUMBA_MIN_SIZE or rows.size * self.K > _NUMBA_WS
+        if loss.sparse and not loss.multinomial:
+            op = np.asarray(loss.penalty_operator())
+            if op.ndim == 1:
+                Xs = loss.csc_columns(rows[rows < loss.n_features])
+                return ColumnModel(Xs, self.curvature_weights(), op[rows], rows, loss.dtype,
+                                   use_numba)
+        H, idx = self.update_curvature(rows)
+        return GramModel(H, idx, use_numba)
+
+    def curvature_weights(self):
+        """The per-sample weights of the binary / GLM curvature (Fisher or observed)."""
+        loss, st = self.loss, self.st
+        return (loss.hessian_weights(st) if self.hessian == "observed"
+                else loss.fisher_weights(st))
+
     def update_curvature(self, rows):
         """``(H, idx)``: the curvature over the working set (flat C-order
         indices ``idx``), ridge block included."""
@@ -249,9 +407,7 @@ class ProxNewton:
             H = loss.columns_gram(None, rows, V=np.sqrt(sw)[:, None] * P,
                                   D=sw[:, None] * P, sign=-1.0)
         else:
-            w = (loss.hessian_weights(st) if self.hessian == "observed"
-                 else loss.fisher_weights(st))
-            H = loss.columns_gram(w, rows)
+            H = loss.columns_gram(self.curvature_weights(), rows)
         idx = (rows[:, None] * self.K + np.arange(self.K)).ravel()
         H += self.penalty_block(idx)
         return H, idx
@@ -277,36 +433,37 @@ class ProxNewton:
             E[j] = 0.0
         return out
 
-    def inner_solve(self, H, idx):
-        """Minimise the quadratic model over the working set: coordinate
+    def inner_solve(self, model):
+        """Minimise the quadratic ``model`` over its working set: coordinate
         descent to a tolerance of ``kkt_abs * min(0.1, kkt)`` (floored at
-        rounding), alternating with :func:`polish`. Returns the model's
-        minimiser ``z`` on ``idx``."""
+        rounding), alternating with the model's :func:`polish`. Returns the
+        model's minimiser ``z`` on ``model.idx``."""
+        idx = model.idx
         w = self.st.coef.ravel()[idx]
-        r = np.array(self.st.grad.ravel()[idx], dtype=np.float64)
+        g = np.array(self.st.grad.ravel()[idx], dtype=np.float64)
         lam = np.ascontiguousarray(self.l1flat[idx])
         z = w.copy()
         fin = lam[np.isfinite(lam)]
-        floor = 16 * _EPS * (float(np.max(np.abs(r), initial=0.0))
+        floor = 16 * _EPS * (float(np.max(np.abs(g), initial=0.0))
                              + float(np.max(fin, initial=0.0)))
         tol_in = max(self.kkt_abs * min(0.1, self.kkt), floor)
-        cd = _cd_kernel(self.n_rows >= NUMBA_MIN_SIZE or idx.size > _NUMBA_WS)
-        H = np.ascontiguousarray(H)
+        model.start(w, g)
         # small supports: polish every few sweeps (CD alone converges slowly
         # on correlated columns; the polish is exact once the signs are right)
         support = int(np.count_nonzero((z != 0) | (lam == 0)))
         chunk = _POLISH_EVERY if max(support, idx.size // 2) <= _POLISH_OFTEN_MAX else _MAX_SWEEPS
         used, prev = 0, np.inf
         while used < _MAX_SWEEPS * _INNER_ROUNDS:
-            sweeps, viol = cd(H, r, z, lam, tol_in, chunk)
+            sweeps, viol = model.sweeps(z, lam, tol_in, chunk)
             used += sweeps
-            if sweeps == 1 and viol <= tol_in:
+            if viol <= tol_in and (sweeps == 1 or not model.polish_converged):
                 break
-            if not polish(H, r, z, lam) and viol <= tol_in:
+            if not model.polish(z, lam) and viol <= tol_in:
                 break
-            if _at_rounding(H, z, viol, prev):
+            if model.at_rounding(z, viol, prev):
                 break
             prev = viol
+        self.sweeps_used = used
         return z
 
     def line_search(self, z, idx):
@@ -328,7 +485,9 @@ class ProxNewton:
             return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
         if not delta < 0:
             return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
-        U = loss.matmul(D)
+        U = self.step_image  # from the working-set columns, or one pass over X
+        if U is None:
+            U = loss.matmul(D)
 
         def armijo(t):
             smooth, noise = loss.value_change(st, D, U, t)
@@ -385,8 +544,9 @@ class ProxNewton:
             if self.kkt_abs == 0.0:
                 status = StopReason.CONVERGED
                 break
-            H, idx = self.update_curvature(self.working_set())
-            z = self.inner_solve(H, idx)
+            model = self.curvature_model(self.working_set())
+            z, idx = self.inner_solve(model), model.idx
+            self.step_image = model.image(z)
             step, D, U, delta = self.line_search(z, idx)
             self.decs.append(-delta)
             final = self.converged_here(-delta)  # take this last step, then stop
@@ -399,7 +559,8 @@ class ProxNewton:
             n_iter = it
             if self.verbose:
                 print(f"[prox-newton] iter {it}: objective {self.F:.12g} step {step.t:.3g} "
-                      f"kkt {self.kkt:.3e} working set {idx.size}")
+                      f"kkt {self.kkt:.3e} working set {idx.size} ({type(model).__name__}, "
+                      f"{self.sweeps_used} sweeps)")
             if final:
                 status = StopReason.CONVERGED
                 break
