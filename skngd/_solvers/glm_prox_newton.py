@@ -169,18 +169,10 @@ class GLMProxNewton(ProxNewton):
     # -- the line search: each trial is one row pass, the accepted one the next state
     def line_search(self, z, idx):
         loss, st = self.loss, self.st
-        w = st.coef.ravel()[idx]
-        d, lam = z - w, self.l1flat[idx]
-        D = np.zeros(self.l1flat.size)
-        D[idx] = d
-        D = D.reshape(loss.shape)
-        now = l1_term(lam, w)
-        delta = float(st.grad.ravel()[idx] @ d) + l1_term(lam, z) - now
+        w, d, lam, D, now, delta, early = self.step_setup(z, idx)
         self.trial = None
-        if not np.isfinite(delta):
-            return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
-        if not delta < 0:
-            return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
+        if early is not None:
+            return early
         U, full = self.full_step(D)  # U = X~ D and the trial at t = 1, X read once
 
         def armijo(t):

@@ -59,7 +59,6 @@ from skngd._loss.family import NUMBA_MIN_SIZE
 from skngd._solvers._result import ProxNewtonResult, StopReason
 from scipy import linalg
 
-from skngd._solvers.linalg import solve_psd
 from skngd._solvers.second_order import StepSearch, backtrack, converged, gradient_tol
 
 _ARMIJO_C = 1e-4
@@ -466,6 +465,26 @@ class ProxNewton:
         self.sweeps_used = used
         return z
 
+    def step_setup(self, z, idx):
+        """The step ``D = z - w`` on the working set and the model's
+        :math:`\Delta` (``line_search``): ``(w, d, lam, D, now, delta, early)``
+        with ``early`` the search's result when no search is needed (a
+        non-finite or non-negative :math:`\Delta`), else None."""
+        st = self.st
+        w = st.coef.ravel()[idx]
+        d, lam = z - w, self.l1flat[idx]
+        D = np.zeros(self.l1flat.size)
+        D[idx] = d
+        D = D.reshape(self.loss.shape)
+        now = l1_term(lam, w)
+        delta = float(st.grad.ravel()[idx] @ d) + l1_term(lam, z) - now
+        early = None
+        if not np.isfinite(delta):
+            early = StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
+        elif not delta < 0:
+            early = StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
+        return w, d, lam, D, now, delta, early
+
     def line_search(self, z, idx):
         """Armijo backtracking on ``F`` along ``D = z - w``
         (:func:`~skngd._solvers.second_order.backtrack`): accept ``t`` with
@@ -474,17 +493,9 @@ class ProxNewton:
         decrease; ``ROUNDING`` once :math:`-t\\Delta` is within a few rounding
         levels of the change."""
         loss, st = self.loss, self.st
-        w = st.coef.ravel()[idx]
-        d, lam = z - w, self.l1flat[idx]
-        D = np.zeros(self.l1flat.size)
-        D[idx] = d
-        D = D.reshape(loss.shape)
-        now = l1_term(lam, w)
-        delta = float(st.grad.ravel()[idx] @ d) + l1_term(lam, z) - now
-        if not np.isfinite(delta):
-            return StepSearch(0.0, 0.0, StopReason.STEP_FAILED), D, None, delta
-        if not delta < 0:
-            return StepSearch(0.0, 0.0, StopReason.ROUNDING), D, None, delta
+        w, d, lam, D, now, delta, early = self.step_setup(z, idx)
+        if early is not None:
+            return early
         U = self.step_image  # from the working-set columns, or one pass over X
         if U is None:
             U = loss.matmul(D)
