@@ -24,6 +24,7 @@ from skngd.domain_adaptation._validation import (
 )
 from skngd.ot import emd, gaussian_map, sinkhorn, sinkhorn_group_lasso
 from skngd.utils._sklearn_compat import Interval, StrOptions, _fit_context
+from skngd.utils._threads import fit_threads
 from skngd.utils.validation import check_magnitude
 
 _NORMS = {"max": np.max, "median": np.median}
@@ -303,6 +304,13 @@ class OTDomainAdapter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.gaussian_map_ = None
 
     def _fit_domains(self, X, y, dom):
+        # the fit's one thread policy: the products and reductions after the
+        # solve (barycentres, entropy) run under the solve's BLAS limit too, so
+        # idle BLAS threads never spin against a busy machine between them
+        with fit_threads(self.n_jobs, numba=False):
+            self._fit_coupling(X, y, dom)
+
+    def _fit_coupling(self, X, y, dom):
         self._reset_fitted(dom.identity)
         if dom.identity:
             return

@@ -260,20 +260,79 @@ def test_small_problems_never_load_numba():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_numpy_and_numba_sinkhorn_agree():
+def _numba_sinkhorn(M, reg, f32_switch, **kw):
     import skngd.ot._sinkhorn as S
 
+    old = S.NUMBA_MIN_ENTRIES, S._F32_SWITCH
+    try:
+        S.NUMBA_MIN_ENTRIES, S._F32_SWITCH = 0, f32_switch
+        return sinkhorn(None, None, M, reg, **kw)
+    finally:
+        S.NUMBA_MIN_ENTRIES, S._F32_SWITCH = old
+
+
+def _default_switch():
+    import skngd.ot._sinkhorn as S
+
+    return S._F32_SWITCH
+
+
+def test_numpy_and_numba_sinkhorn_agree():
     rng = np.random.RandomState(3)
     M = rng.rand(40, 30)
     ref = sinkhorn(None, None, M, 0.05)
-    old = S.NUMBA_MIN_ENTRIES
-    try:
-        S.NUMBA_MIN_ENTRIES = 0
-        jit = sinkhorn(None, None, M, 0.05)
-    finally:
-        S.NUMBA_MIN_ENTRIES = old
+    jit = _numba_sinkhorn(M, 0.05, None)  # float64 sweeps only: same iterates
     np.testing.assert_allclose(jit.plan, ref.plan, rtol=1e-9, atol=1e-15)
     assert jit.n_iter == ref.n_iter
+
+
+@pytest.mark.parametrize("tol", [1e-9, 1e-13, 1e-4])
+def test_float32_sweeps_reach_the_float64_optimum(tol):
+    """The early sweeps read a float32 kernel; the converged plan is the
+    float64 one: marginals below ``tol`` (down to rounding) and the same plan
+    as the all-float64 solve to the accuracy ``tol`` implies."""
+    rng = np.random.RandomState(4)
+    M = rng.rand(60, 50) * 3
+    exact = _numba_sinkhorn(M, 0.02, None, tol=tol, max_iter=20000)
+    mixed = _numba_sinkhorn(M, 0.02, _default_switch(), tol=tol, max_iter=20000)
+    assert exact.converged and mixed.converged
+    assert mixed.marginal_error < tol
+    scale = max(tol, 1e-12) * 1e3
+    np.testing.assert_allclose(mixed.plan, exact.plan, rtol=0, atol=scale / M.size)
+    assert abs(mixed.cost - exact.cost) <= scale * M.max()
+    assert abs(mixed.n_iter - exact.n_iter) <= 3
+
+
+def _loop_from(g0, f32_switch, monkeypatch):
+    import skngd.ot._sinkhorn as S
+
+    monkeypatch.setattr(S, "NUMBA_MIN_ENTRIES", 0)
+    monkeypatch.setattr(S, "_F32_SWITCH", f32_switch)
+    rng = np.random.RandomState(5)
+    M = rng.rand(30, 20)
+    a, b = np.full(30, 1 / 30), np.full(20, 1 / 20)
+    state = S._Dense(M, a, b, 1)
+    eps = 0.5
+    f, g, _ = state.log_step(np.zeros(30), g0 * eps, eps, False)
+    calls = []
+    sweep = state._sweep
+    state._sweep = lambda K, v: calls.append(K.dtype) or sweep(K, v)
+    f, g, err, it, status = state.scaling_loop(f, g, eps, 1e-11, 5000)
+    return f - f.mean(), g + f.mean(), err, status, calls
+
+
+def test_float32_underflow_falls_back_to_the_exact_kernel(monkeypatch):
+    """A column whose Gibbs entries are below float32's range (but not
+    float64's) must not stop the loop: that sweep is redone in float64."""
+    g0 = np.zeros(20)
+    g0[0] = -115.0  # column 0's kernel entries ~ exp(-115) ~ 1e-50 of the rest
+    f, g, err, status, calls = _loop_from(g0, _default_switch(), monkeypatch)
+    assert calls[0] == np.float32 and calls[1] == np.float64  # redone at once
+    assert status == "converged" and err < 1e-11
+    fx, gx, _, status_x, calls_x = _loop_from(g0, None, monkeypatch)
+    assert status_x == "converged" and set(calls_x) == {np.dtype(np.float64)}
+    np.testing.assert_allclose(f, fx, atol=1e-9)
+    np.testing.assert_allclose(g, gx, atol=1e-9)
 
 
 def test_result_fields_are_typed_and_extra_is_their_view():
