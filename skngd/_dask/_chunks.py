@@ -39,17 +39,72 @@ def _call(fn, obj, args, spec=None):
     return fn(obj, *args)
 
 
-def _call_where(fn, obj, args, spec=None):
-    """``_call`` and the address of the worker that ran it (the first pass
-    learns where each chunk lives)."""
-    from distributed import get_worker
-
-    return get_worker().address, _call(fn, obj, args, spec)
-
-
 def _call_group(fn, args, spec, combine, *objs):
     """``combine`` of ``fn`` over the chunks of one worker, in their order."""
     return combine([_call(fn, obj, args, spec) for obj in objs])
+
+
+class _Failed:
+    """An exception raised by a pass's function on a worker (not by Dask)."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
+class _Group:
+    """The chunk objects that one worker holds, as a Dask actor: a pass is
+    one direct call from the client to the worker (about 2 ms on this
+    machine, against 12 ms for a task through the scheduler)."""
+
+    def __init__(self, *objs):
+        self.objs = objs
+
+    def run(self, fn, args, spec, combine):
+        try:
+            return _call_group(fn, args, spec, combine, *self.objs)
+        except Exception as exc:  # handed back as the function's own error
+            return _Failed(exc)
+
+
+def plan(rows, holders, workers):
+    """Worker of each chunk: balanced by rows, moving as few as possible.
+
+    ``rows[i]`` rows of chunk ``i``, ``holders[i]`` the workers that hold
+    its rows (may be empty), ``workers`` the addresses. Largest chunks
+    first, a chunk stays on a holder whose load stays within the mean (or
+    that has none yet); the rest go to the least-loaded worker, so no
+    worker gets more than the mean plus one chunk. A pass lasts as long as
+    its most loaded worker, so this pays for the moved chunks after a pass
+    or two.
+    """
+    load = {w: 0 for w in workers}
+    cap = sum(rows) / max(len(workers), 1)
+    order = sorted(range(len(rows)), key=lambda i: (-rows[i], i))
+    out = [None] * len(rows)
+    for i in order:
+        mine = [h for h in holders[i] if h in load]
+        if mine:
+            h = min(mine, key=lambda w: load[w])
+            if load[h] == 0 or load[h] + rows[i] <= cap * (1 + 1e-12):
+                out[i] = h
+                load[h] += rows[i]
+    for i in order:
+        if out[i] is None:
+            w = min(workers, key=lambda w: (load[w], workers.index(w)))
+            out[i] = w
+            load[w] += rows[i]
+    return out
+
+
+def _holders(client, blocks):
+    """The workers holding each of ``blocks`` (Dask futures / delayed with a
+    key), an empty tuple where unknown (not computed yet)."""
+    keys = [getattr(b, "key", None) for b in blocks]
+    try:
+        who = client.who_has([b for b in blocks if getattr(b, "key", None) is not None])
+    except Exception:  # unknown keys, an old scheduler: no preference
+        who = {}
+    return [tuple(who.get(k, ())) if k is not None else () for k in keys]
 
 
 def nbytes(*arrays):
@@ -88,41 +143,61 @@ class Chunks:
     """Persisted per-chunk objects and the passes over them.
 
     ``blocks`` are lists (one per array, all with the same row chunks) of
-    ``dask.delayed`` blocks; ``make(*blocks_of_one_chunk)`` builds the
-    in-memory object of one chunk on the worker that holds its rows.
+    ``dask.delayed`` blocks (or futures); ``make(*blocks_of_one_chunk)``
+    builds the in-memory object of one chunk on a worker; ``rows`` (the row
+    count of each chunk, default all equal) balances the workers.
     ``n_passes`` counts the passes (each reads every chunk once). ``spec``
-    (None, or an object with a ``key``) is sent with every task and handed
+    (None, or an object with a ``key``) is sent with every pass and handed
     to the chunk objects' ``bind`` (their problem once the client knows its
     classes); a chunk rebuilt after a lost worker binds again.
 
-    On a ``distributed.Client`` the chunk objects are futures. The first
-    pass maps over the chunks and learns which worker holds each; every
-    later pass is one task per worker (preferring that worker), which runs
-    the function over its chunks in turn and adds their results there, so a
-    pass costs one round trip and ``n_workers`` small results, and a chunk
-    is never moved to balance load (moving one costs more than its pass).
-    Up to ``gather_max`` results are gathered and added on the client, more
-    are first added in a tree of ``split_every``-ary sums on the workers.
-    Under the local schedulers a pass is one ``dask.compute`` of the tree.
+    On a ``distributed.Client`` the chunk objects are futures, each built on
+    a planned worker (:func:`plan`: where its rows already are, unless that
+    worker would then hold more than its share of the rows), and every pass
+    is one call per worker that runs the function over that worker's chunks
+    in turn and adds their results there, so a pass costs one round trip
+    and ``n_workers`` small results, and no chunk is moved after it is
+    built. The calls go to one :class:`_Group` actor per worker, straight
+    from the client to the worker; should an actor fail (a lost worker),
+    the passes become tasks (one per worker, ``allow_other_workers``), and
+    Dask rebuilds lost chunks from their graph. Up to ``gather_max`` task
+    results are gathered and added on the client, more are first added in
+    a tree of ``split_every``-ary sums on the workers. Under the local
+    schedulers a pass is one ``dask.compute`` of the tree.
     """
 
     gather_max = 16
 
-    def __init__(self, make, *blocks, split_every=_SPLIT_EVERY):
+    def __init__(self, make, *blocks, rows=None, split_every=_SPLIT_EVERY):
         import dask
         from dask import delayed
 
         build = delayed(make, pure=True)
         parts = [build(*row) for row in zip(*blocks)]
+        self.rows = [int(r) if r == r else 1 for r in (rows or [1] * len(parts))]  # NaN: unknown
         self.client = _client()
-        if self.client is not None:
-            self.parts = self.client.compute(parts)
-        else:
-            self.parts = list(dask.persist(*parts))
         self.split_every = split_every
         self.n_passes = 0
         self.spec = None
-        self.groups = None  # [(worker address, [chunk indices])] once known
+        self.groups = None  # [(worker address, [chunk indices])]
+        self._actors = None  # futures of the _Group actors, False once given up
+        if self.client is None:
+            self.parts = list(dask.persist(*parts))
+            return
+        client = self.client
+        workers = sorted(client.nthreads())
+        where = plan(self.rows, _holders(client, blocks[0]), workers)
+        self.groups = [(w, [i for i, x in enumerate(where) if x == w]) for w in workers]
+        self.groups = [g for g in self.groups if g[1]]
+        self.parts = [None] * len(parts)
+        for w, idx in self.groups:
+            futs = client.compute([parts[i] for i in idx], workers=[w],
+                                  allow_other_workers=True)
+            for i, f in zip(idx, futs):
+                self.parts[i] = f
+        self._actors = [client.submit(_Group, *[self.parts[i] for i in idx], workers=[w],
+                                      allow_other_workers=True, actor=True, pure=False)
+                        for w, idx in self.groups]
 
     def __len__(self):
         return len(self.parts)
@@ -145,17 +220,25 @@ class Chunks:
             level = [add(level[i:i + k]) for i in range(0, len(level), k)]
         return dask.compute(level[0])[0]
 
+    def _by_actors(self, fn, args, combine):
+        actors = [f.result() for f in self._actors]
+        got = [a.run(fn, args, self.spec, combine) for a in actors]
+        return [g.result() for g in got]
+
     def _distributed(self, fn, args, combine):
+        if self._actors:
+            try:
+                got = self._by_actors(fn, args, combine)
+            except Exception as exc:
+                if not _dask_failure(exc):
+                    raise
+                self._actors = False  # a lost worker: tasks from now on
+            else:
+                for g in got:
+                    if isinstance(g, _Failed):
+                        raise g.exc
+                return combine(got)
         client, k = self.client, self.split_every
-        if self.groups is None:
-            n = len(self.parts)
-            got = client.gather(client.map(_call_where, [fn] * n, self.parts, [args] * n,
-                                           [self.spec] * n, pure=False))
-            where = {}
-            for i, (addr, _) in enumerate(got):
-                where.setdefault(addr, []).append(i)
-            self.groups = sorted(where.items(), key=lambda g: g[1][0])
-            return combine([r for _, r in got])
         level = [client.submit(_call_group, fn, args, self.spec, combine,
                                *[self.parts[i] for i in idx], workers=[addr],
                                allow_other_workers=True, pure=False)
@@ -166,7 +249,21 @@ class Chunks:
         return combine(client.gather(level, direct=True))  # from the workers: one hop less
 
     def release(self):
+        self._actors = False
         self.parts = []
+
+
+def _dask_failure(exc):
+    """Whether ``exc`` comes from Dask (a lost worker or actor), not from a
+    pass's function (those arrive as :class:`_Failed` and are re-raised)."""
+    from distributed.client import FutureCancelledError
+
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover
+        KilledWorker = ()
+    return isinstance(exc, (OSError, RuntimeError, FutureCancelledError, KilledWorker)
+                      ) or type(exc).__module__.startswith(("distributed", "tornado"))
 
 
 def row_blocks(*arrays):

@@ -90,9 +90,29 @@ def _chunk_state(c, coef, raw=None):
         raw = c.raw_prediction(coef)
     lo, g, cu = c.per_sample(raw)
     st = PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
+    return _keep(c, st)
+
+
+def _recycled(c, st):
+    """The per-sample arrays of a kept fused-pass state other than ``st``,
+    dropped from the chunk for the next state to be written into (no fresh
+    pages per pass), or None (the current point ``st`` is always kept)."""
+    kept = c.__dict__.setdefault("_kept", {})
+    if len(kept) < _KEEP:
+        return None
+    for key, old in list(kept.items()):
+        if old is not st and getattr(old, "arrays", None) is not None:
+            del kept[key]
+            return old.arrays
+    return None
+
+
+def _keep(c, st):
+    """Keep ``st`` on the chunk (the last ``_KEEP`` states)."""
+    kept = c.__dict__.setdefault("_kept", {})
     if len(kept) >= _KEEP:
         kept.pop(next(iter(kept)))
-    kept[key] = st
+    kept[st.coef.tobytes()] = st
     return st
 
 
@@ -117,6 +137,11 @@ def _c_state(c, coef, fisher):
 
 def _c_change(c, coef, D, t, fisher):
     st = _chunk_state(c, coef)
+    fused = c.fused_step(st, D, t, out=_recycled(c, st)) if fisher == "exact" else None
+    if fused is not None:  # binary, dense float64: one sweep over the chunk
+        d, noise, new, F = fused
+        _keep(c, new)
+        return [d, noise, new.value, new.grad, F]
     U = c.matmul(D)
     d, noise = c.value_change(st, D, U, t)
     new = _chunk_state(c, coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))

@@ -25,6 +25,7 @@ fit stopped otherwise (one pass for the statistics).
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg, stats
 
 from skngd._dask._chunks import Chunks, nbytes, row_blocks
@@ -36,22 +37,23 @@ from skngd._dask._input import (
 )
 from skngd._loss.glm_loss import GLMProblem
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
-from skngd._solvers.irls import _Workspace, _observed, _pass
+from skngd._solvers.irls import _Workspace, _observed, _pass, noise_sum
 from skngd._solvers.linalg import inverse_pd, solve_spd
 from skngd._solvers.second_order import EquilibratedCholeskySolve, converged
 from skngd.utils._threads import fit_threads
 
 _ROUNDING = 1e4 * np.finfo(np.float64).eps
+_APPROX_RATE = 0.05  # assumed contraction of an approximate-Hessian step (see _Fit.approx)
 _EPS = np.finfo(np.float64).eps
 
 
 class _Chunk:
-    """One chunk: its GLM problem and the intercept-only problem (for the
-    null deviance with an offset)."""
+    """One chunk: its GLM problem, the intercept-only problem (for the null
+    deviance with an offset) and, with ``frac > 0``, the problem of a random
+    ``frac`` of its rows (:attr:`sub`, the subsample start; rows drawn with
+    the chunk's ``seed``)."""
 
-    def __init__(self, Xb, yb, swb, offb, family, link, fit_intercept):
-        import scipy.sparse as sp
-
+    def __init__(self, Xb, yb, swb, offb, family, link, fit_intercept, frac=0.0, seed=0):
         n = len(yb)
         X = sp.csr_matrix(Xb, dtype=np.float64) if sp.issparse(Xb) else \
             np.ascontiguousarray(Xb, dtype=np.float64)
@@ -61,20 +63,75 @@ class _Chunk:
         self.full = GLMProblem(X, y, sw, off, family, link, fit_intercept, 0.0)
         self.null = GLMProblem(np.empty((n, 0)), y, sw, off, family, link, True, 0.0)
         self._numba_one = self.full.use_numba
+        self.frac, self.seed, self._sub = float(frac), int(seed), None
+
+    @property
+    def sub(self):
+        """The subsample's problem (built on first use, then kept)."""
+        if self._sub is None:
+            p = self.full
+            rows = np.flatnonzero(np.random.default_rng(self.seed).random(p.y.shape[0])
+                                  < self.frac)
+            X = p.X[rows]
+            self._sub = GLMProblem(X if sp.issparse(X) else np.ascontiguousarray(X), p.y[rows],
+                                   p.sample_weight[rows], p.offset[rows], p.family, p.link,
+                                   p.fit_intercept, 0.0)
+        return self._sub
 
     def __sizeof__(self):
-        p = self.full
-        return nbytes(p.X, p.y, p.sw, p.offset) + 1024
+        p, q = self.full, self._sub
+        extra = 0 if q is None else nbytes(q.X, q.y, q.sw, q.offset)
+        return nbytes(p.X, p.y, p.sw, p.offset) + extra + 1024
 
 
-def _c_stats(c):
+def _c_stats(c, alpha=0.0, tol=1e-4):
+    """Weight and response sums, the checks of the data and, with a
+    subsample (``c.frac > 0``), its sums and :func:`_local_start`."""
     p = c.full
     bad = int(not p.family.in_y_range(p.y)) if p.y.size else 0
     finite = bool(np.all(np.isfinite(p.sample_weight))) and \
         bool(np.all(np.isfinite(p.offset))) and bool(np.all(np.isfinite(p.y)))
     neg = bool(np.any(p.sample_weight < 0))
+    q = c.sub if c.frac > 0 and finite and not (bad or neg) else None
+    sub = [0.0, 0.0, None, None, 0] if q is None else [
+        float(q.sample_weight.sum()), float(q.sample_weight @ q.y), *_local_start(q, alpha, tol)]
     return [float(p.sample_weight.sum()), float(p.sample_weight @ p.y), bad,
-            int(not finite), int(neg), float(np.any(p.offset != 0))]
+            int(not finite), int(neg), float(np.any(p.offset != 0)), *sub]
+
+
+def _local_start(q, alpha, tol):
+    r"""The in-memory fit (loose, Fisher scoring) of one chunk's subsample
+    ``q`` with its share of the penalty: ``[A, A beta, 1]`` with ``A`` its
+    penalised Fisher Gram matrix at its solution ``beta`` (summed over
+    chunks, :math:`(\sum A)^{-1} \sum A\beta` is the start), or
+    ``[None, None, 0]`` when the subsample is too small (under 20 rows per
+    coefficient) or its fit fails."""
+    import warnings
+
+    from skngd._solvers.irls import irls
+
+    k = q.n_coef
+    S = float(q.sample_weight.sum())
+    if q.y.shape[0] < 20 * k or not S > 0:
+        return [None, None, 0]
+    prob = GLMProblem(q.X, q.y, q.sample_weight, q.offset, q.family, q.link,
+                      q.fit_intercept, alpha * S)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            res = irls(prob, max_iter=20, tol=max(tol, 1e-6), subsample=False, newton=False,
+                       warn=False)
+    except (ValueError, np.linalg.LinAlgError):
+        return [None, None, 0]
+    if res.rank_deficient or res.gram is None or not np.all(np.isfinite(res.coef)):
+        return [None, None, 0]
+    A = res.gram + np.diag(_pdiag(alpha * S, k, q.fit_intercept))
+    return [A, A @ res.coef, 1]
+
+
+def _pdiag(l2, k, fit_intercept):
+    """The ridge's diagonal (the intercept unpenalised)."""
+    return l2 * np.r_[np.ones(k - int(fit_intercept)), np.zeros(int(fit_intercept))]
 
 
 def _c_first(c, which, ybar, const):
@@ -88,7 +145,7 @@ def _c_first(c, which, ybar, const):
     bad = int(not np.all(np.isfinite(eta)))
     if bad:
         return [None, None, bad]
-    ws = _Workspace(p)
+    ws = _workspace(p)
     _pass(p, eta, ws)
     with np.errstate(all="ignore"):
         v = ws.w * (eta - p.offset) + ws.u
@@ -99,20 +156,32 @@ def _c_first(c, which, ybar, const):
 def _c_eval(c, which, coef, gram, observed, final=None):
     """Deviance at ``coef`` and, with ``gram``, the Fisher Gram matrix, the
     score, the observed Gram matrix (``observed``) and the decrement's
-    rounding level; with ``final`` (the arguments of :func:`_c_final`) also
-    the Pearson statistic, null deviance and log-likelihood there."""
+    rounding level (``gram='score'``: the score only); with ``final`` (the
+    arguments of :func:`_c_final`) also the Pearson statistic, null deviance
+    and log-likelihood there."""
     p = getattr(c, which)
-    ws = _Workspace(p)
+    ws = _workspace(p)
     with np.errstate(all="ignore"):
         eta = p.linear_predictor(coef)
     dev = float(_pass(p, eta, ws))
+    extra = None if final is None else np.array(_c_final(c, coef, *final, mu=ws.mu))
     if not (gram and np.isfinite(dev)):
-        return [dev, None, None, None, None, None]
+        return [dev, None, None, None, None, extra]
+    if gram == "score":
+        return [dev, None, p.rmatvec(ws.u), None, None, extra]
     G, score = p.gram_score(ws.w, ws.u, ws)
     H = p.gram_score(_observed(p, eta, ws))[0] if observed else None
-    a = np.abs(eta) + np.abs(p.offset)
-    extra = None if final is None else np.array(_c_final(c, coef, *final, mu=ws.mu))
-    return [dev, G, score, H, float(np.dot(np.abs(ws.w), a * a)), extra]
+    return [dev, G, score, H, noise_sum(ws.w, eta, p.offset), extra]
+
+
+def _workspace(p):
+    """The buffers of the chunk problem ``p``'s passes, kept on it: passes
+    then allocate no n-sized arrays (each would be fresh pages under the
+    MALLOC_TRIM_THRESHOLD_ that Dask's workers set)."""
+    ws = p.__dict__.get("_dask_ws")
+    if ws is None:
+        ws = p.__dict__["_dask_ws"] = _Workspace(p)
+    return ws
 
 
 def _c_final(c, coef, ybar, null_at_mean, llf=False, mu=None):
@@ -142,7 +211,7 @@ class _Fit:
     def __init__(self, chunks, which, k, l2, fit_intercept, observed, tol, max_iter,
                  max_halvings=40):
         self.chunks, self.which, self.k = chunks, which, k
-        self.pdiag = l2 * np.r_[np.ones(k - int(fit_intercept)), np.zeros(int(fit_intercept))]
+        self.pdiag = _pdiag(l2, k, fit_intercept)
         self.observed, self.tol, self.max_iter = observed, tol, max_iter
         self.max_halvings = max_halvings
         self.history, self.deficient = [], False
@@ -196,18 +265,56 @@ class _Fit:
                 pass
         return step, -float(grad @ step)
 
-    def move(self, st, step, slack, max_halvings, final=False):
+    def move(self, st, step, slack, max_halvings, final=False, gram=True):
         t = 1.0
         for _ in range(max_halvings + 1):
-            new = self.evaluate(st["coef"] + t * step, final=final)
+            new = self.evaluate(st["coef"] + t * step, gram=gram, final=final)
             if np.isfinite(new["obj"]) and new["obj"] <= st["obj"] + slack:
                 return new
             t *= 0.5
         return None
 
+    def approx(self, st, hess, max_steps=8):
+        """Steps with the full gradient and the fixed approximate Hessian
+        ``hess`` (the subsample's, rescaled) from ``st`` (a ``gram='score'``
+        state), as the in-memory solver's
+        (:func:`~skngd._solvers.irls._approx_newton`): one pass each and no
+        Gram matrix; stops when the predicted decrease is below ``tol`` times
+        the objective or a step does not decrease the objective. Returns the
+        last state and the number of steps taken.
+
+        A step whose predicted decrease times ``_APPROX_RATE`` (the contraction
+        these steps show, measured 1e-3 with a tenth of the rows) meets
+        ``tol`` likely ends the approximate steps, so its pass also forms the
+        Gram matrix there (the exact iterations' first): a pass saved when
+        the guess holds, a Gram matrix wasted when not.
+        """
+        try:
+            factor = linalg.cho_factor(hess, check_finite=False)
+        except linalg.LinAlgError:
+            return st, 0
+        taken = 0
+        for _ in range(max_steps):
+            step = -linalg.cho_solve(factor, self.pdiag * st["coef"] - st["score"],
+                                     check_finite=False)
+            pred = 0.5 * float(step @ hess @ step)
+            if not np.all(np.isfinite(step)) or converged(pred, st["obj"], self.tol):
+                break
+            last = converged(pred * _APPROX_RATE, st["obj"], self.tol)
+            new = self.evaluate(st["coef"] + step, gram=True if last else "score")
+            if not new["obj"] <= st["obj"]:
+                break
+            st, taken = new, taken + 1
+            self.history.append(st["obj"])
+        return st, taken
+
     def run(self, st):
-        """Newton iterations from ``st``; returns ``(state, status, n_iter)``."""
-        self.history.append(st["obj"])
+        """Newton iterations from ``st``; returns ``(state, status, n_iter)``.
+        At ``tol`` the last (tiny) step is taken without a new Gram matrix,
+        as in memory: the state keeps the Gram matrices of the point that
+        met ``tol`` (the inference's, as the in-memory ``GLMResult.gram``)."""
+        if not self.history or self.history[-1] != st["obj"]:
+            self.history.append(st["obj"])
         prev_dec, prev_trusted = np.inf, False
         for it in range(1, self.max_iter + 1):
             step, dec = self.direction(st)
@@ -215,8 +322,10 @@ class _Fit:
             if dec <= (16.0 * _EPS) ** 2 * st["noise"]:
                 return st, StopReason.ROUNDING, it
             if converged(0.5 * dec, st["obj"], self.tol):
-                new = self.move(st, step, _ROUNDING * abs(st["obj"]), 0, final=True)
+                new = self.move(st, step, _ROUNDING * abs(st["obj"]), 0, final=True,
+                                gram=False)
                 if new is not None:
+                    new.update(G=st["G"], H=st["H"], noise=st["noise"])
                     st = new
                     self.history.append(st["obj"])
                 return st, StopReason.CONVERGED, it
@@ -240,8 +349,10 @@ def _prepare(est, X, y, sample_weight, offset):
     link = est._get_link(family)
     blocks = row_blocks(X, y, sw, off)
     n = len(blocks[0])
-    chunks = Chunks(_Chunk, *blocks, [family] * n, [link] * n, [est.fit_intercept] * n)
-    S, Sy, bad, nonfinite, neg, has_off = chunks.map_sum(_c_stats)
+    frac = _subsample_fraction(est, X)
+    chunks = Chunks(_Chunk, *blocks, [family] * n, [link] * n, [est.fit_intercept] * n,
+                    [frac] * n, list(range(n)), rows=X.chunks[0])
+    S, Sy, bad, nonfinite, neg, has_off, *sub = chunks.map_sum(_c_stats, est.alpha, est.tol)
     if nonfinite:
         raise ValueError("y, sample_weight and offset must be finite (NaN or inf found).")
     if neg:
@@ -251,7 +362,49 @@ def _prepare(est, X, y, sample_weight, offset):
                          f"{family.name} family: y must lie in {family.support_message()}.")
     if not S > 0:
         raise ValueError("sample_weight must have a positive sum.")
+    chunks.sub_sums = sub
     return X, chunks, family, link, S, Sy / S, bool(has_off)
+
+
+def _subsample_fraction(est, X):
+    """The row fraction of the subsample start (0: none), as in memory
+    (:func:`~skngd._solvers.irls._subsample_start`): a tenth of the rows,
+    at least 20 per coefficient, for 50,000 rows or more and no warm start."""
+    from skngd._solvers.irls import _SUBSAMPLE_MIN_ROWS
+
+    n, k = X.shape[0], X.shape[1] + int(est.fit_intercept)
+    m = max(n // 10, 20 * k)
+    if n < _SUBSAMPLE_MIN_ROWS or m >= n // 2 or est._warm_start_coef(X.shape[1]) is not None:
+        return 0.0
+    return m / n
+
+
+def _subsample_start(est, fit, chunks, S):
+    """The state after the subsample start, or None (no subsample, or its
+    fits failed: the fit then starts from the means ``mu0``).
+
+    The first pass fitted each chunk's subsample in memory
+    (:func:`_local_start`, on the workers): their Gram-weighted average is
+    the start and their Gram matrices, rescaled, the approximate Hessian of
+    the full-data steps that follow (:meth:`_Fit.approx`, no Gram matrix
+    per pass) until the exact Newton iterations take over, as in memory
+    (:func:`~skngd._solvers.irls._subsample_start`, which fits one
+    subsample of all rows). Each pass reads the rows once.
+    """
+    S_sub, _, A, b, ok = chunks.sub_sums
+    if not ok or A is None or not S_sub > 0:
+        return None
+    try:
+        coef = linalg.solve(A, b, assume_a="pos", check_finite=True)
+    except (linalg.LinAlgError, ValueError):
+        return None
+    G = A - np.diag(_pdiag(est.alpha * S_sub, fit.k, est.fit_intercept))
+    hess = (S / S_sub) * G + np.diag(fit.pdiag)
+    full = fit.evaluate(coef, gram="score")
+    if not np.isfinite(full["obj"]):
+        return None
+    full, fit.n_approx = fit.approx(full, hess)
+    return full if full["G"] is not None else fit.evaluate(full["coef"])
 
 
 def fit_glm(est, X, y, sample_weight=None, offset=None):
@@ -273,7 +426,11 @@ def fit_glm(est, X, y, sample_weight=None, offset=None):
             fit.link = link
             fit.final = (ybar, not has_off, bool(family.fixed_scale))
             coef0 = est._warm_start_coef(p)
-            st, status, n_iter = fit.run(fit.start(ybar, coef0))
+            fit.from_mu0, fit.n_approx = False, 0
+            st = _subsample_start(est, fit, chunks, S) if coef0 is None else None
+            if st is None:
+                st = fit.start(ybar, coef0)
+            st, status, n_iter = fit.run(st)
             _set_fit(est, fit, st, status, n_iter, family, link, has_off)
             _inference(est, fit, st, chunks, S, ybar, has_off, observed)
         finally:
@@ -295,7 +452,7 @@ def _set_fit(est, fit, st, status, n_iter, family, link, has_off):
     p = est.n_features_in_
     est.coef_ = st["coef"][:p].copy()
     est.intercept_ = float(st["coef"][p]) if est.fit_intercept else 0.0
-    est.n_iter_ = int(n_iter) + int(fit.from_mu0)
+    est.n_iter_ = int(n_iter) + int(fit.from_mu0) + int(fit.n_approx)
     est._family_, est._link_ = family, link
     est._offset_fitted_ = has_off
     est.n_passes_ = int(fit.chunks.n_passes)

@@ -180,14 +180,14 @@ def fit_imputer(est, X):
     set_features(est, X, reset=True)
     d = X.shape[1]
     with fit_threads(est.n_jobs, blas=1, numba=False):
-        raw = Chunks(_block, *row_blocks(X))
+        raw = Chunks(_block, *row_blocks(X), rows=X.chunks[0])
         try:
             m, n_fit, (mu0, Sigma0), count = _init(est, raw, d)
             if m.size == 0:  # every feature empty (keep_empty_features=True)
                 est._modelled = m
                 return est._set_trivial(np.full((1, d), np.nan))
             _check_size(est, n_fit, m.size)
-            chunks = Chunks(_ChunkData, raw.parts, [m] * len(raw))
+            chunks = Chunks(_ChunkData, raw.parts, [m] * len(raw), rows=raw.rows)
         finally:
             raw.release()
         try:

@@ -208,7 +208,8 @@ def build_loss(est, X, y, sample_weight, want_zero=True):
     cw_dict = _check_class_weight(est)
     dtype = as_float(X)
     Xb, yb, swb = row_blocks(X, y, sw)
-    chunks = Chunks(_Chunk, Xb, yb, swb, [est.fit_intercept] * len(Xb), [dtype] * len(Xb))
+    chunks = Chunks(_Chunk, Xb, yb, swb, [est.fit_intercept] * len(Xb), [dtype] * len(Xb),
+                    rows=X.chunks[0])
     balanced = isinstance(est.class_weight, str)
     res = chunks.map_sum(_c_start, want_zero and not balanced, cw_dict, combine=_merge_start)
     classes, cw, total = _classes(est, res, sw is not None)

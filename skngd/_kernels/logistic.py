@@ -106,6 +106,88 @@ def binomial_loss_change(y, raw, u, sw):
 
 
 @jit
+def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
+                        raw1, loss1, grad1, fisher1, blk, tiny):
+    r"""One row block of a Newton step's fused pass (binary, logit link).
+
+    For rows ``start:stop`` of ``X`` (float64, C order): the step's linear
+    predictor :math:`\eta_1 = \eta + t(x^T d + d_0)` (``raw1``), the change
+    of the weighted loss from ``raw`` (as :func:`binomial_loss_change`; for
+    0/1 labels only the label's term is formed), the loss, gradient and
+    Fisher weight at :math:`\eta_1` (``loss1``, ``grad1``, ``fisher1``, as
+    :func:`binomial_loss_grad_fisher`), and block row ``r`` of the Gram
+    buffer ``blk`` set to :math:`\sqrt{F}\,[x, 1, g/\sqrt{F}]` (the ones
+    column only with ``fit_intercept``), so ``blk^T blk`` holds the Fisher
+    matrix and the gradient. Rows whose Fisher weight is at most ``tiny``
+    get a zero buffer row (their gradient is added apart by the caller).
+    Returns ``(change, scale, number of tiny rows)``; ``X`` is read once.
+    """
+    p = X.shape[1]
+    k = p + fit_intercept
+    change = 0.0
+    scale = 0.0
+    n_tiny = 0
+    for i in range(start, stop):
+        r = i - start
+        u = d0
+        for j in range(p):
+            u += X[i, j] * d[j]
+        v = t * u
+        e = raw[i]
+        yi = y[i]
+        s = sw[i]
+        if abs(v) <= 1.0:
+            if e > 0.0:
+                z = math.exp(-e)
+                pr = 1.0 / (1.0 + z)
+                q = z / (1.0 + z)
+            else:
+                z = math.exp(e)
+                pr = z / (1.0 + z)
+                q = 1.0 / (1.0 + z)
+            em = math.expm1(v)
+            a = 0.0
+            b = 0.0
+            if yi != 0.0:
+                a = yi * math.log1p(-q * em / (1.0 + em))
+            if yi != 1.0:
+                b = (1.0 - yi) * math.log1p(pr * em)
+            change += s * (a + b)
+            scale += s * (abs(a) + abs(b))
+        e1 = e + v
+        if e1 > 0.0:
+            z1 = math.exp(-e1)
+            lo1 = (1.0 - yi) * e1 + math.log1p(z1)
+            p1 = 1.0 / (1.0 + z1)
+        else:
+            z1 = math.exp(e1)
+            lo1 = math.log1p(z1) - yi * e1
+            p1 = z1 / (1.0 + z1)
+        if abs(v) > 1.0:
+            lo0 = _log1pexp(e) - yi * e
+            change += s * (lo1 - lo0)
+            scale += s * (abs(lo1) + abs(lo0))
+        raw1[i] = e1
+        loss1[i] = s * lo1
+        g = s * (p1 - yi)
+        h = s * p1 * (1.0 - p1)
+        grad1[i] = g
+        fisher1[i] = h
+        if h > tiny:
+            sq = math.sqrt(h)
+            for j in range(p):
+                blk[r, j] = X[i, j] * sq
+            if fit_intercept:
+                blk[r, p] = sq
+            blk[r, k] = g / sq
+        else:
+            n_tiny += 1
+            for j in range(k + 1):
+                blk[r, j] = 0.0
+    return change, scale, n_tiny
+
+
+@jit
 def _log1pexp(e):
     if e > 0.0:
         return e + math.log1p(math.exp(-e))

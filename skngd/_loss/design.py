@@ -65,27 +65,32 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     if buffer is None:
         buffer = gram_buffer(X.shape[0], k, np.result_type(X.dtype, w.dtype))
     signed = bool(w.size and w.min() < 0)  # NaN weights count as non-negative
-    neg = w < 0 if signed else None
     fused = v is not None and not signed  # X~^T v as the last column of the syrk
     G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
     rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
-    sw = np.sqrt(np.abs(w)) if signed else np.sqrt(w)
-    if fused:
-        tiny = w <= _TINY_WEIGHT
-        with np.errstate(all="ignore"):
-            c = np.where(tiny, 0.0, v / sw)
+    apart = []  # zero-weight rows that still carry their score
     block, buf = buffer
     flat, width = buf.reshape(-1), G.shape[0]
     for start in range(0, X.shape[0], block):
+        # the weights' square roots per block: block-sized temporaries stay in
+        # malloc's heap (n-sized ones are fresh pages on every call under the
+        # MALLOC_TRIM_THRESHOLD_ that Dask's workers set)
         stop = min(X.shape[0], start + block)
         blk = flat[: (stop - start) * width].reshape(stop - start, width)  # contiguous
         Xb = X[start:stop] if sel is None else np.take(X[start:stop], sel, axis=1)
-        np.multiply(Xb, sw[start:stop, None], out=blk[:, :p])
+        wb = w[start:stop]
+        swb = np.sqrt(np.abs(wb)) if signed else np.sqrt(wb)
+        np.multiply(Xb, swb[:, None], out=blk[:, :p])
         if fit_intercept:
-            blk[:, p] = sw[start:stop]
+            blk[:, p] = swb
         if fused:
-            blk[:, k] = c[start:stop]
-        nb = neg[start:stop] if signed else None
+            vb = v[start:stop]
+            tiny = wb <= _TINY_WEIGHT
+            with np.errstate(all="ignore"):
+                blk[:, k] = np.where(tiny, 0.0, vb / swb)
+            if tiny.any():
+                apart.append(start + np.flatnonzero(tiny & (vb != 0)))
+        nb = wb < 0 if signed else None
         if nb is not None and nb.any():
             pos, negb = blk[~nb], blk[nb]
             G += pos.T @ pos
@@ -100,7 +105,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     if not fused:
         return G, rhs
     rhs = G[:k, k].copy()
-    rows = np.flatnonzero(tiny & (v != 0))
+    rows = np.concatenate(apart) if apart else np.empty(0, dtype=np.intp)
     if rows.size:  # zero-weight rows still carry their score
         Xr = X[rows] if sel is None else X[rows][:, sel]
         rhs[:p] += Xr.T @ v[rows]

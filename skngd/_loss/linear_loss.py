@@ -213,18 +213,87 @@ class LinearModelLoss(LinearDesign):
         """
         tU = U * np.asarray(t, dtype=U.dtype)
         d, scale = self.loss_change(st, tU)
-        D = np.asarray(D).reshape(self.shape)
+        a, b = self._penalty_change(st.coef, np.asarray(D).reshape(self.shape), t)
+        eps = float(np.finfo(self.dtype).eps)
+        return d + a + b, eps * (scale + abs(a) + b)
+
+    def fused_step(self, st, D, t=1.0, out=None):
+        r"""The step to :math:`W + tD` in one sweep over ``X``, or None.
+
+        Binary logit loss on dense float64 ``X`` of at least
+        ``NUMBA_MIN_SIZE`` rows (else None: use :meth:`value_change`,
+        :meth:`state` and :meth:`fisher_matrix`). Returns ``(change, noise,
+        state, F)``: :meth:`value_change`'s pair, the :class:`PointState` at
+        :math:`W + tD` and the exact Fisher matrix there (data term only, as
+        :meth:`fisher_matrix` without the penalty). Each cache-sized row
+        block is read once (:func:`~skngd._kernels.logistic.binomial_step_block`
+        forms :math:`\tilde X D`, the loss change, the new per-sample state
+        and :math:`\sqrt{F}\,[\tilde X, g/\sqrt{F}]`) and one symmetric BLAS
+        product per block sums the Fisher matrix and the gradient. ``out``:
+        four float64 ``(n,)`` arrays to write the new state into (those of a
+        state no longer needed), else new ones; the block buffer is kept on
+        the loss, so a pass allocates no n-sized array.
+        """
+        from skngd._loss import link as _link
+        from skngd._loss.design import _TINY_WEIGHT, gram_buffer
+
+        X = self.X
+        if (self.multinomial or self.sparse or X.dtype != np.float64
+                or getattr(self.link, "code", None) != _link.LOGIT
+                or X.shape[0] < NUMBA_MIN_SIZE or not X.flags.c_contiguous):
+            return None
+        from skngd._kernels.logistic import binomial_step_block
+
+        n, p, k = X.shape[0], self.n_features, self.n_dof
+        D = np.asarray(D, dtype=np.float64).reshape(self.shape)
+        d = np.ascontiguousarray(D[:p, 0])
+        d0 = float(D[p, 0]) if self.fit_intercept else 0.0
+        raw = np.ascontiguousarray(st.raw[:, 0], dtype=np.float64)
+        raw1, loss1, g1, h1 = out if out is not None else (np.empty(n) for _ in range(4))
+        block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
+        self._step_buffer = (block, buf)
+        flat = buf.reshape(-1)
+        G = np.zeros((k + 1, k + 1))
+        change = scale = 0.0
+        tiny = 0
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            blk = flat[: (stop - start) * (k + 1)].reshape(stop - start, k + 1)
+            c, sc, nt = binomial_step_block(X, d, d0, float(t), raw, self.y, self.sw, start,
+                                            stop, int(self.fit_intercept), raw1, loss1, g1,
+                                            h1, blk, _TINY_WEIGHT)
+            change, scale, tiny = change + c, scale + sc, tiny + nt
+            G += blk.T @ blk
+        grad = G[:k, k].copy()
+        if tiny:  # rows with a vanishing Fisher weight still carry their gradient
+            rows = np.flatnonzero((h1 <= _TINY_WEIGHT) & (g1 != 0))
+            if rows.size:
+                grad[:p] += X[rows].T @ g1[rows]
+                if self.fit_intercept:
+                    grad[p] += g1[rows].sum()
+        self.n_passes += 1
+        self.gram_rows += n
+        a, b = self._penalty_change(st.coef, D, t)
+        eps = float(np.finfo(self.dtype).eps)
+        coef1 = st.coef + t * D
+        new = PointState(coef1, raw1[:, None], loss1, g1[:, None], h1[:, None],
+                         float(np.sum(loss1)) + self.penalty(coef1),
+                         grad[:, None] + self.penalty_matvec(coef1))
+        new.arrays = (raw1, loss1, g1, h1)  # the arrays a later step may write into
+        return change + a + b, eps * (scale + abs(a) + b), new, G[:k, :k].copy()
+
+    def _penalty_change(self, coef, D, t):
+        """``(a, b)``: the penalty's change from ``coef`` to ``coef + tD`` is ``a + b``."""
         a = b = 0.0
         if self.l2 > 0 and self.ridge_kind == "scalar":
             mD = (self.penalty_mask[:, None] * D).ravel()
-            a = self.l2 * t * float(st.coef.ravel() @ mD)
+            a = self.l2 * t * float(np.asarray(coef).ravel() @ mD)
             b = 0.5 * self.l2 * t * t * float(D.ravel() @ mD)
         elif self.l2 > 0:  # the ridge's Lambda D: exact for a diagonal or a matrix ridge
             LD = self.penalty_matvec(D).ravel()
-            a = t * float(np.asarray(st.coef).ravel() @ LD)
+            a = t * float(np.asarray(coef).ravel() @ LD)
             b = 0.5 * t * t * float(D.ravel() @ LD)
-        eps = float(np.finfo(self.dtype).eps)
-        return d + a + b, eps * (scale + abs(a) + b)
+        return a, b
 
     def loss_change(self, st, tU):
         """``(change, scale)`` of the data term from ``st.raw`` to

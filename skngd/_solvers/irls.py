@@ -161,8 +161,18 @@ def _start(problem, ws):
 def _decrement_noise(problem, ws, eta):
     r"""Rounding level of the Newton decrement :math:`\Delta^T H \Delta`:
     :math:`(16\epsilon)^2 \sum_i |W_i| (|\eta_i| + |o_i|)^2`."""
-    a = np.abs(eta) + np.abs(problem.offset)
-    return (16.0 * np.finfo(np.float64).eps) ** 2 * float(np.dot(np.abs(ws.w), a * a))
+    return (16.0 * np.finfo(np.float64).eps) ** 2 * noise_sum(ws.w, eta, problem.offset)
+
+
+def noise_sum(w, eta, offset, block=8192):
+    r""":math:`\sum_i |w_i| (|\eta_i| + |o_i|)^2` in row blocks (small
+    temporaries: no n-sized arrays allocated)."""
+    total = 0.0
+    for a in range(0, len(w), block):
+        b = a + block
+        e = np.abs(eta[a:b]) + np.abs(offset[a:b])
+        total += float(np.dot(np.abs(w[a:b]), e * e))
+    return total
 
 
 def _pass(problem, eta, ws):

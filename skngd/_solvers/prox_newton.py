@@ -466,7 +466,7 @@ class ProxNewton:
         return z
 
     def step_setup(self, z, idx):
-        """The step ``D = z - w`` on the working set and the model's
+        r"""The step ``D = z - w`` on the working set and the model's
         :math:`\Delta` (``line_search``): ``(w, d, lam, D, now, delta, early)``
         with ``early`` the search's result when no search is needed (a
         non-finite or non-negative :math:`\Delta`), else None."""

@@ -140,3 +140,69 @@ def test_chunks_stay_on_their_workers(cluster_client):
     assert all(len(w) == 1 for w in holders.values())
     where = {i: w for w, idx in chunks.groups for i in idx}
     assert all(holders[f.key][0] == where[i] for i, f in enumerate(chunks.parts))
+
+
+def test_plan_balances_rows_and_keeps_chunks_on_their_holders():
+    from skngd._dask._chunks import plan
+
+    w = ["a", "b"]
+    # three of four equal chunks on "a": one moves, two stay
+    where = plan([10, 10, 10, 10], [("a",), ("a",), ("a",), ("b",)], w)
+    assert sorted(where) == ["a", "a", "b", "b"] and where[3] == "b"
+    assert sum(x == y[0] for x, y in zip(where, [("a",), ("a",), ("a",), ("b",)])) == 3
+    # unknown holders: balanced by rows, ragged last chunk
+    where = plan([100, 100, 100, 50], [()] * 4, w)
+    load = {x: sum(r for r, y in zip([100, 100, 100, 50], where) if y == x) for x in w}
+    assert max(load.values()) <= 200
+    # a chunk larger than the mean stays where it is
+    assert plan([1000, 10, 10], [("b",), ("a",), ("a",)], w)[0] == "b"
+    # holders that are not workers (gone) count as unknown
+    assert set(plan([1, 1], [("gone",), ("gone",)], w)) == {"a", "b"}
+
+
+def test_passes_fall_back_to_tasks_when_the_actors_are_lost(cluster_client):
+    from skngd._dask._chunks import Chunks, row_blocks
+    from skngd._dask.logistic import _Chunk
+
+    X = np.random.default_rng(5).standard_normal((4000, 3))
+    y = (X[:, 0] > 0).astype(int)
+    Xd = da.from_array(X, chunks=(1000, 3)).persist()
+    yd = da.from_array(y, chunks=1000).persist()
+    chunks = Chunks(_Chunk, *row_blocks(Xd, yd, None), [True] * 4,
+                    [np.dtype(np.float64)] * 4, rows=Xd.chunks[0])
+    assert chunks.map_sum(lambda c: [c.X.sum()])[0] == pytest.approx(X.sum())
+    assert chunks._actors
+    cluster_client.cancel(chunks._actors)
+    assert chunks.map_sum(lambda c: [c.X.sum()])[0] == pytest.approx(X.sum())
+    assert chunks._actors is False  # tasks from now on
+    with pytest.raises(ZeroDivisionError):  # a pass's own error is not a lost worker
+        chunks.map_sum(lambda c: [1 / 0])
+    chunks.release()
+
+
+def test_large_chunks_match_the_in_memory_fits(cluster_client):
+    """Chunks of Numba size: the fused logistic step and the GLM's subsample
+    start on the workers reach the in-memory solutions."""
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    rng = np.random.default_rng(6)
+    n, d = 2 * NUMBA_MIN_SIZE + 777, 5  # ragged last chunk
+    X = rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) + rng.logistic(size=n) > 0).astype(int)
+    Xd = da.from_array(X, chunks=(NUMBA_MIN_SIZE, d)).persist()
+    ref = LogisticRegression(solver="newton", tol=1e-8).fit(X, y)
+    est = LogisticRegression(solver="newton", tol=1e-8).fit(
+        Xd, da.from_array(y, chunks=NUMBA_MIN_SIZE))
+    assert rel(est.coef_, ref.coef_) < 1e-8
+    assert est.n_iter_[0] == ref.n_iter_[0]  # the same iterates
+    yp = rng.poisson(np.exp(0.3 * X.sum(axis=1))).astype(float)
+    ref = PoissonRegressor(alpha=1e-3, tol=1e-10).fit(X, yp)
+    est = PoissonRegressor(alpha=1e-3, tol=1e-10).fit(
+        Xd, da.from_array(yp, chunks=NUMBA_MIN_SIZE))
+    assert rel(est.coef_, ref.coef_) < 1e-8
+    # the covariance uses the Gram matrix of the point that met tol (as in
+    # memory); the two subsample starts meet it at different points
+    assert rel(est.covariance_, ref.covariance_) < 1e-5
+    default = PoissonRegressor(alpha=1e-3).fit(Xd, da.from_array(yp, chunks=NUMBA_MIN_SIZE))
+    assert default.n_passes_ <= 6  # subsample start: one Gram matrix of all rows
+    assert rel(default.coef_, ref.coef_) < 1e-4
