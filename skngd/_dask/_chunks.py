@@ -52,18 +52,27 @@ class _Failed:
 
 
 class _Group:
-    """The chunk objects that one worker holds, as a Dask actor: a pass is
-    one direct call from the client to the worker (about 2 ms on this
-    machine, against 12 ms for a task through the scheduler)."""
+    """The chunk objects of one worker, as a Dask actor built there from
+    the chunks' blocks (``make(*row)`` per row of blocks): a pass is one
+    direct call from the client to the worker (about 2 ms on this machine,
+    against 12 ms for a task through the scheduler)."""
 
-    def __init__(self, *objs):
-        self.objs = objs
+    def __init__(self, make, rows):
+        self.objs = [make(*row) for row in rows]
 
     def run(self, fn, args, spec, combine):
         try:
             return _call_group(fn, args, spec, combine, *self.objs)
         except Exception as exc:  # handed back as the function's own error
             return _Failed(exc)
+
+    def derive(self, make, args):
+        """Replace every chunk object ``o`` by ``make(o, *args)``."""
+        try:
+            self.objs = [make(o, *args) for o in self.objs]
+        except Exception as exc:
+            return _Failed(exc)
+        return None
 
 
 def plan(rows, holders, workers):
@@ -97,12 +106,17 @@ def plan(rows, holders, workers):
 
 
 def _holders(client, blocks):
-    """The workers holding each of ``blocks`` (Dask futures / delayed with a
-    key), an empty tuple where unknown (not computed yet)."""
+    """The workers holding each of ``blocks`` (Dask futures, or delayed
+    blocks of a persisted collection: their keys), an empty tuple where
+    unknown (not computed yet)."""
     keys = [getattr(b, "key", None) for b in blocks]
+
+    async def ask():
+        return await client.scheduler.who_has(keys=[k for k in keys if k is not None])
+
     try:
-        who = client.who_has([b for b in blocks if getattr(b, "key", None) is not None])
-    except Exception:  # unknown keys, an old scheduler: no preference
+        who = client.sync(ask)
+    except Exception:  # an old scheduler: no preference
         who = {}
     return [tuple(who.get(k, ())) if k is not None else () for k in keys]
 
@@ -151,19 +165,19 @@ class Chunks:
     to the chunk objects' ``bind`` (their problem once the client knows its
     classes); a chunk rebuilt after a lost worker binds again.
 
-    On a ``distributed.Client`` the chunk objects are futures, each built on
-    a planned worker (:func:`plan`: where its rows already are, unless that
-    worker would then hold more than its share of the rows), and every pass
-    is one call per worker that runs the function over that worker's chunks
+    On a ``distributed.Client`` each worker gets one :class:`_Group` actor
+    that builds and holds its chunk objects, planned by :func:`plan` (a
+    chunk stays where its rows are, unless that worker would then hold more
+    than its share of the rows): one task per worker, and every pass is one
+    direct call per worker that runs the function over that worker's chunks
     in turn and adds their results there, so a pass costs one round trip
-    and ``n_workers`` small results, and no chunk is moved after it is
-    built. The calls go to one :class:`_Group` actor per worker, straight
-    from the client to the worker; should an actor fail (a lost worker),
-    the passes become tasks (one per worker, ``allow_other_workers``), and
-    Dask rebuilds lost chunks from their graph. Up to ``gather_max`` task
-    results are gathered and added on the client, more are first added in
-    a tree of ``split_every``-ary sums on the workers. Under the local
-    schedulers a pass is one ``dask.compute`` of the tree.
+    and ``n_workers`` small results, and no chunk is moved. Should an actor
+    fail (a lost worker), the chunk objects become futures built from their
+    graph and the passes tasks, one per worker (``allow_other_workers``).
+    Up to ``gather_max`` task results are gathered and added on the client,
+    more are first added in a tree of ``split_every``-ary sums on the
+    workers. Under the local schedulers the chunk objects are persisted and
+    a pass is one ``dask.compute`` of the tree.
     """
 
     gather_max = 16
@@ -173,34 +187,69 @@ class Chunks:
         from dask import delayed
 
         build = delayed(make, pure=True)
-        parts = [build(*row) for row in zip(*blocks)]
-        self.rows = [int(r) if r == r else 1 for r in (rows or [1] * len(parts))]  # NaN: unknown
+        self._delayed = [build(*row) for row in zip(*blocks)]
+        self.rows = [int(r) if r == r else 1 for r in (rows or [1] * len(self._delayed))]
         self.client = _client()
         self.split_every = split_every
         self.n_passes = 0
         self.spec = None
         self.groups = None  # [(worker address, [chunk indices])]
+        self.parts = None  # futures / persisted chunk objects (not while actors hold them)
         self._actors = None  # futures of the _Group actors, False once given up
+        self._proxies = None  # their resolved handles
         if self.client is None:
-            self.parts = list(dask.persist(*parts))
+            self.parts = list(dask.persist(*self._delayed))
             return
         client = self.client
         workers = sorted(client.nthreads())
         where = plan(self.rows, _holders(client, blocks[0]), workers)
         self.groups = [(w, [i for i, x in enumerate(where) if x == w]) for w in workers]
         self.groups = [g for g in self.groups if g[1]]
-        self.parts = [None] * len(parts)
+        rows_of = list(zip(*blocks))
+        self._actors = []
         for w, idx in self.groups:
-            futs = client.compute([parts[i] for i in idx], workers=[w],
-                                  allow_other_workers=True)
-            for i, f in zip(idx, futs):
-                self.parts[i] = f
-        self._actors = [client.submit(_Group, *[self.parts[i] for i in idx], workers=[w],
-                                      allow_other_workers=True, actor=True, pure=False)
-                        for w, idx in self.groups]
+            group = delayed(_Group, pure=False)(make, [list(rows_of[i]) for i in idx])
+            self._actors.append(client.compute(group, workers=[w], allow_other_workers=True,
+                                               actors=group))  # this task only
 
     def __len__(self):
-        return len(self.parts)
+        return len(self._delayed)
+
+    def derive(self, make, *args):
+        """A new ``Chunks`` of ``make(chunk, *args)`` per chunk (built where
+        the chunks are; this one is then used up)."""
+        import dask
+        from dask import delayed
+
+        new = Chunks.__new__(Chunks)
+        new.__dict__.update(self.__dict__)
+        build = delayed(make, pure=True)
+        new._delayed = [build(d, *args) for d in self._delayed]
+        new.n_passes, new.spec = 0, None
+        self._actors, self._proxies, self.parts = False, None, None
+        if new.client is None:
+            new.parts = list(dask.persist(*[build(p, *args) for p in new.parts]))
+            return new
+        if new._actors:
+            try:
+                got = [a.derive(make, args) for a in new._handles()]
+                got = [g.result() for g in got]
+            except Exception as exc:
+                if not _dask_failure(exc):
+                    raise
+                new._actors, new._proxies = False, None
+            else:
+                for g in got:
+                    if isinstance(g, _Failed):
+                        raise g.exc
+                return new
+        new.parts = None  # rebuilt from the graph by the first pass
+        return new
+
+    def _handles(self):
+        if self._proxies is None:  # resolving a finished future still costs a round trip
+            self._proxies = [f.result() for f in self._actors]
+        return self._proxies
 
     def map_sum(self, fn, *args, combine=None):
         """``combine([fn(chunk_c, *args) for c])`` (default: the elementwise
@@ -221,9 +270,19 @@ class Chunks:
         return dask.compute(level[0])[0]
 
     def _by_actors(self, fn, args, combine):
-        actors = [f.result() for f in self._actors]
-        got = [a.run(fn, args, self.spec, combine) for a in actors]
+        got = [a.run(fn, args, self.spec, combine) for a in self._handles()]
         return [g.result() for g in got]
+
+    def _materialize(self):
+        """The chunk objects as futures on their planned workers (the task
+        passes' inputs, once the actors are gone)."""
+        client, parts = self.client, [None] * len(self._delayed)
+        for w, idx in self.groups:
+            futs = client.compute([self._delayed[i] for i in idx], workers=[w],
+                                  allow_other_workers=True)
+            for i, f in zip(idx, futs):
+                parts[i] = f
+        self.parts = parts
 
     def _distributed(self, fn, args, combine):
         if self._actors:
@@ -232,13 +291,15 @@ class Chunks:
             except Exception as exc:
                 if not _dask_failure(exc):
                     raise
-                self._actors = False  # a lost worker: tasks from now on
+                self._actors, self._proxies = False, None  # a lost worker: tasks from now on
             else:
                 for g in got:
                     if isinstance(g, _Failed):
                         raise g.exc
                 return combine(got)
         client, k = self.client, self.split_every
+        if self.parts is None:
+            self._materialize()
         level = [client.submit(_call_group, fn, args, self.spec, combine,
                                *[self.parts[i] for i in idx], workers=[addr],
                                allow_other_workers=True, pure=False)
@@ -249,8 +310,9 @@ class Chunks:
         return combine(client.gather(level, direct=True))  # from the workers: one hop less
 
     def release(self):
-        self._actors = False
+        self._actors, self._proxies = False, None
         self.parts = []
+        self._delayed = []
 
 
 def _dask_failure(exc):

@@ -135,18 +135,32 @@ def _c_state(c, coef, fisher):
     return [st.value, grad, F]
 
 
-def _c_change(c, coef, D, t, fisher):
+def _c_change(c, coef, D, t, fisher, exact=False):
+    r"""The step to ``coef + t D``: loss change and its rounding level, value,
+    gradient, (``fisher``: that kind of) Fisher matrix there and
+    :math:`\max_i |t\,\tilde x_i^T D|`. ``exact``: the binary exact kind
+    may take the one-sweep path even without a Fisher matrix."""
     st = _chunk_state(c, coef)
-    fused = c.fused_step(st, D, t, out=_recycled(c, st)) if fisher == "exact" else None
+    fused = None
+    if fisher == "exact" or (fisher is None and exact):
+        fused = c.fused_step(st, D, t, out=_recycled(c, st), fisher=fisher is not None)
     if fused is not None:  # binary, dense float64: one sweep over the chunk
         d, noise, new, F = fused
         _keep(c, new)
-        return [d, noise, new.value, new.grad, F]
+        return [d, noise, new.value, new.grad, F, new.step_max]
     U = c.matmul(D)
     d, noise = c.value_change(st, D, U, t)
     new = _chunk_state(c, coef + t * D, raw=st.raw + U * np.asarray(t, dtype=U.dtype))
     grad, F = _grad_fisher(c, new, fisher)
-    return [d, noise, new.value, grad, F]
+    return [d, noise, new.value, grad, F, abs(float(t)) * float(np.max(np.abs(U), initial=0.0))]
+
+
+def _add_max_last(parts):
+    """:func:`~skngd._dask._chunks._add` of all but the last entries, the
+    maximum of the last."""
+    from skngd._dask._chunks import _add
+
+    return _add([p[:-1] for p in parts]) + [max(p[-1] for p in parts)]
 
 
 def _c_fisher(c, coef, kind):
@@ -310,13 +324,62 @@ class DaskLinearModelLoss(LinearModelLoss):
 
     def value_change(self, st, D, U, t=1.0):
         D = np.asarray(D, dtype=np.float64).reshape(self.shape)
-        d, noise, value, grad, F = self.chunks.map_sum(_c_change, st.coef, D, t,
-                                                       self.prefetch)
+        fisher = self.prefetch
+        hit = self._cache.get(st.coef.tobytes())
+        F_here = None if hit is None else hit[1]
+        if fisher == "exact" and F_here is not None and self._expect_converged(st, D):
+            fisher = None  # the next point likely meets tol: certified without its Fisher
+        d, noise, value, grad, F, M = self.chunks.map_sum(
+            _c_change, st.coef, D, t, fisher, self.prefetch == "exact", combine=_add_max_last)
         a = t * float(np.sum(st.coef * self.penalty_matvec(D)))
         b = 0.5 * t * t * float(np.sum(D * self.penalty_matvec(D)))
         self._point(st.coef + t * D, value, grad, F)  # the state after this step
+        self._bound = None if F is not None or fisher is not None else (F_here, M)
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, noise + eps * (abs(a) + b)
+
+    # -- the last step's convergence, certified without the Fisher matrix ------
+    def _expect_converged(self, st, D):
+        r"""Whether the point after the Newton step ``D`` from ``st`` likely
+        meets the stopping rule (relative decrement ``self.rel_tol``, set by
+        the fit): the decrement's relative size :math:`r_k` squares under
+        Newton's method, :math:`r_{k+1} \approx \rho\, r_k^2` with
+        :math:`\rho` measured on the last two steps (4 before that), and
+        the guess must hold with a factor 2 to spare."""
+        rel = getattr(self, "rel_tol", None)
+        if rel is None:
+            return False
+        r = 0.5 * max(-float(np.sum(st.grad * D)), 0.0) / max(abs(st.value), 1e-12)
+        hist = self.__dict__.setdefault("_decs", {})
+        prev = hist.get("prev")
+        rho = 4.0 if prev is None or prev[0] == st.coef.tobytes() or prev[1] <= 0 \
+            else max(r / prev[1] ** 2, 1e-3)
+        if prev is None or prev[0] != st.coef.tobytes():
+            hist["prev"] = (st.coef.tobytes(), r)
+        return 2.0 * rho * r * r <= rel
+
+    def decrement_bound(self, st):
+        r"""An upper bound of the Newton decrement :math:`g^T H^{-1} g` at
+        ``st`` when its Fisher matrix was skipped, else None: the Fisher
+        weights :math:`s\,\sigma'(\eta)` change by at most a factor
+        :math:`e^{\pm M}` over a step that moves every :math:`|\eta_i|` by
+        at most ``M`` (:math:`|(\log\sigma')'| \le 1`), so
+        :math:`H \succeq e^{-M} H_{\mathrm{prev}}` and the decrement is at
+        most :math:`e^{M} g^T H_{\mathrm{prev}}^{-1} g` (the penalty is
+        unchanged)."""
+        bound = getattr(self, "_bound", None)
+        hit = self._cache.get(np.asarray(st.coef).tobytes())
+        if bound is None or hit is None or hit[1] is not None or bound[0] is None:
+            return None
+        from scipy import linalg
+
+        F_prev, M = bound
+        g = np.asarray(st.grad, dtype=np.float64).ravel()
+        try:
+            c = linalg.cho_factor(F_prev + self.penalty_hessian(), check_finite=True)
+        except (linalg.LinAlgError, ValueError):
+            return None
+        return float(np.exp(M) * (g @ linalg.cho_solve(c, g)))
 
     def fisher_matrix(self, st, kind="exact", rows=None, scale=1.0):
         if rows is not None:

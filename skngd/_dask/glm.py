@@ -161,17 +161,50 @@ def _c_eval(c, which, coef, gram, observed, final=None):
     and log-likelihood there."""
     p = getattr(c, which)
     ws = _workspace(p)
-    with np.errstate(all="ignore"):
-        eta = p.linear_predictor(coef)
-    dev = float(_pass(p, eta, ws))
+    eta, dev, score = _sweep(p, coef, ws)
     extra = None if final is None else np.array(_c_final(c, coef, *final, mu=ws.mu))
     if not (gram and np.isfinite(dev)):
         return [dev, None, None, None, None, extra]
     if gram == "score":
-        return [dev, None, p.rmatvec(ws.u), None, None, extra]
-    G, score = p.gram_score(ws.w, ws.u, ws)
+        return [dev, None, p.rmatvec(ws.u) if score is None else score, None, None, extra]
+    if score is None:
+        G, score = p.gram_score(ws.w, ws.u, ws)
+    else:
+        G = p.gram_score(ws.w, None, ws)[0]
     H = p.gram_score(_observed(p, eta, ws))[0] if observed else None
     return [dev, G, score, H, noise_sum(ws.w, eta, p.offset), extra]
+
+
+def _sweep(p, coef, ws):
+    """``(eta, deviance, score or None)`` at ``coef``, the pass's means,
+    weights and scores in ``ws``. Dense chunks of Numba size: one sweep over
+    the rows from a kept linear predictor (that of the last point, or the
+    offset), :func:`~skngd._kernels.glm.dense_step_pass_gradient`, which
+    also sums the score; the two latest predictors are kept on ``p``."""
+    X = p.X
+    if not (p.use_numba and isinstance(X, np.ndarray) and X.dtype == np.float64
+            and X.flags.c_contiguous):
+        with np.errstate(all="ignore"):
+            eta = p.linear_predictor(coef)
+        return eta, float(_pass(p, eta, ws)), None
+    from skngd._kernels.glm import dense_step_pass_gradient
+    from skngd._loss.design import n_chunks
+
+    kept = p.__dict__.setdefault("_dask_eta", [])  # [(coef, eta)], latest last
+    base_coef, base = kept[-1] if kept else (np.zeros_like(coef), p.offset)
+    out = kept.pop(0)[1] if len(kept) >= 2 else np.empty_like(p.y)
+    step = np.asarray(coef, dtype=np.float64) - base_coef
+    d = X.shape[1]
+    gpart, dpart = np.empty((n_chunks(X.shape[0]), d + 1)), np.empty(n_chunks(X.shape[0]))
+    f, lk = p.family, p.link
+    with np.errstate(all="ignore"):
+        dense_step_pass_gradient(X, base, np.ascontiguousarray(step[:d]),
+                                 float(step[d]) if p.fit_intercept else 0.0, p.y,
+                                 p.sample_weight, f.code, float(f.power), lk.code,
+                                 float(lk.power), out, *ws.out, gpart, dpart)
+    kept.append((np.array(coef, dtype=np.float64), out))
+    score = -gpart.sum(axis=0)[: p.n_coef]
+    return out, float(dpart.sum()), score
 
 
 def _workspace(p):

@@ -187,7 +187,7 @@ def fit_imputer(est, X):
                 est._modelled = m
                 return est._set_trivial(np.full((1, d), np.nan))
             _check_size(est, n_fit, m.size)
-            chunks = Chunks(_ChunkData, raw.parts, [m] * len(raw), rows=raw.rows)
+            chunks = raw.derive(_ChunkData, m)
         finally:
             raw.release()
         try:

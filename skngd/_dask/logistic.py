@@ -14,12 +14,13 @@ from skngd._dask._input import (
 )
 from skngd._dask.design import DaskLinearModelLoss, ZeroState, dask_preconditioner
 from skngd._loss.family import Binomial, Multinomial
-from skngd._loss.design import weighted_gram
+from skngd._loss.design import plain_gram, weighted_gram
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.mm import mm
 from skngd._solvers.newton import newton
 from skngd._solvers.ngd import NaturalGradient
+from skngd._solvers.second_order import gradient_tol
 from skngd.utils._threads import fit_threads
 
 _MAX_ITER = {"ngd": 100, "newton": 100, "mm": 1000}
@@ -92,8 +93,7 @@ def _c_start(c, gram, cw_dict):
     ``_MAX_START_CLASSES`` labels in float64, the per-label column sums
     :math:`\tilde X^T (s \circ [y = v])` and (``gram``) the weighted Gram
     matrix (the state at ``W = 0``, :class:`~skngd._dask.design.ZeroState`)."""
-    vals, inv = np.unique(c.y, return_inverse=True)
-    inv = inv.reshape(-1)
+    vals, inv = _labels(c.y)
     sw = np.ones(len(c.y)) if c.sw is None else c.sw
     raw_sums = np.bincount(inv, weights=sw, minlength=len(vals))
     counts = np.bincount(inv, minlength=len(vals)).astype(np.float64)
@@ -110,9 +110,27 @@ def _c_start(c, gram, cw_dict):
         C[: c.X.shape[1]] = np.asarray(c.X.T @ W.T) if sp.issparse(c.X) else (W @ c.X).T
         if c.fit_intercept:
             C[-1] = W.sum(axis=1)
-        if gram:
+        if gram and c.sw is None and cw_dict is None:
+            G = plain_gram(c.X, fit_intercept=c.fit_intercept)
+        elif gram:
             G = weighted_gram(c.X, sw, fit_intercept=c.fit_intercept)[0]
     return [vals, raw_sums, counts, low, bad, total, C, G]
+
+
+def _labels(y, span=1024):
+    """``np.unique(y, return_inverse=True)`` without a sort when the labels
+    are integers (or integer-valued floats) within ``span`` of each other."""
+    if y.size and y.dtype.kind in "fiu":
+        lo, hi = y.min(), y.max()
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo < span:
+            yi = (y - lo).astype(np.intp)
+            if y.dtype.kind != "f" or np.array_equal(yi + lo, y):
+                present = np.flatnonzero(np.bincount(yi))
+                lut = np.zeros(int(hi - lo) + 1, dtype=np.intp)
+                lut[present] = np.arange(present.size)
+                return (present + lo).astype(y.dtype), lut[yi]
+    vals, inv = np.unique(y, return_inverse=True)
+    return vals, inv.reshape(-1)
 
 
 def _merge_start(parts):
@@ -236,6 +254,7 @@ def _run(est, loss, solver, coef0, max_iter):
     kw = dict(tol=est.tol, max_iter=max_iter, verbose=est.verbose)
     if solver == "newton":
         loss.prefetch = "exact"
+        loss.rel_tol = gradient_tol(est.tol, loss.dtype)  # the last Fisher matrix may be skipped
         return newton(loss, coef0, **kw)
     if solver == "mm":
         return mm(loss, coef0, **kw)

@@ -107,7 +107,7 @@ def binomial_loss_change(y, raw, u, sw):
 
 @jit
 def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
-                        raw1, loss1, grad1, fisher1, blk, tiny):
+                        raw1, loss1, grad1, fisher1, blk, tiny, gram, gsum):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
     For rows ``start:stop`` of ``X`` (float64, C order): the step's linear
@@ -120,19 +120,34 @@ def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
     column only with ``fit_intercept``), so ``blk^T blk`` holds the Fisher
     matrix and the gradient. Rows whose Fisher weight is at most ``tiny``
     get a zero buffer row (their gradient is added apart by the caller).
-    Returns ``(change, scale, number of tiny rows)``; ``X`` is read once.
+    Without ``gram`` no buffer row is written and the gradient
+    :math:`\tilde X^T g` is added into ``gsum`` (length ``k``) instead.
+    Returns ``(change, scale, number of tiny rows, max |t x^T d|)``; ``X``
+    is read once.
     """
     p = X.shape[1]
     k = p + fit_intercept
     change = 0.0
     scale = 0.0
     n_tiny = 0
+    vmax = 0.0
     for i in range(start, stop):
         r = i - start
-        u = d0
-        for j in range(p):
-            u += X[i, j] * d[j]
+        a0 = a1 = a2 = a3 = 0.0  # four accumulators: no serial dependency chain
+        j = 0
+        while j + 4 <= p:
+            a0 += X[i, j] * d[j]
+            a1 += X[i, j + 1] * d[j + 1]
+            a2 += X[i, j + 2] * d[j + 2]
+            a3 += X[i, j + 3] * d[j + 3]
+            j += 4
+        while j < p:
+            a0 += X[i, j] * d[j]
+            j += 1
+        u = d0 + ((a0 + a1) + (a2 + a3))
         v = t * u
+        if abs(v) > vmax:
+            vmax = abs(v)
         e = raw[i]
         yi = y[i]
         s = sw[i]
@@ -173,7 +188,12 @@ def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
         h = s * p1 * (1.0 - p1)
         grad1[i] = g
         fisher1[i] = h
-        if h > tiny:
+        if not gram:
+            for j in range(p):
+                gsum[j] += X[i, j] * g
+            if fit_intercept:
+                gsum[p] += g
+        elif h > tiny:
             sq = math.sqrt(h)
             for j in range(p):
                 blk[r, j] = X[i, j] * sq
@@ -184,7 +204,7 @@ def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
             n_tiny += 1
             for j in range(k + 1):
                 blk[r, j] = 0.0
-    return change, scale, n_tiny
+    return change, scale, n_tiny, vmax
 
 
 @jit

@@ -114,6 +114,25 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     return G[:k, :k].copy(), rhs
 
 
+def plain_gram(X, *, fit_intercept, block_bytes=_BLOCK_BYTES):
+    r""":math:`\tilde X^T \tilde X` (unit weights) in float64: for dense
+    float64 ``X`` a symmetric BLAS product per cache-sized row block of
+    ``X`` itself (no scaled copy), else :func:`weighted_gram` with ones."""
+    n, p = X.shape
+    if sp.issparse(X) or X.dtype != np.float64 or not X.flags.c_contiguous:
+        return weighted_gram(X, np.ones(n), fit_intercept=fit_intercept)[0]
+    k = p + int(fit_intercept)
+    G = np.zeros((k, k))
+    block = int(max(64, block_bytes // (8 * max(p, 1))))
+    for start in range(0, n, block):
+        Xb = X[start:start + block]
+        G[:p, :p] += Xb.T @ Xb
+    if fit_intercept:
+        G[:p, p] = G[p, :p] = X.sum(axis=0)
+        G[p, p] = n
+    return G
+
+
 def _csr_gram(X, w, v, k, fit_intercept, use_numba):
     vv = np.zeros_like(w) if v is None else v
     if use_numba:

@@ -217,7 +217,7 @@ class LinearModelLoss(LinearDesign):
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, eps * (scale + abs(a) + b)
 
-    def fused_step(self, st, D, t=1.0, out=None):
+    def fused_step(self, st, D, t=1.0, out=None, fisher=True):
         r"""The step to :math:`W + tD` in one sweep over ``X``, or None.
 
         Binary logit loss on dense float64 ``X`` of at least
@@ -232,7 +232,9 @@ class LinearModelLoss(LinearDesign):
         product per block sums the Fisher matrix and the gradient. ``out``:
         four float64 ``(n,)`` arrays to write the new state into (those of a
         state no longer needed), else new ones; the block buffer is kept on
-        the loss, so a pass allocates no n-sized array.
+        the loss, so a pass allocates no n-sized array. Without ``fisher``
+        ``F`` is None (no Gram product; the gradient is summed in the sweep).
+        The new state's ``step_max`` is :math:`\max_i |t\,\tilde x_i^T D|`.
         """
         from skngd._loss import link as _link
         from skngd._loss.design import _TINY_WEIGHT, gram_buffer
@@ -254,18 +256,20 @@ class LinearModelLoss(LinearDesign):
         self._step_buffer = (block, buf)
         flat = buf.reshape(-1)
         G = np.zeros((k + 1, k + 1))
-        change = scale = 0.0
+        gsum = np.zeros(k)
+        change = scale = vmax = 0.0
         tiny = 0
         for start in range(0, n, block):
             stop = min(n, start + block)
             blk = flat[: (stop - start) * (k + 1)].reshape(stop - start, k + 1)
-            c, sc, nt = binomial_step_block(X, d, d0, float(t), raw, self.y, self.sw, start,
-                                            stop, int(self.fit_intercept), raw1, loss1, g1,
-                                            h1, blk, _TINY_WEIGHT)
-            change, scale, tiny = change + c, scale + sc, tiny + nt
-            G += blk.T @ blk
-        grad = G[:k, k].copy()
-        if tiny:  # rows with a vanishing Fisher weight still carry their gradient
+            c, sc, nt, vm = binomial_step_block(
+                X, d, d0, float(t), raw, self.y, self.sw, start, stop, int(self.fit_intercept),
+                raw1, loss1, g1, h1, blk, _TINY_WEIGHT, bool(fisher), gsum)
+            change, scale, tiny, vmax = change + c, scale + sc, tiny + nt, max(vmax, vm)
+            if fisher:
+                G += blk.T @ blk
+        grad = G[:k, k].copy() if fisher else gsum
+        if tiny and fisher:  # rows with a vanishing Fisher weight still carry their gradient
             rows = np.flatnonzero((h1 <= _TINY_WEIGHT) & (g1 != 0))
             if rows.size:
                 grad[:p] += X[rows].T @ g1[rows]
@@ -280,7 +284,9 @@ class LinearModelLoss(LinearDesign):
                          float(np.sum(loss1)) + self.penalty(coef1),
                          grad[:, None] + self.penalty_matvec(coef1))
         new.arrays = (raw1, loss1, g1, h1)  # the arrays a later step may write into
-        return change + a + b, eps * (scale + abs(a) + b), new, G[:k, :k].copy()
+        new.step_max = vmax
+        return (change + a + b, eps * (scale + abs(a) + b), new,
+                G[:k, :k].copy() if fisher else None)
 
     def _penalty_change(self, coef, D, t):
         """``(a, b)``: the penalty's change from ``coef`` to ``coef + tD`` is ``a + b``."""

@@ -76,3 +76,16 @@ def test_small_float32_sparse_and_multinomial_problems_decline():
     assert small.fused_step(small.state(np.zeros((8, 1))), np.ones((8, 1))) is None
     f32 = LinearModelLoss(Binomial(), loss.X.astype(np.float32), loss.y, None)
     assert f32.fused_step(f32.state(coef), D) is None
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_without_the_fisher_matrix_the_gradient_is_summed_in_the_sweep(fit_intercept):
+    loss, coef, D = _problem(fit_intercept, "binary", l2=0.2, seed=2)
+    st = loss.state(coef)
+    for t in (1.0, 0.5):
+        c1, n1, a, Fa = loss.fused_step(st, D, t)
+        c2, n2, b, Fb = loss.fused_step(st, D, t, fisher=False)
+        assert Fb is None and Fa is not None
+        assert (c1, n1) == (c2, n2)
+        np.testing.assert_allclose(b.grad, a.grad, rtol=1e-11, atol=1e-9)
+        assert b.step_max == pytest.approx(np.abs(t * loss.matmul(D)).max(), rel=1e-12)

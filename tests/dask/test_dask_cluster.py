@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 da = pytest.importorskip("dask.array")
-pytest.importorskip("dask.distributed")
+distributed = pytest.importorskip("dask.distributed")
 
 from skngd.impute import GaussianEMImputer  # noqa: E402
 from skngd.linear_model import LogisticRegression, PoissonRegressor  # noqa: E402
@@ -118,12 +118,12 @@ def test_client_never_imports_numba_for_worker_work():
 
 
 def test_chunks_stay_on_their_workers(cluster_client):
-    """A chunk object reports its rows' size to Dask, and passes after the
-    first run one task per worker on the chunks it holds: no chunk is copied
-    to another worker."""
+    """A chunk object reports its rows' size to Dask; each worker's actor
+    builds the chunks planned for it, where their rows are (only the chunks
+    the balance moves are copied, once), and the passes run there."""
     from dask.sizeof import sizeof
 
-    from skngd._dask._chunks import Chunks, row_blocks
+    from skngd._dask._chunks import Chunks, _holders, plan, row_blocks
     from skngd._dask.logistic import _Chunk
 
     X = np.random.default_rng(4).standard_normal((8000, 6))
@@ -131,15 +131,23 @@ def test_chunks_stay_on_their_workers(cluster_client):
     assert sizeof(_Chunk(X, y, None, True, np.dtype(np.float64))) >= X.nbytes
     Xd = da.from_array(X, chunks=(1000, 6)).persist()
     yd = da.from_array(y, chunks=1000).persist()
-    chunks = Chunks(_Chunk, *row_blocks(Xd, yd, None), [True] * 8, [np.dtype(np.float64)] * 8)
+    distributed.wait([Xd, yd])
+    blocks = row_blocks(Xd, yd, None)
+    before = _holders(cluster_client, blocks[0])
+    chunks = Chunks(_Chunk, *blocks, [True] * 8, [np.dtype(np.float64)] * 8, rows=Xd.chunks[0])
     for _ in range(4):
         n = chunks.map_sum(lambda c: [c.X.shape[0]])[0]
-    assert n == 8000
+    assert n == 8000 and chunks.n_passes == 4
     assert sorted(i for _, idx in chunks.groups for i in idx) == list(range(8))
-    holders = cluster_client.who_has(chunks.parts)
-    assert all(len(w) == 1 for w in holders.values())
     where = {i: w for w, idx in chunks.groups for i in idx}
-    assert all(holders[f.key][0] == where[i] for i, f in enumerate(chunks.parts))
+    assert [where[i] for i in range(8)] == plan([1000] * 8, before, sorted(cluster_client.nthreads()))
+    actors = cluster_client.who_has(chunks._actors)
+    assert [actors[f.key][0] for f in chunks._actors] == [w for w, _ in chunks.groups]
+    after = _holders(cluster_client, blocks[0])
+    moved = sum(where[i] not in before[i] for i in range(8))
+    assert all(before) and moved <= 4
+    assert sum(len(h) > 1 for h in after) == moved  # the moved blocks were copied, no other
+    chunks.release()
 
 
 def test_plan_balances_rows_and_keeps_chunks_on_their_holders():
@@ -206,3 +214,27 @@ def test_large_chunks_match_the_in_memory_fits(cluster_client):
     default = PoissonRegressor(alpha=1e-3).fit(Xd, da.from_array(yp, chunks=NUMBA_MIN_SIZE))
     assert default.n_passes_ <= 6  # subsample start: one Gram matrix of all rows
     assert rel(default.coef_, ref.coef_) < 1e-4
+
+
+def test_newton_skips_the_last_fisher_matrix_only_when_certified(cluster_client, monkeypatch):
+    """The last pass of a Dask Newton fit may skip its Fisher matrix: the
+    decrement there is then bounded from the previous one (a certificate);
+    when the guess is wrong, one more pass forms it. The iterates are the
+    in-memory ones either way."""
+    from skngd._dask.design import DaskLinearModelLoss
+    from skngd._loss.family import NUMBA_MIN_SIZE
+
+    rng = np.random.default_rng(7)
+    n, d = NUMBA_MIN_SIZE + 999, 4
+    X = rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) + rng.logistic(size=n) > 0).astype(int)
+    Xd = da.from_array(X, chunks=(n // 2 + 1, d)).persist()
+    yd = da.from_array(y, chunks=n // 2 + 1)
+    ref = LogisticRegression(solver="newton", tol=1e-6).fit(X, y)
+    est = LogisticRegression(solver="newton", tol=1e-6).fit(Xd, yd)
+    assert est.n_passes_ == est.n_iter_[0] + 1  # certified: no extra pass
+    assert rel(est.coef_, ref.coef_) < 1e-10 and est.n_iter_[0] == ref.n_iter_[0]
+    monkeypatch.setattr(DaskLinearModelLoss, "_expect_converged", lambda self, st, D: True)
+    wrong = LogisticRegression(solver="newton", tol=1e-6).fit(Xd, yd)
+    assert wrong.n_passes_ > est.n_passes_  # the Fisher matrices formed afterwards
+    assert rel(wrong.coef_, ref.coef_) < 1e-10 and wrong.n_iter_[0] == ref.n_iter_[0]
