@@ -207,10 +207,17 @@ class Chunks:
         self.groups = [g for g in self.groups if g[1]]
         rows_of = list(zip(*blocks))
         self._actors = []
+        lazy = any(getattr(b, "__dask_graph__", None) is not None for b in blocks_flat(blocks))
         for w, idx in self.groups:
-            group = delayed(_Group, pure=False)(make, [list(rows_of[i]) for i in idx])
-            self._actors.append(client.compute(group, workers=[w], allow_other_workers=True,
-                                               actors=group))  # this task only
+            rows = [list(rows_of[i]) for i in idx]
+            if lazy:  # a graph to compute first: one task per worker
+                group = delayed(_Group, pure=False)(make, rows)
+                fut = client.compute(group, workers=[w], allow_other_workers=True,
+                                     actors=group)  # this task only
+            else:  # futures: submitted as they are
+                fut = client.submit(_Group, make, rows, workers=[w], allow_other_workers=True,
+                                    actor=True, pure=False)
+            self._actors.append(fut)
 
     def __len__(self):
         return len(self._delayed)
@@ -315,6 +322,11 @@ class Chunks:
         self._delayed = []
 
 
+def blocks_flat(blocks):
+    """Every block of ``blocks`` (lists per array)."""
+    return [b for col in blocks for b in col]
+
+
 def _dask_failure(exc):
     """Whether ``exc`` comes from Dask (a lost worker or actor), not from a
     pass's function (those arrive as :class:`_Failed` and are re-raised)."""
@@ -329,8 +341,10 @@ def _dask_failure(exc):
 
 
 def row_blocks(*arrays):
-    """Delayed row blocks of dask arrays / None (one list per array) with
-    the row chunks of the first; 1-D and 2-D arrays."""
+    """Row blocks of dask arrays / None (one list per array) with the row
+    chunks of the first; 1-D and 2-D arrays. The blocks of an array
+    persisted on a ``distributed.Client`` (and not rechunked) are its
+    futures, else delayed blocks."""
     X = arrays[0]
     rows = X.chunks[0]
     out = []
@@ -343,8 +357,26 @@ def row_blocks(*arrays):
         if A.ndim == 2 and len(A.chunks[1]) > 1:
             A = A.rechunk({1: -1})
         blocks = A.to_delayed()
-        out.append(list(blocks.ravel()) if A.ndim == 1 else [b[0] for b in blocks])
+        blocks = list(blocks.ravel()) if A.ndim == 1 else [b[0] for b in blocks]
+        out.append(_as_futures(A, blocks))
     return out
+
+
+def _as_futures(A, blocks):
+    """``blocks`` as the futures of persisted ``A`` when it has one per
+    block (submitting them costs far less than computing a graph)."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return blocks
+    from distributed import futures_of
+
+    try:
+        futs = {f.key: f for f in futures_of(A)}
+    except Exception:  # not a collection distributed knows
+        return blocks
+    mine = [futs.get(b.key) for b in blocks]
+    return mine if all(f is not None for f in mine) else blocks
 
 
 def as_float(X, dtypes=(np.float64, np.float32)):

@@ -106,14 +106,15 @@ def binomial_loss_change(y, raw, u, sw):
 
 
 @jit
-def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
+def binomial_step_block(X, d, d0, t, raw, loss0, y, sw, start, stop, fit_intercept,
                         raw1, loss1, grad1, fisher1, blk, tiny, gram, gsum):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
     For rows ``start:stop`` of ``X`` (float64, C order): the step's linear
     predictor :math:`\eta_1 = \eta + t(x^T d + d_0)` (``raw1``), the change
-    of the weighted loss from ``raw`` (as :func:`binomial_loss_change`; for
-    0/1 labels only the label's term is formed), the loss, gradient and
+    of the weighted loss from ``raw`` (weighted losses ``loss0``; as
+    :func:`binomial_loss_change`, for 0/1 labels only the label's term is
+    formed), the loss, gradient and
     Fisher weight at :math:`\eta_1` (``loss1``, ``grad1``, ``fisher1``, as
     :func:`binomial_loss_grad_fisher`), and block row ``r`` of the Gram
     buffer ``blk`` set to :math:`\sqrt{F}\,[x, 1, g/\sqrt{F}]` (the ones
@@ -178,10 +179,9 @@ def binomial_step_block(X, d, d0, t, raw, y, sw, start, stop, fit_intercept,
             z1 = math.exp(e1)
             lo1 = math.log1p(z1) - yi * e1
             p1 = z1 / (1.0 + z1)
-        if abs(v) > 1.0:
-            lo0 = _log1pexp(e) - yi * e
-            change += s * (lo1 - lo0)
-            scale += s * (abs(lo1) + abs(lo0))
+        if abs(v) > 1.0:  # a long step: the difference of the two losses
+            change += s * lo1 - loss0[i]
+            scale += abs(s * lo1) + abs(loss0[i])
         raw1[i] = e1
         loss1[i] = s * lo1
         g = s * (p1 - yi)

@@ -251,6 +251,7 @@ class LinearModelLoss(LinearDesign):
         d = np.ascontiguousarray(D[:p, 0])
         d0 = float(D[p, 0]) if self.fit_intercept else 0.0
         raw = np.ascontiguousarray(st.raw[:, 0], dtype=np.float64)
+        loss0 = np.ascontiguousarray(st.loss, dtype=np.float64)
         raw1, loss1, g1, h1 = out if out is not None else (np.empty(n) for _ in range(4))
         block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
         self._step_buffer = (block, buf)
@@ -263,7 +264,8 @@ class LinearModelLoss(LinearDesign):
             stop = min(n, start + block)
             blk = flat[: (stop - start) * (k + 1)].reshape(stop - start, k + 1)
             c, sc, nt, vm = binomial_step_block(
-                X, d, d0, float(t), raw, self.y, self.sw, start, stop, int(self.fit_intercept),
+                X, d, d0, float(t), raw, loss0, self.y, self.sw, start, stop,
+                int(self.fit_intercept),
                 raw1, loss1, g1, h1, blk, _TINY_WEIGHT, bool(fisher), gsum)
             change, scale, tiny, vmax = change + c, scale + sc, tiny + nt, max(vmax, vm)
             if fisher:

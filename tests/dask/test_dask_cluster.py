@@ -238,3 +238,16 @@ def test_newton_skips_the_last_fisher_matrix_only_when_certified(cluster_client,
     wrong = LogisticRegression(solver="newton", tol=1e-6).fit(Xd, yd)
     assert wrong.n_passes_ > est.n_passes_  # the Fisher matrices formed afterwards
     assert rel(wrong.coef_, ref.coef_) < 1e-10 and wrong.n_iter_[0] == ref.n_iter_[0]
+
+
+def test_glm_subsample_start_falls_back_to_mu0_on_small_chunks(cluster_client):
+    """Chunks whose tenth is too small for a local fit (under 20 rows per
+    coefficient): the fit starts from mu0 and still reaches the optimum."""
+    rng = np.random.default_rng(8)
+    n, d = 60_000, 4
+    X = rng.standard_normal((n, d))
+    y = rng.poisson(np.exp(0.2 * X.sum(axis=1))).astype(float)
+    ref = PoissonRegressor(alpha=1e-3, tol=1e-10).fit(X, y)
+    est = PoissonRegressor(alpha=1e-3, tol=1e-10).fit(
+        da.from_array(X, chunks=(500, d)), da.from_array(y, chunks=500))
+    assert rel(est.coef_, ref.coef_) < 1e-8
