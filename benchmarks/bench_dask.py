@@ -269,8 +269,8 @@ def main():
             scaling([20_000, 40_000], [5_000, 20_000], 10, 10, 40_000)
             return
         t0 = time.perf_counter()
-        compare("logistic", 400_000, 30, 100_000, solvers)
-        compare("poisson", 400_000, 30, 100_000, solvers)
+        compare("logistic", 400_000, 30, 100_000, solvers, repeat=5)
+        compare("poisson", 400_000, 30, 100_000, solvers, repeat=5)
         em(client, 1_000_000, 30, 125_000)
         # admm: minutes at this size (10 s at 40,000 x 10 already); the others run
         big = [s for s in solvers if s != "admm"]
