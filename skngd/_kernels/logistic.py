@@ -26,7 +26,7 @@ import math
 import numpy as np
 from scipy import special
 
-from skngd._kernels._jit import jit, pjit, prange
+from skngd._kernels._jit import jit, jit_inline, pjit, prange
 
 
 @pjit
@@ -84,16 +84,7 @@ def binomial_loss_change(y, raw, u, sw):
         yi = float(y[i])
         s = float(sw[i])
         if abs(v) <= 1.0:
-            if e > 0.0:
-                z = math.exp(-e)
-                p = 1.0 / (1.0 + z)
-                q = z / (1.0 + z)
-            else:
-                z = math.exp(e)
-                p = z / (1.0 + z)
-                q = 1.0 / (1.0 + z)
-            a = yi * math.log1p(q * math.expm1(-v))
-            b = (1.0 - yi) * math.log1p(p * math.expm1(v))
+            a, b = _short_step_change(e, v, yi)
             change += s * (a + b)
             scale += s * (abs(a) + abs(b))
         else:
@@ -105,13 +96,37 @@ def binomial_loss_change(y, raw, u, sw):
     return change, scale
 
 
+@jit_inline
+def _short_step_change(e, v, yi):
+    r"""The two terms of the stable loss change of one sample for
+    :math:`|v| \le 1` (:func:`binomial_loss_change`); a label of 0 or 1
+    forms only its own term."""
+    if e > 0.0:
+        z = math.exp(-e)
+        p = 1.0 / (1.0 + z)
+        q = z / (1.0 + z)
+    else:
+        z = math.exp(e)
+        p = z / (1.0 + z)
+        q = 1.0 / (1.0 + z)
+    em = math.expm1(v)
+    a = 0.0
+    b = 0.0
+    if yi != 0.0:
+        a = yi * math.log1p(-q * em / (1.0 + em))
+    if yi != 1.0:
+        b = (1.0 - yi) * math.log1p(p * em)
+    return a, b
+
+
 @jit
-def binomial_step_block(X, d, d0, t, raw, loss0, y, sw, start, stop, fit_intercept,
+def binomial_step_block(X, u, d0, t, raw, loss0, y, sw, start, stop, fit_intercept,
                         raw1, loss1, grad1, fisher1, blk, tiny, gram, gsum):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
     For rows ``start:stop`` of ``X`` (float64, C order): the step's linear
-    predictor :math:`\eta_1 = \eta + t(x^T d + d_0)` (``raw1``), the change
+    predictor :math:`\eta_1 = \eta + t(u + d_0)` with ``u`` the block's
+    :math:`X d` (from BLAS; ``u[r]`` for row ``start + r``) (``raw1``), the change
     of the weighted loss from ``raw`` (weighted losses ``loss0``; as
     :func:`binomial_loss_change`, for 0/1 labels only the label's term is
     formed), the loss, gradient and
@@ -123,8 +138,8 @@ def binomial_step_block(X, d, d0, t, raw, loss0, y, sw, start, stop, fit_interce
     get a zero buffer row (their gradient is added apart by the caller).
     Without ``gram`` no buffer row is written and the gradient
     :math:`\tilde X^T g` is added into ``gsum`` (length ``k``) instead.
-    Returns ``(change, scale, number of tiny rows, max |t x^T d|)``; ``X``
-    is read once.
+    Returns ``(change, scale, number of tiny rows, max |t (u + d_0)|)``; the
+    block of ``X`` is read from cache (the caller's BLAS product just read it).
     """
     p = X.shape[1]
     k = p + fit_intercept
@@ -134,40 +149,14 @@ def binomial_step_block(X, d, d0, t, raw, loss0, y, sw, start, stop, fit_interce
     vmax = 0.0
     for i in range(start, stop):
         r = i - start
-        a0 = a1 = a2 = a3 = 0.0  # four accumulators: no serial dependency chain
-        j = 0
-        while j + 4 <= p:
-            a0 += X[i, j] * d[j]
-            a1 += X[i, j + 1] * d[j + 1]
-            a2 += X[i, j + 2] * d[j + 2]
-            a3 += X[i, j + 3] * d[j + 3]
-            j += 4
-        while j < p:
-            a0 += X[i, j] * d[j]
-            j += 1
-        u = d0 + ((a0 + a1) + (a2 + a3))
-        v = t * u
+        v = t * (u[r] + d0)
         if abs(v) > vmax:
             vmax = abs(v)
         e = raw[i]
         yi = y[i]
         s = sw[i]
         if abs(v) <= 1.0:
-            if e > 0.0:
-                z = math.exp(-e)
-                pr = 1.0 / (1.0 + z)
-                q = z / (1.0 + z)
-            else:
-                z = math.exp(e)
-                pr = z / (1.0 + z)
-                q = 1.0 / (1.0 + z)
-            em = math.expm1(v)
-            a = 0.0
-            b = 0.0
-            if yi != 0.0:
-                a = yi * math.log1p(-q * em / (1.0 + em))
-            if yi != 1.0:
-                b = (1.0 - yi) * math.log1p(pr * em)
+            a, b = _short_step_change(e, v, yi)
             change += s * (a + b)
             scale += s * (abs(a) + abs(b))
         e1 = e + v

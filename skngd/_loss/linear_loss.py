@@ -226,9 +226,11 @@ class LinearModelLoss(LinearDesign):
         state, F)``: :meth:`value_change`'s pair, the :class:`PointState` at
         :math:`W + tD` and the exact Fisher matrix there (data term only, as
         :meth:`fisher_matrix` without the penalty). Each cache-sized row
-        block is read once (:func:`~skngd._kernels.logistic.binomial_step_block`
-        forms :math:`\tilde X D`, the loss change, the new per-sample state
-        and :math:`\sqrt{F}\,[\tilde X, g/\sqrt{F}]`) and one symmetric BLAS
+        block is read from memory once: a BLAS product forms its
+        :math:`X D`, then (from cache)
+        :func:`~skngd._kernels.logistic.binomial_step_block` forms the loss
+        change, the new per-sample state and
+        :math:`\sqrt{F}\,[\tilde X, g/\sqrt{F}]`, and one symmetric BLAS
         product per block sums the Fisher matrix and the gradient. ``out``:
         four float64 ``(n,)`` arrays to write the new state into (those of a
         state no longer needed), else new ones; the block buffer is kept on
@@ -255,6 +257,9 @@ class LinearModelLoss(LinearDesign):
         raw1, loss1, g1, h1 = out if out is not None else (np.empty(n) for _ in range(4))
         block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
         self._step_buffer = (block, buf)
+        ubuf = self.__dict__.get("_step_u")
+        if ubuf is None or ubuf.shape[0] < block:
+            ubuf = self._step_u = np.empty(block)
         flat = buf.reshape(-1)
         G = np.zeros((k + 1, k + 1))
         gsum = np.zeros(k)
@@ -263,8 +268,9 @@ class LinearModelLoss(LinearDesign):
         for start in range(0, n, block):
             stop = min(n, start + block)
             blk = flat[: (stop - start) * (k + 1)].reshape(stop - start, k + 1)
+            u = np.dot(X[start:stop], d, out=ubuf[: stop - start])  # BLAS, block in cache
             c, sc, nt, vm = binomial_step_block(
-                X, d, d0, float(t), raw, loss0, self.y, self.sw, start, stop,
+                X, u, d0, float(t), raw, loss0, self.y, self.sw, start, stop,
                 int(self.fit_intercept),
                 raw1, loss1, g1, h1, blk, _TINY_WEIGHT, bool(fisher), gsum)
             change, scale, tiny, vmax = change + c, scale + sc, tiny + nt, max(vmax, vm)
