@@ -207,7 +207,7 @@ class Chunks:
         self.groups = [g for g in self.groups if g[1]]
         rows_of = list(zip(*blocks))
         self._actors = []
-        lazy = any(getattr(b, "__dask_graph__", None) is not None for b in blocks_flat(blocks))
+        lazy = any(getattr(b, "__dask_graph__", None) is not None for col in blocks for b in col)
         for w, idx in self.groups:
             rows = [list(rows_of[i]) for i in idx]
             if lazy:  # a graph to compute first: one task per worker
@@ -237,20 +237,8 @@ class Chunks:
         if new.client is None:
             new.parts = list(dask.persist(*[build(p, *args) for p in new.parts]))
             return new
-        if new._actors:
-            try:
-                got = [a.derive(make, args) for a in new._handles()]
-                got = [g.result() for g in got]
-            except Exception as exc:
-                if not _dask_failure(exc):
-                    raise
-                new._actors, new._proxies = False, None
-            else:
-                for g in got:
-                    if isinstance(g, _Failed):
-                        raise g.exc
-                return new
-        new.parts = None  # rebuilt from the graph by the first pass
+        if not (new._actors and new._on_actors("derive", make, args) is not None):
+            new.parts = None  # rebuilt from the graph by the first pass
         return new
 
     def _handles(self):
@@ -276,9 +264,22 @@ class Chunks:
             level = [add(level[i:i + k]) for i in range(0, len(level), k)]
         return dask.compute(level[0])[0]
 
-    def _by_actors(self, fn, args, combine):
-        got = [a.run(fn, args, self.spec, combine) for a in self._handles()]
-        return [g.result() for g in got]
+    def _on_actors(self, method, *args):
+        """``method(*args)`` on every actor, their results in order; None
+        when Dask lost an actor (the actors are then given up, and passes
+        become tasks). A function's own error is raised here."""
+        try:
+            got = [getattr(a, method)(*args) for a in self._handles()]
+            got = [g.result() for g in got]
+        except Exception as exc:
+            if not _dask_failure(exc):
+                raise
+            self._actors, self._proxies = False, None
+            return None
+        for g in got:
+            if isinstance(g, _Failed):
+                raise g.exc
+        return got
 
     def _materialize(self):
         """The chunk objects as futures on their planned workers (the task
@@ -293,16 +294,8 @@ class Chunks:
 
     def _distributed(self, fn, args, combine):
         if self._actors:
-            try:
-                got = self._by_actors(fn, args, combine)
-            except Exception as exc:
-                if not _dask_failure(exc):
-                    raise
-                self._actors, self._proxies = False, None  # a lost worker: tasks from now on
-            else:
-                for g in got:
-                    if isinstance(g, _Failed):
-                        raise g.exc
+            got = self._on_actors("run", fn, args, self.spec, combine)
+            if got is not None:
                 return combine(got)
         client, k = self.client, self.split_every
         if self.parts is None:
@@ -320,11 +313,6 @@ class Chunks:
         self._actors, self._proxies = False, None
         self.parts = []
         self._delayed = []
-
-
-def blocks_flat(blocks):
-    """Every block of ``blocks`` (lists per array)."""
-    return [b for col in blocks for b in col]
 
 
 def _dask_failure(exc):

@@ -135,15 +135,16 @@ def _c_state(c, coef, fisher):
     return [st.value, grad, F]
 
 
-def _c_change(c, coef, D, t, fisher, exact=False):
+def _c_change(c, coef, D, t, kind, with_fisher=True):
     r"""The step to ``coef + t D``: loss change and its rounding level, value,
-    gradient, (``fisher``: that kind of) Fisher matrix there and
-    :math:`\max_i |t\,\tilde x_i^T D|`. ``exact``: the binary exact kind
-    may take the one-sweep path even without a Fisher matrix."""
+    gradient, (``kind`` given and ``with_fisher``) the Fisher matrix of that
+    kind there and :math:`\max_i |t\,\tilde x_i^T D|`; the exact kind takes
+    the one-sweep path where it applies."""
+    fisher = kind if with_fisher else None
     st = _chunk_state(c, coef)
     fused = None
-    if fisher == "exact" or (fisher is None and exact):
-        fused = c.fused_step(st, D, t, out=_recycled(c, st), fisher=fisher is not None)
+    if kind == "exact":
+        fused = c.fused_step(st, D, t, out=_recycled(c, st), fisher=with_fisher)
     if fused is not None:  # binary, dense float64: one sweep over the chunk
         d, noise, new, F = fused
         _keep(c, new)
@@ -324,17 +325,17 @@ class DaskLinearModelLoss(LinearModelLoss):
 
     def value_change(self, st, D, U, t=1.0):
         D = np.asarray(D, dtype=np.float64).reshape(self.shape)
-        fisher = self.prefetch
         hit = self._cache.get(st.coef.tobytes())
         F_here = None if hit is None else hit[1]
-        if fisher == "exact" and F_here is not None and self._expect_converged(st, D):
-            fisher = None  # the next point likely meets tol: certified without its Fisher
+        # the next point likely meets tol: certified without its Fisher matrix
+        skip = (self.prefetch == "exact" and F_here is not None
+                and self._expect_converged(st, D))
         d, noise, value, grad, F, M = self.chunks.map_sum(
-            _c_change, st.coef, D, t, fisher, self.prefetch == "exact", combine=_add_max_last)
+            _c_change, st.coef, D, t, self.prefetch, not skip, combine=_add_max_last)
         a = t * float(np.sum(st.coef * self.penalty_matvec(D)))
         b = 0.5 * t * t * float(np.sum(D * self.penalty_matvec(D)))
         self._point(st.coef + t * D, value, grad, F)  # the state after this step
-        self._bound = None if F is not None or fisher is not None else (F_here, M)
+        self._bound = (F_here, M) if skip else None
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, noise + eps * (abs(a) + b)
 
@@ -350,12 +351,12 @@ class DaskLinearModelLoss(LinearModelLoss):
         if rel is None:
             return False
         r = 0.5 * max(-float(np.sum(st.grad * D)), 0.0) / max(abs(st.value), 1e-12)
-        hist = self.__dict__.setdefault("_decs", {})
-        prev = hist.get("prev")
-        rho = 4.0 if prev is None or prev[0] == st.coef.tobytes() or prev[1] <= 0 \
-            else max(r / prev[1] ** 2, 1e-3)
-        if prev is None or prev[0] != st.coef.tobytes():
-            hist["prev"] = (st.coef.tobytes(), r)
+        key, prev = st.coef.tobytes(), getattr(self, "_last_dec", None)  # (point, r)
+        new_point = prev is None or prev[0] != key
+        rho = max(r / prev[1] ** 2, 1e-3) if new_point and prev is not None and prev[1] > 0 \
+            else 4.0
+        if new_point:
+            self._last_dec = (key, r)
         return 2.0 * rho * r * r <= rel
 
     def decrement_bound(self, st):
@@ -368,9 +369,8 @@ class DaskLinearModelLoss(LinearModelLoss):
         most :math:`e^{M} g^T H_{\mathrm{prev}}^{-1} g` (the penalty is
         unchanged)."""
         bound = getattr(self, "_bound", None)
-        hit = self._cache.get(np.asarray(st.coef).tobytes())
-        if bound is None or hit is None or hit[1] is not None or bound[0] is None:
-            return None
+        if bound is None or np.asarray(st.coef).tobytes() not in self._cache:
+            return None  # no skipped Fisher matrix, or not at the point it was skipped
         from scipy import linalg
 
         F_prev, M = bound

@@ -49,9 +49,8 @@ _EPS = np.finfo(np.float64).eps
 
 class _Chunk:
     """One chunk: its GLM problem, the intercept-only problem (for the null
-    deviance with an offset) and, with ``frac > 0``, the problem of a random
-    ``frac`` of its rows (:attr:`sub`, the subsample start; rows drawn with
-    the chunk's ``seed``)."""
+    deviance with an offset) and, with ``frac > 0``, the fraction of its rows
+    the subsample start draws (with the chunk's ``seed``, :meth:`subsample`)."""
 
     def __init__(self, Xb, yb, swb, offb, family, link, fit_intercept, frac=0.0, seed=0):
         n = len(yb)
@@ -63,25 +62,21 @@ class _Chunk:
         self.full = GLMProblem(X, y, sw, off, family, link, fit_intercept, 0.0)
         self.null = GLMProblem(np.empty((n, 0)), y, sw, off, family, link, True, 0.0)
         self._numba_one = self.full.use_numba
-        self.frac, self.seed, self._sub = float(frac), int(seed), None
+        self.frac, self.seed = float(frac), int(seed)
 
-    @property
-    def sub(self):
-        """The subsample's problem (built on first use, then kept)."""
-        if self._sub is None:
-            p = self.full
-            rows = np.flatnonzero(np.random.default_rng(self.seed).random(p.y.shape[0])
-                                  < self.frac)
-            X = p.X[rows]
-            self._sub = GLMProblem(X if sp.issparse(X) else np.ascontiguousarray(X), p.y[rows],
-                                   p.sample_weight[rows], p.offset[rows], p.family, p.link,
-                                   p.fit_intercept, 0.0)
-        return self._sub
+    def subsample(self, alpha):
+        """The problem of a random ``frac`` of the rows, with its share of
+        the ridge ``alpha`` (per unit weight); not kept."""
+        p = self.full
+        rows = np.flatnonzero(np.random.default_rng(self.seed).random(p.y.shape[0]) < self.frac)
+        X, sw = p.X[rows], p.sample_weight[rows]
+        return GLMProblem(X if sp.issparse(X) else np.ascontiguousarray(X), p.y[rows], sw,
+                          p.offset[rows], p.family, p.link, p.fit_intercept,
+                          alpha * float(sw.sum()))
 
     def __sizeof__(self):
-        p, q = self.full, self._sub
-        extra = 0 if q is None else nbytes(q.X, q.y, q.sw, q.offset)
-        return nbytes(p.X, p.y, p.sw, p.offset) + extra + 1024
+        p = self.full
+        return nbytes(p.X, p.y, p.sw, p.offset) + 1024
 
 
 def _c_stats(c, alpha=0.0, tol=1e-4):
@@ -92,16 +87,16 @@ def _c_stats(c, alpha=0.0, tol=1e-4):
     finite = bool(np.all(np.isfinite(p.sample_weight))) and \
         bool(np.all(np.isfinite(p.offset))) and bool(np.all(np.isfinite(p.y)))
     neg = bool(np.any(p.sample_weight < 0))
-    q = c.sub if c.frac > 0 and finite and not (bad or neg) else None
+    q = c.subsample(alpha) if c.frac > 0 and finite and not (bad or neg) else None
     sub = [0.0, 0.0, None, None, 0] if q is None else [
-        float(q.sample_weight.sum()), float(q.sample_weight @ q.y), *_local_start(q, alpha, tol)]
+        float(q.sample_weight.sum()), float(q.sample_weight @ q.y), *_local_start(q, tol)]
     return [float(p.sample_weight.sum()), float(p.sample_weight @ p.y), bad,
             int(not finite), int(neg), float(np.any(p.offset != 0)), *sub]
 
 
-def _local_start(q, alpha, tol):
+def _local_start(q, tol):
     r"""The in-memory fit (loose, Fisher scoring) of one chunk's subsample
-    ``q`` with its share of the penalty: ``[A, A beta, 1]`` with ``A`` its
+    ``q`` (with its share of the penalty): ``[A, A beta, 1]`` with ``A`` its
     penalised Fisher Gram matrix at its solution ``beta`` (summed over
     chunks, :math:`(\sum A)^{-1} \sum A\beta` is the start), or
     ``[None, None, 0]`` when the subsample is too small (under 20 rows per
@@ -111,21 +106,18 @@ def _local_start(q, alpha, tol):
     from skngd._solvers.irls import irls
 
     k = q.n_coef
-    S = float(q.sample_weight.sum())
-    if q.y.shape[0] < 20 * k or not S > 0:
+    if q.y.shape[0] < 20 * k or not float(q.sample_weight.sum()) > 0:
         return [None, None, 0]
-    prob = GLMProblem(q.X, q.y, q.sample_weight, q.offset, q.family, q.link,
-                      q.fit_intercept, alpha * S)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            res = irls(prob, max_iter=20, tol=max(tol, 1e-6), subsample=False, newton=False,
+            res = irls(q, max_iter=20, tol=max(tol, 1e-6), subsample=False, newton=False,
                        warn=False)
     except (ValueError, np.linalg.LinAlgError):
         return [None, None, 0]
     if res.rank_deficient or res.gram is None or not np.all(np.isfinite(res.coef)):
         return [None, None, 0]
-    A = res.gram + np.diag(_pdiag(alpha * S, k, q.fit_intercept))
+    A = res.gram + np.diag(_pdiag(q.l2, k, q.fit_intercept))
     return [A, A @ res.coef, 1]
 
 
@@ -194,8 +186,8 @@ def _sweep(p, coef, ws):
     base_coef, base = kept[-1] if kept else (np.zeros_like(coef), p.offset)
     out = kept.pop(0)[1] if len(kept) >= 2 else np.empty_like(p.y)
     step = np.asarray(coef, dtype=np.float64) - base_coef
-    d = X.shape[1]
-    gpart, dpart = np.empty((n_chunks(X.shape[0]), d + 1)), np.empty(n_chunks(X.shape[0]))
+    d, m = X.shape[1], n_chunks(X.shape[0])
+    gpart, dpart = np.empty((m, d + 1)), np.empty(m)
     f, lk = p.family, p.link
     with np.errstate(all="ignore"):
         dense_step_pass_gradient(X, base, np.ascontiguousarray(step[:d]),

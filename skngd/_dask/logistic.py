@@ -14,7 +14,7 @@ from skngd._dask._input import (
 )
 from skngd._dask.design import DaskLinearModelLoss, ZeroState, dask_preconditioner
 from skngd._loss.family import Binomial, Multinomial
-from skngd._loss.design import plain_gram, weighted_gram
+from skngd._loss.design import weighted_gram
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.mm import mm
@@ -110,10 +110,9 @@ def _c_start(c, gram, cw_dict):
         C[: c.X.shape[1]] = np.asarray(c.X.T @ W.T) if sp.issparse(c.X) else (W @ c.X).T
         if c.fit_intercept:
             C[-1] = W.sum(axis=1)
-        if gram and c.sw is None and cw_dict is None:
-            G = plain_gram(c.X, fit_intercept=c.fit_intercept)
-        elif gram:
-            G = weighted_gram(c.X, sw, fit_intercept=c.fit_intercept)[0]
+        if gram:
+            unit = c.sw is None and cw_dict is None
+            G = weighted_gram(c.X, None if unit else sw, fit_intercept=c.fit_intercept)[0]
     return [vals, raw_sums, counts, low, bad, total, C, G]
 
 

@@ -39,7 +39,9 @@ def gram_buffer(n, k, dtype):
 def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, cols=None):
     r"""Return ``(X~^T diag(w) X~, X~^T v)`` with ``X~ = [X, 1]`` (ones column
     only if ``fit_intercept``), in float64; the second is None without ``v``.
-    The weights may have any sign.
+    The weights may have any sign; ``w=None`` means unit weights (dense
+    float64 ``X``: symmetric products of the row blocks of ``X`` itself, no
+    scaled copy).
 
     CSR ``X``: one Numba pass over the rows (``use_numba``; cost: sum of
     squared non-zeros per row, chunked over threads) or its scipy twin.
@@ -60,6 +62,11 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     sel = None if cols is None else np.asarray(cols, dtype=np.intp)
     p = X.shape[1] if sel is None else sel.size
     k = p + int(fit_intercept)
+    if w is None:
+        if (v is None and sel is None and not sp.issparse(X) and X.dtype == np.float64
+                and X.flags.c_contiguous):
+            return _unit_gram(X, fit_intercept), None
+        w = np.ones(X.shape[0])
     if sp.issparse(X):
         return _csr_gram(X, w, v, k, fit_intercept, use_numba)
     if buffer is None:
@@ -114,13 +121,10 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     return G[:k, :k].copy(), rhs
 
 
-def plain_gram(X, *, fit_intercept, block_bytes=_BLOCK_BYTES):
-    r""":math:`\tilde X^T \tilde X` (unit weights) in float64: for dense
-    float64 ``X`` a symmetric BLAS product per cache-sized row block of
-    ``X`` itself (no scaled copy), else :func:`weighted_gram` with ones."""
+def _unit_gram(X, fit_intercept, block_bytes=_BLOCK_BYTES):
+    r""":math:`\tilde X^T \tilde X` of dense float64 ``X``: a symmetric BLAS
+    product per cache-sized row block of ``X`` itself."""
     n, p = X.shape
-    if sp.issparse(X) or X.dtype != np.float64 or not X.flags.c_contiguous:
-        return weighted_gram(X, np.ones(n), fit_intercept=fit_intercept)[0]
     k = p + int(fit_intercept)
     G = np.zeros((k, k))
     block = int(max(64, block_bytes // (8 * max(p, 1))))

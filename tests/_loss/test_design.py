@@ -17,7 +17,7 @@ def _explicit(X, w, v, fit_intercept):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("storage", ["dense", "csr", "csr-numba"])
-@pytest.mark.parametrize("weights", ["positive", "signed", "some zero"])
+@pytest.mark.parametrize("weights", ["positive", "signed", "some zero", "unit (None)"])
 @pytest.mark.parametrize("with_v", [True, False])
 def test_weighted_gram_matches_explicit_product(fit_intercept, storage, weights, with_v):
     rng = np.random.default_rng(0)
@@ -28,12 +28,15 @@ def test_weighted_gram_matches_explicit_product(fit_intercept, storage, weights,
         w -= 0.8
     elif weights == "some zero":
         w[::7] = 0.0
+    elif weights == "unit (None)":
+        w = np.ones(n)
     v = rng.normal(size=n) if with_v else None
     if storage != "dense":
         X = sp.csr_matrix(np.where(rng.random(X.shape) < 0.3, X, 0.0))
     # small blocks: several of them, and a last partial one
     buffer = None if storage != "dense" else gram_buffer(300, p + fit_intercept, np.float64)
-    G, r = weighted_gram(X, w, v, fit_intercept=fit_intercept,
+    G, r = weighted_gram(X, None if weights == "unit (None)" else w, v,
+                         fit_intercept=fit_intercept,
                          use_numba=storage == "csr-numba", buffer=buffer)
     G0, r0 = _explicit(X, w, v, fit_intercept)
     np.testing.assert_allclose(G, G0, rtol=1e-12, atol=1e-10)
