@@ -67,7 +67,7 @@ def make_data(kind, n, p, chunk, seed=0):
     if kind == "logistic":
         y = (u < 1.0 / (1.0 + da.exp(-eta))).astype(np.float64)
     else:
-        y = rng.poisson(da.exp(0.5 * eta)).astype(np.float64)
+        y = rng.poisson(da.exp(0.5 * eta)).astype(np.float64).rechunk(chunk)  # X's row chunks
     from distributed import wait
 
     X, y = X.persist(), y.persist()

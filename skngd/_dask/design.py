@@ -86,11 +86,34 @@ def _chunk_state(c, coef, raw=None):
     st = kept.get(key)
     if st is not None:
         return st
+    if raw is None and not np.any(coef) and _binary_logit(c):
+        return _keep(c, _logit_zero_state(c, coef))
     if raw is None:
         raw = c.raw_prediction(coef)
     lo, g, cu = c.per_sample(raw)
     st = PointState(coef, raw, lo, g, cu, float(np.sum(lo, dtype=np.float64)), None)
     return _keep(c, st)
+
+
+def _binary_logit(c):
+    from skngd._loss import link as _link
+
+    return (not c.multinomial and c.dtype == np.float64 and c.offset is None
+            and getattr(c.link, "code", None) == _link.LOGIT)
+
+
+def _logit_zero_state(c, coef):
+    r"""The per-sample state of a binary logit chunk at ``W = 0`` (every
+    probability 1/2, so no pass over ``X`` and no exponential), as
+    ``per_sample`` gives it, with the ``z`` :math:`= e^{-|\eta|} = 1` of a
+    fused step's state."""
+    sw = np.asarray(c.sw, dtype=np.float64)
+    n = sw.shape[0]
+    lo = sw * np.log(2.0)
+    st = PointState(coef, np.zeros((n, 1)), lo, (sw * (0.5 - c.y))[:, None],
+                    (0.25 * sw)[:, None], float(np.sum(lo, dtype=np.float64)), None)
+    st.z = np.ones(n)
+    return st
 
 
 def _recycled(c, st):

@@ -14,7 +14,7 @@ from skngd._dask._input import (
 )
 from skngd._dask.design import DaskLinearModelLoss, ZeroState, dask_preconditioner
 from skngd._loss.family import Binomial, Multinomial
-from skngd._loss.design import weighted_gram
+from skngd._loss.design import unit_gram, weighted_gram
 from skngd._loss.linear_loss import LinearModelLoss
 from skngd._solvers._result import StopReason, warn_not_converged, warn_step_failed
 from skngd._solvers.mm import mm
@@ -104,15 +104,20 @@ def _c_start(c, gram, cw_dict):
     total = float(sw.astype(c.X.dtype).sum(dtype=np.float64))
     C = G = None
     if len(vals) <= _MAX_START_CLASSES and c.X.dtype == np.float64 and bad == 0 and len(vals):
-        W = np.zeros((len(vals), len(c.y)))
-        W[inv, np.arange(len(c.y))] = sw
-        C = np.empty((c.X.shape[1] + int(c.fit_intercept), len(vals)))
-        C[: c.X.shape[1]] = np.asarray(c.X.T @ W.T) if sp.issparse(c.X) else (W @ c.X).T
-        if c.fit_intercept:
-            C[-1] = W.sum(axis=1)
-        if gram:
-            unit = c.sw is None and cw_dict is None
-            G = weighted_gram(c.X, None if unit else sw, fit_intercept=c.fit_intercept)[0]
+        W = np.empty((len(vals), len(c.y)))
+        for v in range(len(vals)):
+            np.multiply(sw, inv == v, out=W[v])
+        unit = c.sw is None and cw_dict is None
+        if gram and unit and not sp.issparse(c.X) and c.X.flags.c_contiguous:
+            G, C = unit_gram(c.X, c.fit_intercept, W)  # one read of X for both
+            C = C.T
+        else:
+            C = np.empty((c.X.shape[1] + int(c.fit_intercept), len(vals)))
+            C[: c.X.shape[1]] = np.asarray(c.X.T @ W.T) if sp.issparse(c.X) else (W @ c.X).T
+            if c.fit_intercept:
+                C[-1] = W.sum(axis=1)
+            if gram:
+                G = weighted_gram(c.X, None if unit else sw, fit_intercept=c.fit_intercept)[0]
     return [vals, raw_sums, counts, low, bad, total, C, G]
 
 

@@ -97,49 +97,79 @@ def binomial_loss_change(y, raw, u, sw):
 
 
 @jit_inline
-def _short_step_change(e, v, yi):
-    r"""The two terms of the stable loss change of one sample for
-    :math:`|v| \le 1` (:func:`binomial_loss_change`); a label of 0 or 1
-    forms only its own term."""
+def _short_step_args(e, z, em, yi):
+    r"""The two ``log1p`` arguments of the stable loss change of one sample
+    for :math:`|v| \le 1` (:func:`binomial_loss_change`), from
+    :math:`z = e^{-|\eta|}` and ``em`` :math:`= e^v - 1`:
+    :math:`-(1-p)\,e_m / (1 + e_m)` and :math:`p\,e_m`; a label of 0 or 1
+    has only its own term (the other is 0)."""
     if e > 0.0:
-        z = math.exp(-e)
         p = 1.0 / (1.0 + z)
         q = z / (1.0 + z)
     else:
-        z = math.exp(e)
         p = z / (1.0 + z)
         q = 1.0 / (1.0 + z)
-    em = math.expm1(v)
     a = 0.0
     b = 0.0
     if yi != 0.0:
-        a = yi * math.log1p(-q * em / (1.0 + em))
+        a = -q * em / (1.0 + em)
     if yi != 1.0:
-        b = (1.0 - yi) * math.log1p(p * em)
+        b = p * em
     return a, b
 
 
+@jit_inline
+def _short_step_change(e, v, yi):
+    r"""The two terms of the stable loss change of one sample for
+    :math:`|v| \le 1` (:func:`binomial_loss_change`):
+    :math:`y \log1p(\cdot)` and :math:`(1-y) \log1p(\cdot)` of
+    :func:`_short_step_args`."""
+    a, b = _short_step_args(e, math.exp(-abs(e)), math.expm1(v), yi)
+    return yi * math.log1p(a), (1.0 - yi) * math.log1p(b)
+
+
 @jit
-def binomial_step_block(X, u, d0, t, raw, loss0, y, sw, start, stop, fit_intercept,
-                        raw1, loss1, grad1, fisher1, blk, tiny, gram, gsum):
+def binomial_step_args(raw, z0, v, em, y, start, stop, A, B):
+    r"""The ``log1p`` arguments of the stable loss change for rows
+    ``start:stop`` (:func:`_short_step_args`; block arrays ``z0``
+    :math:`= e^{-|\eta|}`, ``v`` the step, ``em`` :math:`= e^{v} - 1` are
+    indexed from 0 at ``start``): written into ``A`` and ``B``, 0 for rows
+    with :math:`|v| > 1` (their change is a difference of losses). The
+    caller takes ``log1p`` of both with NumPy (vectorised, unlike Numba's
+    scalar ``math.log1p``)."""
+    for i in range(start, stop):
+        r = i - start
+        if abs(v[r]) <= 1.0:
+            A[r], B[r] = _short_step_args(raw[i], z0[r], em[r], y[i])
+        else:
+            A[r] = 0.0
+            B[r] = 0.0
+
+
+@jit
+def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept,
+                        raw1, loss1, grad1, fisher1, z1, blk, tiny, gram, gsum):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
-    For rows ``start:stop`` of ``X`` (float64, C order): the step's linear
-    predictor :math:`\eta_1 = \eta + t(u + d_0)` with ``u`` the block's
-    :math:`X d` (from BLAS; ``u[r]`` for row ``start + r``) (``raw1``), the change
-    of the weighted loss from ``raw`` (weighted losses ``loss0``; as
-    :func:`binomial_loss_change`, for 0/1 labels only the label's term is
-    formed), the loss, gradient and
-    Fisher weight at :math:`\eta_1` (``loss1``, ``grad1``, ``fisher1``, as
-    :func:`binomial_loss_grad_fisher`), and block row ``r`` of the Gram
-    buffer ``blk`` set to :math:`\sqrt{F}\,[x, 1, g/\sqrt{F}]` (the ones
-    column only with ``fit_intercept``), so ``blk^T blk`` holds the Fisher
-    matrix and the gradient. Rows whose Fisher weight is at most ``tiny``
-    get a zero buffer row (their gradient is added apart by the caller).
-    Without ``gram`` no buffer row is written and the gradient
+    For rows ``start:stop`` of ``X`` (float64, C order), with what the
+    caller formed by vectorised NumPy for the block (indexed from 0 at
+    ``start``): the step ``v`` :math:`= t(x^T d + d_0)`, ``A`` and ``B`` the
+    ``log1p`` of :func:`binomial_step_args`'s arguments, ``l1``
+    :math:`= \log1p(e^{-|\eta_1|})`; and for the rows themselves the new
+    linear predictor :math:`\eta_1 = \eta + v` (``raw1``) and
+    :math:`e^{-|\eta_1|}` (``z1``): the change of the weighted loss from the
+    weighted losses ``loss0`` (as :func:`binomial_loss_change`: the stable
+    terms for :math:`|v| \le 1`, a difference of losses beyond), the loss,
+    gradient and Fisher weight at :math:`\eta_1` (``loss1``, ``grad1``,
+    ``fisher1``, as :func:`binomial_loss_grad_fisher`), and block row ``r``
+    of the Gram buffer ``blk`` set to :math:`\sqrt{F}\,[x, 1, g/\sqrt{F}]`
+    (the ones column only with ``fit_intercept``), so ``blk^T blk`` holds the
+    Fisher matrix and the gradient. Rows whose Fisher weight is at most
+    ``tiny`` get a zero buffer row (their gradient is added apart by the
+    caller). Without ``gram`` no buffer row is written and the gradient
     :math:`\tilde X^T g` is added into ``gsum`` (length ``k``) instead.
-    Returns ``(change, scale, number of tiny rows, max |t (u + d_0)|)``; the
-    block of ``X`` is read from cache (the caller's BLAS product just read it).
+    Returns ``(change, scale, number of tiny rows, max |v|)``; the block of
+    ``X`` is read from cache (the caller's BLAS product just read it).
     """
     p = X.shape[1]
     k = p + fit_intercept
@@ -149,29 +179,27 @@ def binomial_step_block(X, u, d0, t, raw, loss0, y, sw, start, stop, fit_interce
     vmax = 0.0
     for i in range(start, stop):
         r = i - start
-        v = t * (u[r] + d0)
-        if abs(v) > vmax:
-            vmax = abs(v)
-        e = raw[i]
+        vi = v[r]
+        if abs(vi) > vmax:
+            vmax = abs(vi)
         yi = y[i]
         s = sw[i]
-        if abs(v) <= 1.0:
-            a, b = _short_step_change(e, v, yi)
+        e1 = raw1[i]
+        z = z1[i]
+        if e1 > 0.0:
+            lo1 = (1.0 - yi) * e1 + l1[r]
+            p1 = 1.0 / (1.0 + z)
+        else:
+            lo1 = l1[r] - yi * e1
+            p1 = z / (1.0 + z)
+        if abs(vi) <= 1.0:
+            a = yi * A[r]
+            b = (1.0 - yi) * B[r]
             change += s * (a + b)
             scale += s * (abs(a) + abs(b))
-        e1 = e + v
-        if e1 > 0.0:
-            z1 = math.exp(-e1)
-            lo1 = (1.0 - yi) * e1 + math.log1p(z1)
-            p1 = 1.0 / (1.0 + z1)
-        else:
-            z1 = math.exp(e1)
-            lo1 = math.log1p(z1) - yi * e1
-            p1 = z1 / (1.0 + z1)
-        if abs(v) > 1.0:  # a long step: the difference of the two losses
+        else:  # a long step: the difference of the two losses
             change += s * lo1 - loss0[i]
             scale += abs(s * lo1) + abs(loss0[i])
-        raw1[i] = e1
         loss1[i] = s * lo1
         g = s * (p1 - yi)
         h = s * p1 * (1.0 - p1)

@@ -65,7 +65,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     if w is None:
         if (v is None and sel is None and not sp.issparse(X) and X.dtype == np.float64
                 and X.flags.c_contiguous):
-            return _unit_gram(X, fit_intercept), None
+            return unit_gram(X, fit_intercept)[0], None
         w = np.ones(X.shape[0])
     if sp.issparse(X):
         return _csr_gram(X, w, v, k, fit_intercept, use_numba)
@@ -121,20 +121,31 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     return G[:k, :k].copy(), rhs
 
 
-def _unit_gram(X, fit_intercept, block_bytes=_BLOCK_BYTES):
-    r""":math:`\tilde X^T \tilde X` of dense float64 ``X``: a symmetric BLAS
-    product per cache-sized row block of ``X`` itself."""
+def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES):
+    r"""``(X~^T X~, W X~)`` of dense float64 C-order ``X``: a symmetric BLAS
+    product per cache-sized row block of ``X`` itself (``weighted_gram``
+    with unit weights). ``W`` (``(K, n)``, or None: then the second is None)
+    is multiplied by the same blocks while they are in cache, and so are
+    the column sums of the intercept: one read of ``X`` in all."""
     n, p = X.shape
     k = p + int(fit_intercept)
     G = np.zeros((k, k))
+    WX = None if W is None else np.zeros((W.shape[0], k))
     block = int(max(64, block_bytes // (8 * max(p, 1))))
     for start in range(0, n, block):
         Xb = X[start:start + block]
         G[:p, :p] += Xb.T @ Xb
+        if fit_intercept:
+            G[:p, p] += Xb.sum(axis=0)
+        if W is not None:
+            for c in range(W.shape[0]):
+                WX[c, :p] += Xb.T @ W[c, start:start + block]
     if fit_intercept:
-        G[:p, p] = G[p, :p] = X.sum(axis=0)
+        G[p, :p] = G[:p, p]
         G[p, p] = n
-    return G
+        if W is not None:
+            WX[:, p] = W.sum(axis=1)
+    return G, WX
 
 
 def _csr_gram(X, w, v, k, fit_intercept, use_numba):

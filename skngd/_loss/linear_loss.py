@@ -227,16 +227,20 @@ class LinearModelLoss(LinearDesign):
         :math:`W + tD` and the exact Fisher matrix there (data term only, as
         :meth:`fisher_matrix` without the penalty). Each cache-sized row
         block is read from memory once: a BLAS product forms its
-        :math:`X D`, then (from cache)
+        :math:`X D`, NumPy's vectorised loops the exponentials and
+        logarithms of the block (Numba's ``math`` functions are scalar, about
+        8x slower), then (from cache)
         :func:`~skngd._kernels.logistic.binomial_step_block` forms the loss
         change, the new per-sample state and
         :math:`\sqrt{F}\,[\tilde X, g/\sqrt{F}]`, and one symmetric BLAS
-        product per block sums the Fisher matrix and the gradient. ``out``:
-        four float64 ``(n,)`` arrays to write the new state into (those of a
-        state no longer needed), else new ones; the block buffer is kept on
-        the loss, so a pass allocates no n-sized array. Without ``fisher``
-        ``F`` is None (no Gram product; the gradient is summed in the sweep).
-        The new state's ``step_max`` is :math:`\max_i |t\,\tilde x_i^T D|`.
+        product per block sums the Fisher matrix and the gradient. The new
+        state also keeps :math:`e^{-|\eta|}` (``z``) for the next step.
+        ``out``: five float64 ``(n,)`` arrays to write the new state into
+        (those of a state no longer needed), else new ones; the block
+        buffers are kept on the loss, so a pass allocates no n-sized array.
+        Without ``fisher`` ``F`` is None (no Gram product; the gradient is
+        summed in the sweep). The new state's ``step_max`` is
+        :math:`\max_i |t\,\tilde x_i^T D|`.
         """
         from skngd._loss import link as _link
         from skngd._loss.design import _TINY_WEIGHT, gram_buffer
@@ -246,20 +250,22 @@ class LinearModelLoss(LinearDesign):
                 or getattr(self.link, "code", None) != _link.LOGIT
                 or X.shape[0] < NUMBA_MIN_SIZE or not X.flags.c_contiguous):
             return None
-        from skngd._kernels.logistic import binomial_step_block
+        from skngd._kernels.logistic import binomial_step_args, binomial_step_block
 
         n, p, k = X.shape[0], self.n_features, self.n_dof
         D = np.asarray(D, dtype=np.float64).reshape(self.shape)
         d = np.ascontiguousarray(D[:p, 0])
         d0 = float(D[p, 0]) if self.fit_intercept else 0.0
+        t = float(t)
         raw = np.ascontiguousarray(st.raw[:, 0], dtype=np.float64)
         loss0 = np.ascontiguousarray(st.loss, dtype=np.float64)
-        raw1, loss1, g1, h1 = out if out is not None else (np.empty(n) for _ in range(4))
+        z0 = getattr(st, "z", None)  # exp(-|raw|), kept by the step that made st
+        raw1, loss1, g1, h1, z1 = out if out is not None else (np.empty(n) for _ in range(5))
         block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
         self._step_buffer = (block, buf)
-        ubuf = self.__dict__.get("_step_u")
-        if ubuf is None or ubuf.shape[0] < block:
-            ubuf = self._step_u = np.empty(block)
+        work = self.__dict__.get("_step_work")
+        if work is None or work.shape[1] < block:
+            work = self._step_work = np.empty((6, block))
         flat = buf.reshape(-1)
         G = np.zeros((k + 1, k + 1))
         gsum = np.zeros(k)
@@ -267,12 +273,30 @@ class LinearModelLoss(LinearDesign):
         tiny = 0
         for start in range(0, n, block):
             stop = min(n, start + block)
-            blk = flat[: (stop - start) * (k + 1)].reshape(stop - start, k + 1)
-            u = np.dot(X[start:stop], d, out=ubuf[: stop - start])  # BLAS, block in cache
+            m = stop - start
+            blk = flat[: m * (k + 1)].reshape(m, k + 1)
+            v, em, A, B, l1, zo = (w[:m] for w in work)
+            np.dot(X[start:stop], d, out=v)  # BLAS, the block stays in cache
+            if d0:
+                v += d0
+            if t != 1.0:
+                v *= t
+            # the transcendentals by NumPy's vectorised loops, block-wise
+            e1 = np.add(raw[start:stop], v, out=raw1[start:stop])
+            z = np.negative(np.abs(e1, out=z1[start:stop]), out=z1[start:stop])
+            np.exp(z, out=z)
+            np.log1p(z, out=l1)
+            np.expm1(np.clip(v, -1.0, 1.0, out=em), out=em)
+            if z0 is None:
+                np.exp(np.negative(np.abs(raw[start:stop], out=zo), out=zo), out=zo)
+            else:
+                zo = z0[start:stop]
+            binomial_step_args(raw, zo, v, em, self.y, start, stop, A, B)
+            np.log1p(A, out=A)
+            np.log1p(B, out=B)
             c, sc, nt, vm = binomial_step_block(
-                X, u, d0, float(t), raw, loss0, self.y, self.sw, start, stop,
-                int(self.fit_intercept),
-                raw1, loss1, g1, h1, blk, _TINY_WEIGHT, bool(fisher), gsum)
+                X, v, A, B, l1, loss0, self.y, self.sw, start, stop, int(self.fit_intercept),
+                raw1, loss1, g1, h1, z1, blk, _TINY_WEIGHT, bool(fisher), gsum)
             change, scale, tiny, vmax = change + c, scale + sc, tiny + nt, max(vmax, vm)
             if fisher:
                 G += blk.T @ blk
@@ -291,7 +315,8 @@ class LinearModelLoss(LinearDesign):
         new = PointState(coef1, raw1[:, None], loss1, g1[:, None], h1[:, None],
                          float(np.sum(loss1)) + self.penalty(coef1),
                          grad[:, None] + self.penalty_matvec(coef1))
-        new.arrays = (raw1, loss1, g1, h1)  # the arrays a later step may write into
+        new.arrays = (raw1, loss1, g1, h1, z1)  # the arrays a later step may write into
+        new.z = z1
         new.step_max = vmax
         return (change + a + b, eps * (scale + abs(a) + b), new,
                 G[:k, :k].copy() if fisher else None)

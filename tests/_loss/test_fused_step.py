@@ -63,7 +63,7 @@ def test_recycled_arrays_give_the_same_step():
     loss, coef, D = _problem(True, "binary", l2=0.1)
     st = loss.state(coef)
     _, _, a, Fa = loss.fused_step(st, D)
-    junk = tuple(np.full(loss.X.shape[0], np.nan) for _ in range(4))
+    junk = tuple(np.full(loss.X.shape[0], np.nan) for _ in range(5))
     _, _, b, Fb = loss.fused_step(st, D, out=junk)
     assert b.arrays[0] is junk[0]
     np.testing.assert_array_equal(Fa, Fb)
@@ -89,3 +89,24 @@ def test_without_the_fisher_matrix_the_gradient_is_summed_in_the_sweep(fit_inter
         assert (c1, n1) == (c2, n2)
         np.testing.assert_allclose(b.grad, a.grad, rtol=1e-11, atol=1e-9)
         assert b.step_max == pytest.approx(np.abs(t * loss.matmul(D)).max(), rel=1e-12)
+
+
+@pytest.mark.parametrize("labels", ["binary", "proportions"])
+def test_chained_steps_reuse_the_kept_exponentials(labels):
+    """A step from a fused step's state reads its ``z = exp(-|eta|)``
+    instead of forming it: the chain equals separate passes at every point,
+    and a state without ``z`` gives the same step."""
+    loss, coef, D = _problem(False, labels, l2=0.1, seed=3)
+    st = loss.state(coef)
+    for t in (1.0, 0.5, 3.0):  # 3.0: some rows take long steps (|v| > 1)
+        change, _, new, F = loss.fused_step(st, D, t)
+        np.testing.assert_allclose(new.z, np.exp(-np.abs(new.raw[:, 0])), rtol=1e-15)
+        ref = loss.state(st.coef + t * D)
+        ref_change, ref_noise = loss.value_change(st, D, loss.matmul(D), t)
+        assert abs(change - ref_change) <= 50 * max(ref_noise, abs(ref.value) * 1e-16)
+        np.testing.assert_allclose(new.value, ref.value, rtol=1e-13)
+        np.testing.assert_allclose(new.grad, ref.grad, rtol=1e-11, atol=1e-9)
+        plain = loss.state(new.coef)  # no z: formed from raw
+        nxt = loss.fused_step(new, D, 0.5)
+        np.testing.assert_allclose(nxt[0], loss.fused_step(plain, D, 0.5)[0], rtol=1e-12)
+        st = new
