@@ -330,7 +330,9 @@ class Chunks:
 
     def _handles(self):
         if self._proxies is None:  # resolving a finished future still costs a round trip
-            self._proxies = [f.result() for f in self._actors]
+            actors = [f.result() for f in self._actors]
+            direct = _reachable(self.client, [a._address for a in actors])
+            self._proxies = [_direct_actor(a, direct) for a in actors]
         return self._proxies
 
     def map_sum(self, fn, *args, combine=None):
@@ -356,8 +358,19 @@ class Chunks:
         when Dask lost an actor (the actors are then given up, and passes
         become tasks). A function's own error is raised here."""
         try:
-            got = [getattr(a, method)(*args) for a in self._handles()]
-            got = [g.result() for g in got]
+            got = self._call_actors(method, args)
+        except OSError:
+            if not any(getattr(a, "direct", False) for a in self._proxies or ()):
+                got = None
+            else:  # workers the client cannot reach: through the scheduler
+                for a in self._proxies:
+                    a.direct = False
+                got = self._on_actors(method, *args)
+                if got is not None:  # reachable that way: not a lost worker
+                    _direct_ok[self.client.id] = False
+            if got is None:
+                self._actors, self._proxies = False, None
+            return got
         except Exception as exc:
             if not _dask_failure(exc):
                 raise
@@ -367,6 +380,10 @@ class Chunks:
             if isinstance(g, _Failed):
                 raise g.exc
         return got
+
+    def _call_actors(self, method, args):
+        got = [getattr(a, method)(*args) for a in self._handles()]
+        return [g.result() for g in got]
 
     def _materialize(self):
         """The chunk objects as futures on their planned workers (the task
@@ -400,6 +417,60 @@ class Chunks:
         self._actors, self._proxies = False, None
         self.parts = []
         self._built, self._graph = [], None
+
+
+_direct_ok = {}  # client id -> whether it reaches its workers directly
+_PROBE_TIMEOUT = 2.0  # s (Dask's own connect timeout is 30 s)
+
+
+def _reachable(client, addresses):
+    """Whether ``client`` connects to the workers at ``addresses`` directly
+    (probed once per client, with a short timeout, so that a client that
+    only reaches the scheduler does not wait Dask's connect timeout)."""
+    ok = _direct_ok.get(client.id)
+    if ok is not None:
+        return ok
+
+    async def probe():
+        from distributed.comm import connect
+
+        for addr in addresses:
+            comm = await connect(addr, timeout=_PROBE_TIMEOUT, **client.connection_args)
+            await comm.close()
+
+    try:
+        client.sync(probe)
+        ok = True
+    except Exception:  # unreachable, or a comm this check does not know
+        ok = False
+    _direct_ok[client.id] = ok
+    return ok
+_DirectActor = None
+
+
+def _direct_actor(actor, direct=True):
+    """``actor`` (a ``distributed`` Actor proxy) calling its worker
+    directly: a client not running on a worker (``direct_to_workers`` unset)
+    routes every actor call through the scheduler, two hops more (here
+    4.2 ms instead of 2.8 for a call to each of two workers, and the
+    scheduler's CPU). ``direct = False`` goes back to the scheduler's
+    route (workers the client cannot reach)."""
+    global _DirectActor
+    if _DirectActor is None:
+        from distributed.actor import Actor
+
+        class _DirectActor(Actor):
+            direct = True
+
+            @property
+            def _worker_rpc(self):
+                if self.direct and self._client is not None and self._worker is None:
+                    return self._client.rpc(self._address)
+                return super()._worker_rpc
+
+    out = _DirectActor(actor._cls, actor._address, actor.key)
+    out.direct = direct
+    return out
 
 
 def _dask_failure(exc):

@@ -73,17 +73,23 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
         buffer = gram_buffer(X.shape[0], k, np.result_type(X.dtype, w.dtype))
     signed = bool(w.size and w.min() < 0)  # NaN weights count as non-negative
     fused = v is not None and not signed  # X~^T v as the last column of the syrk
-    G = np.zeros((k + 1, k + 1) if fused else (k, k), dtype=np.float64)
+    used = k + 1 if fused else k
+    # products of a width rounded up to 4 columns (the rest zero): OpenBLAS's
+    # syrk takes 15 % longer on 31 columns than on 32
+    width = -(-used // 4) * 4
+    G = np.zeros((width, width), dtype=np.float64)
     rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
     apart = []  # zero-weight rows that still carry their score
     block, buf = buffer
-    flat, width = buf.reshape(-1), G.shape[0]
+    flat = buf.reshape(-1)
+    block = max(1, min(block, flat.size // width))
     for start in range(0, X.shape[0], block):
         # the weights' square roots per block: block-sized temporaries stay in
         # malloc's heap (n-sized ones are fresh pages on every call under the
         # MALLOC_TRIM_THRESHOLD_ that Dask's workers set)
         stop = min(X.shape[0], start + block)
         blk = flat[: (stop - start) * width].reshape(stop - start, width)  # contiguous
+        blk[:, used:] = 0.0
         Xb = X[start:stop] if sel is None else np.take(X[start:stop], sel, axis=1)
         wb = w[start:stop]
         swb = np.sqrt(np.abs(wb)) if signed else np.sqrt(wb)
@@ -110,7 +116,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
             if fit_intercept:
                 rhs[p] += vb.sum()
     if not fused:
-        return G, rhs
+        return G[:k, :k].copy(), rhs
     rhs = G[:k, k].copy()
     rows = np.concatenate(apart) if apart else np.empty(0, dtype=np.intp)
     if rows.size:  # zero-weight rows still carry their score

@@ -261,20 +261,26 @@ class LinearModelLoss(LinearDesign):
         loss0 = np.ascontiguousarray(st.loss, dtype=np.float64)
         z0 = getattr(st, "z", None)  # exp(-|raw|), kept by the step that made st
         raw1, loss1, g1, h1, z1 = out if out is not None else (np.empty(n) for _ in range(5))
-        block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
+        # the Gram buffer's width rounded up to 4 columns (zero, never
+        # written): OpenBLAS's syrk takes 15 % longer on 31 columns than on 32
+        width = -(-(k + 1) // 4) * 4
+        block, buf = self.__dict__.get("_step_buffer") or (None, None)
+        if buf is None:
+            block = gram_buffer(n, width - 1, np.float64)[0]
+            buf = np.zeros((block, width))
         self._step_buffer = (block, buf)
         work = self.__dict__.get("_step_work")
         if work is None or work.shape[1] < block:
             work = self._step_work = np.empty((6, block))
         flat = buf.reshape(-1)
-        G = np.zeros((k + 1, k + 1))
+        G = np.zeros((width, width))
         gsum = np.zeros(k)
         change = scale = vmax = 0.0
         tiny = 0
         for start in range(0, n, block):
             stop = min(n, start + block)
             m = stop - start
-            blk = flat[: m * (k + 1)].reshape(m, k + 1)
+            blk = flat[: m * width].reshape(m, width)
             v, em, A, B, l1, zo = (w[:m] for w in work)
             np.dot(X[start:stop], d, out=v)  # BLAS, the block stays in cache
             if d0:

@@ -268,3 +268,45 @@ def test_glm_subsample_start_falls_back_to_mu0_on_small_chunks(cluster_client):
     est = PoissonRegressor(alpha=1e-3, tol=1e-10).fit(
         da.from_array(X, chunks=(500, d)), da.from_array(y, chunks=500))
     assert rel(est.coef_, ref.coef_) < 1e-8
+
+
+def test_actor_calls_fall_back_to_the_scheduler_when_workers_are_unreachable(
+        cluster_client, monkeypatch):
+    """Passes call the workers' actors directly; a client that cannot reach
+    the workers (only the scheduler) goes through the scheduler instead,
+    with the same result."""
+    from skngd._dask import _chunks
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((3000, 4))
+    y = (X[:, 0] + rng.logistic(size=3000) > 0).astype(int)
+    Xd, yd = da.from_array(X, chunks=(1000, 4)), da.from_array(y, chunks=1000)
+    ref = LogisticRegression(solver="newton").fit(X, y)
+    LogisticRegression(solver="newton").fit(Xd, yd)  # defines _DirectActor
+    assert _chunks._direct_ok[cluster_client.id] is True  # this machine's workers are reachable
+    # direct calls that fail although the probe passed: through the scheduler
+    base = _chunks._DirectActor.__mro__[1]._worker_rpc
+
+    def unreachable(self):
+        if self.direct:
+            raise OSError("unreachable")
+        return base.fget(self)
+
+    monkeypatch.setattr(_chunks._DirectActor, "_worker_rpc", property(unreachable))
+    est = LogisticRegression(solver="newton").fit(Xd, yd)
+    assert _chunks._direct_ok[cluster_client.id] is False
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-8)
+    # a probe that fails: no direct call is tried
+    monkeypatch.delitem(_chunks._direct_ok, cluster_client.id)
+    import distributed.comm
+
+    async def refused(*args, **kwargs):
+        raise OSError("unreachable")
+
+    monkeypatch.setattr(distributed.comm, "connect", refused)
+    monkeypatch.setattr(_chunks._DirectActor, "_worker_rpc", property(base.fget))
+    est = LogisticRegression(solver="newton").fit(Xd, yd)
+    assert _chunks._direct_ok[cluster_client.id] is False
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-8)
+    monkeypatch.undo()
+    _chunks._direct_ok.pop(cluster_client.id, None)  # probed again by the next fit
