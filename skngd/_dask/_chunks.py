@@ -445,6 +445,8 @@ def _reachable(client, addresses):
         ok = False
     _direct_ok[client.id] = ok
     return ok
+
+
 _DirectActor = None
 
 

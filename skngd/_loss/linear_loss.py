@@ -243,7 +243,7 @@ class LinearModelLoss(LinearDesign):
         :math:`\max_i |t\,\tilde x_i^T D|`.
         """
         from skngd._loss import link as _link
-        from skngd._loss.design import _TINY_WEIGHT, gram_buffer
+        from skngd._loss.design import _TINY_WEIGHT, gram_buffer, gram_width
 
         X = self.X
         if (self.multinomial or self.sparse or X.dtype != np.float64
@@ -261,13 +261,8 @@ class LinearModelLoss(LinearDesign):
         loss0 = np.ascontiguousarray(st.loss, dtype=np.float64)
         z0 = getattr(st, "z", None)  # exp(-|raw|), kept by the step that made st
         raw1, loss1, g1, h1, z1 = out if out is not None else (np.empty(n) for _ in range(5))
-        # the Gram buffer's width rounded up to 4 columns (zero, never
-        # written): OpenBLAS's syrk takes 15 % longer on 31 columns than on 32
-        width = -(-(k + 1) // 4) * 4
-        block, buf = self.__dict__.get("_step_buffer") or (None, None)
-        if buf is None:
-            block = gram_buffer(n, width - 1, np.float64)[0]
-            buf = np.zeros((block, width))
+        width = gram_width(k + 1)  # the buffer's padding columns stay zero
+        block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
         self._step_buffer = (block, buf)
         work = self.__dict__.get("_step_work")
         if work is None or work.shape[1] < block:
