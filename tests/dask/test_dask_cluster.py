@@ -65,19 +65,19 @@ def test_numba_kernels_run_on_the_workers(cluster_client):
     assert any(on_workers.values())  # the chunks may all sit on one worker
 
 
-def _heap_on_worker():
-    import os
-
-    from skngd._dask import _chunks
-
-    return "MALLOC_TRIM_THRESHOLD_" in os.environ, _chunks._kept_heap().libc is not None
-
-
 def test_passes_keep_the_heap_on_workers_with_a_fixed_trim_threshold(cluster_client):
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_; the passes then raise
     glibc's thresholds while they run (and only then)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc only")
+
+    def _heap_on_worker():  # nested: pickled by value (workers cannot import tests)
+        import os
+
+        from skngd._dask import _chunks
+
+        return "MALLOC_TRIM_THRESHOLD_" in os.environ, _chunks._kept_heap().libc is not None
+
     for has_env, active in cluster_client.run(_heap_on_worker).values():
         assert active == has_env
 
