@@ -148,7 +148,7 @@ def binomial_step_args(raw, z0, v, em, y, start, stop, A, B):
 
 @jit
 def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept,
-                        raw1, loss1, grad1, fisher1, z1, blk, tiny, gram, gsum):
+                        raw1, loss1, grad1, fisher1, z1, blk, tiny, gram):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
     For rows ``start:stop`` of ``X`` (float64, C order), with what the
@@ -166,8 +166,8 @@ def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept
     (the ones column only with ``fit_intercept``), so ``blk^T blk`` holds the
     Fisher matrix and the gradient. Rows whose Fisher weight is at most
     ``tiny`` get a zero buffer row (their gradient is added apart by the
-    caller). Without ``gram`` no buffer row is written and the gradient
-    :math:`\tilde X^T g` is added into ``gsum`` (length ``k``) instead.
+    caller). Without ``gram`` no buffer row is written (the caller sums the
+    gradient :math:`\tilde X^T g` by one BLAS product on the block).
     Returns ``(change, scale, number of tiny rows, max |v|)``; the block of
     ``X`` is read from cache (the caller's BLAS product just read it).
     """
@@ -206,11 +206,8 @@ def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept
         grad1[i] = g
         fisher1[i] = h
         if not gram:
-            for j in range(p):
-                gsum[j] += X[i, j] * g
-            if fit_intercept:
-                gsum[p] += g
-        elif h > tiny:
+            continue
+        if h > tiny:
             sq = math.sqrt(h)
             for j in range(p):
                 blk[r, j] = X[i, j] * sq

@@ -35,6 +35,32 @@ def gram_width(cols):
     return -(-cols // 4) * 4
 
 
+class GramSum:
+    r"""A sum of :math:`\pm B^T B` over row blocks ``B`` (C order): BLAS
+    ``dsyrk`` on float64 blocks, accumulated in place into the upper
+    triangle (NumPy's ``B.T @ B`` also calls ``syrk``, then mirrors the
+    triangle into a new array per block: about 25 % slower on 52 columns);
+    other blocks by NumPy. :meth:`result` is the symmetric float64 sum."""
+
+    def __init__(self, width):
+        self.G = np.zeros((width, width), order="F")
+
+    def add(self, B, alpha=1.0):
+        if not B.size:
+            return
+        if B.dtype == np.float64 and B.flags.c_contiguous:
+            from scipy.linalg.blas import dsyrk
+
+            self.G = dsyrk(alpha, B.T, beta=1.0, c=self.G, trans=0, lower=0, overwrite_c=1)
+        else:
+            self.G += np.triu(alpha * (B.T @ B))
+
+    def result(self, k=None):
+        """The symmetric sum (its leading ``k`` x ``k`` block), a new C-order array."""
+        G = self.G if k is None else self.G[:k, :k]
+        return np.ascontiguousarray(np.triu(G) + np.triu(G, 1).T)
+
+
 def gram_buffer(n, k, dtype):
     """``(rows per block, buffer)`` for :func:`weighted_gram` on dense ``X``
     with ``k`` coefficients: a cache-sized zeroed (block, gram_width(k + 1))
@@ -83,7 +109,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     fused = v is not None and not signed  # X~^T v as the last column of the syrk
     used = k + 1 if fused else k
     width = gram_width(used)  # the buffer's columns past `used` are zeroed per block
-    G = np.zeros((width, width), dtype=np.float64)
+    G = GramSum(width)
     rhs = None if v is None or fused else np.zeros(k, dtype=np.float64)
     apart = []  # zero-weight rows that still carry their score
     block, buf = buffer
@@ -110,18 +136,18 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
                 apart.append(start + np.flatnonzero(tiny & (vb != 0)))
         nb = wb < 0 if signed else None
         if nb is not None and nb.any():
-            pos, negb = blk[~nb], blk[nb]
-            G += pos.T @ pos
-            G -= negb.T @ negb
+            G.add(blk[~nb])
+            G.add(blk[nb], -1.0)
         else:
-            G += blk.T @ blk
+            G.add(blk)
         if rhs is not None:
             vb = v[start:stop]
             rhs[:p] += Xb.T @ vb
             if fit_intercept:
                 rhs[p] += vb.sum()
+    G = G.result(k + 1 if fused else k)
     if not fused:
-        return G[:k, :k].copy(), rhs
+        return G, rhs
     rhs = G[:k, k].copy()
     rows = np.concatenate(apart) if apart else np.empty(0, dtype=np.intp)
     if rows.size:  # zero-weight rows still carry their score
@@ -129,7 +155,7 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
         rhs[:p] += Xr.T @ v[rows]
         if fit_intercept:
             rhs[p] += v[rows].sum()
-    return G[:k, :k].copy(), rhs
+    return np.ascontiguousarray(G[:k, :k]), rhs
 
 
 def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES):
@@ -140,17 +166,18 @@ def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES):
     the column sums of the intercept: one read of ``X`` in all."""
     n, p = X.shape
     k = p + int(fit_intercept)
+    S = GramSum(p)
     G = np.zeros((k, k))
     WX = None if W is None else np.zeros((W.shape[0], k))
     block = int(max(64, block_bytes // (8 * max(p, 1))))
     for start in range(0, n, block):
         Xb = X[start:start + block]
-        G[:p, :p] += Xb.T @ Xb
+        S.add(Xb)
         if fit_intercept:
             G[:p, p] += Xb.sum(axis=0)
-        if W is not None:
-            for c in range(W.shape[0]):
-                WX[c, :p] += Xb.T @ W[c, start:start + block]
+        if W is not None:  # every class in one product
+            WX[:, :p] += W[:, start:start + block] @ Xb
+    G[:p, :p] = S.result()
     if fit_intercept:
         G[p, :p] = G[:p, p]
         G[p, p] = n

@@ -239,11 +239,11 @@ class LinearModelLoss(LinearDesign):
         (those of a state no longer needed), else new ones; the block
         buffers are kept on the loss, so a pass allocates no n-sized array.
         Without ``fisher`` ``F`` is None (no Gram product; the gradient is
-        summed in the sweep). The new state's ``step_max`` is
-        :math:`\max_i |t\,\tilde x_i^T D|`.
+        a BLAS product per block, in the sweep). The new state's
+        ``step_max`` is :math:`\max_i |t\,\tilde x_i^T D|`.
         """
         from skngd._loss import link as _link
-        from skngd._loss.design import _TINY_WEIGHT, gram_buffer, gram_width
+        from skngd._loss.design import _TINY_WEIGHT, GramSum, gram_buffer, gram_width
 
         X = self.X
         if (self.multinomial or self.sparse or X.dtype != np.float64
@@ -268,7 +268,7 @@ class LinearModelLoss(LinearDesign):
         if work is None or work.shape[1] < block:
             work = self._step_work = np.empty((6, block))
         flat = buf.reshape(-1)
-        G = np.zeros((width, width))
+        G = GramSum(width)
         gsum = np.zeros(k)
         change = scale = vmax = 0.0
         tiny = 0
@@ -297,10 +297,15 @@ class LinearModelLoss(LinearDesign):
             np.log1p(B, out=B)
             c, sc, nt, vm = binomial_step_block(
                 X, v, A, B, l1, loss0, self.y, self.sw, start, stop, int(self.fit_intercept),
-                raw1, loss1, g1, h1, z1, blk, _TINY_WEIGHT, bool(fisher), gsum)
+                raw1, loss1, g1, h1, z1, blk, _TINY_WEIGHT, bool(fisher))
             change, scale, tiny, vmax = change + c, scale + sc, tiny + nt, max(vmax, vm)
             if fisher:
-                G += blk.T @ blk
+                G.add(blk)
+            else:  # the gradient from the block in cache
+                gsum[:p] += g1[start:stop] @ X[start:stop]
+                if self.fit_intercept:
+                    gsum[p] += g1[start:stop].sum()
+        G = G.result(k + 1) if fisher else None
         grad = G[:k, k].copy() if fisher else gsum
         if tiny and fisher:  # rows with a vanishing Fisher weight still carry their gradient
             rows = np.flatnonzero((h1 <= _TINY_WEIGHT) & (g1 != 0))
@@ -320,7 +325,7 @@ class LinearModelLoss(LinearDesign):
         new.z = z1
         new.step_max = vmax
         return (change + a + b, eps * (scale + abs(a) + b), new,
-                G[:k, :k].copy() if fisher else None)
+                np.ascontiguousarray(G[:k, :k]) if fisher else None)
 
     def _penalty_change(self, coef, D, t):
         """``(a, b)``: the penalty's change from ``coef`` to ``coef + tD`` is ``a + b``."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skngd._loss.design import LinearDesign, gram_buffer, weighted_gram
+from skngd._loss.design import GramSum, LinearDesign, gram_buffer, unit_gram, weighted_gram
 
 
 def _explicit(X, w, v, fit_intercept):
@@ -76,3 +76,32 @@ def test_kron_gram_is_the_kronecker_sum(sparse_x, fit_intercept):
     # a small block size makes several row blocks, with a ragged last one
     G = kron_gram(Xi, V, D, sign=-1.0, fit_intercept=fit_intercept, block_bytes=3000)
     np.testing.assert_allclose(G, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_gram_sum_accumulates_signed_blocks_of_any_dtype():
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal((m, 7)) for m in (5, 1, 0, 12)]
+    blocks.append(rng.standard_normal((9, 7)).astype(np.float32))
+    blocks.append(np.asfortranarray(rng.standard_normal((4, 7))))  # not C order: NumPy
+    signs = [1.0, -1.0, 1.0, 2.0, 1.0, -0.5]
+    S = GramSum(7)
+    for B, a in zip(blocks, signs):
+        S.add(B, a)
+    want = sum(a * (B.astype(np.float64).T @ B.astype(np.float64)) for B, a in zip(blocks, signs))
+    got = S.result()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(got, got.T)
+    assert got.flags.c_contiguous and S.result(3).shape == (3, 3)
+    np.testing.assert_array_equal(S.result(3), got[:3, :3])
+    assert GramSum(0).result().shape == (0, 0)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_unit_gram_with_class_rows(fit_intercept):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((1000, 6))
+    W = rng.random((3, 1000))
+    G, WX = unit_gram(X, fit_intercept, W, block_bytes=800)  # many row blocks
+    Xt = np.c_[X, np.ones(1000)] if fit_intercept else X
+    np.testing.assert_allclose(G, Xt.T @ Xt, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(WX, W @ Xt, rtol=1e-12, atol=1e-10)
