@@ -158,16 +158,19 @@ def _c_state(c, coef, fisher):
     return [st.value, grad, F]
 
 
-def _c_change(c, coef, D, t, kind, with_fisher=True):
+def _c_change(c, coef, D, t, kind, fisher_rows=1):
     r"""The step to ``coef + t D``: loss change and its rounding level, value,
-    gradient, (``kind`` given and ``with_fisher``) the Fisher matrix of that
+    gradient, (``kind`` given and ``fisher_rows``) the Fisher matrix of that
     kind there and :math:`\max_i |t\,\tilde x_i^T D|`; the exact kind takes
-    the one-sweep path where it applies."""
-    fisher = kind if with_fisher else None
+    the one-sweep path where it applies. ``fisher_rows``: 0 for no Fisher
+    matrix, 1 for all rows', ``s > 1`` for that of every ``s``-th row times
+    ``s`` on the one-sweep path (all rows' elsewhere)."""
+    fisher = kind if fisher_rows else None
     st = _chunk_state(c, coef)
     fused = None
     if kind == "exact":
-        fused = c.fused_step(st, D, t, out=_recycled(c, st), fisher=with_fisher)
+        fused = c.fused_step(st, D, t, out=_recycled(c, st), fisher=bool(fisher_rows),
+                             stride=max(1, int(fisher_rows)))
     if fused is not None:  # binary, dense float64: one sweep over the chunk
         d, noise, new, F = fused
         _keep(c, new)
@@ -185,6 +188,18 @@ def _add_max_last(parts):
     from skngd._dask._chunks import _add
 
     return _add([p[:-1] for p in parts]) + [max(p[-1] for p in parts)]
+
+
+def _meets(r, rho, steps, loss):
+    """Whether ``steps`` more Newton steps from relative decrement ``r``
+    (:meth:`DaskLinearModelLoss._forecast`) likely meet the fit's stopping
+    rule (relative decrement ``loss.rel_tol``), with a factor 2 to spare."""
+    rel = getattr(loss, "rel_tol", None)
+    if rel is None:
+        return False
+    for _ in range(steps - 1):
+        r = rho * r * r
+    return 2.0 * rho * r * r <= rel
 
 
 def _c_fisher(c, coef, kind):
@@ -221,6 +236,22 @@ def _c_block(c, coef, kind):
     return [np.stack([c.gram(H[:, k]) for k in range(c.n_out)])]
 
 
+_SUB_FISHER_STRIDE = 4  # Newton's early Fisher matrices: every 4th row ...
+_SUB_FISHER_ROWS = 2000  # ... when that leaves this many rows per coefficient
+
+
+def fisher_stride(n_samples, n_dof):
+    r"""The row stride of the Fisher matrices of a Dask Newton fit's early
+    steps (1: all rows). Every 4th row (times 4) estimates the Fisher matrix
+    to about :math:`\sqrt{k/m}` relative (2 % with at least 2000 rows per
+    coefficient), which changes the step's direction by as much and the
+    decrease it makes by about its square, while its Gram product costs a
+    quarter; the steps that certify convergence use all rows."""
+    if n_samples // _SUB_FISHER_STRIDE >= _SUB_FISHER_ROWS * n_dof:
+        return _SUB_FISHER_STRIDE
+    return 1
+
+
 class ZeroState:
     r"""What the first pass of a logistic fit (classes, weights) also knows:
     the value, gradient and Fisher matrix at ``W = 0``, where every
@@ -231,11 +262,14 @@ class ZeroState:
     \tilde X`) and the weight total ``total``: :math:`f(0) = \log K \sum_i s_i`,
     gradient column :math:`k` :math:`\tfrac1K \sum_l C_l - C_k`, exact Fisher
     matrix :math:`G \otimes (I/K - 11^T/K^2)` (binary: :math:`G/4`, also the
-    empirical one). ``G`` may be None (then no Fisher matrix).
+    empirical one). ``G`` may be None (then no Fisher matrix); ``exact``:
+    whether it is all rows' (else a row subsample's, for Newton's first
+    step only).
     """
 
-    def __init__(self, C, G, total, multinomial):
+    def __init__(self, C, G, total, multinomial, exact=True):
         self.C, self.G, self.total, self.multinomial = C, G, float(total), multinomial
+        self.exact = exact
 
     def value_grad(self):
         K = self.C.shape[1]
@@ -281,8 +315,9 @@ class DaskLinearModelLoss(LinearModelLoss):
         self.gram_rows = 0
         self._sub_fn, self._subs = sub, {}
         self.prefetch = prefetch
-        self._cache = {}
+        self._cache, self._exact = {}, True
         self.zero = None  # a ZeroState from the first pass, if known
+        self.fisher_stride = 1  # Newton's early steps: fisher_stride() (set by the fit)
 
     # -- bookkeeping ----------------------------------------------------------
     @property
@@ -310,14 +345,15 @@ class DaskLinearModelLoss(LinearModelLoss):
         hit = self._cache.get(coef.tobytes())
         if hit is None and self.zero is not None and not np.any(coef):
             value, grad = self.zero.value_grad()
-            self._point(coef, value, grad, self.zero.fisher(self.prefetch))
+            self._point(coef, value, grad, self.zero.fisher(self.prefetch), self.zero.exact)
             hit = self._cache[coef.tobytes()]
         return hit
 
-    def _point(self, coef, value, grad, F):
+    def _point(self, coef, value, grad, F, exact=True):
         st = PointState(coef, Lin(coef, self.dtype, True), None, None, None,
                         float(value) + self.penalty(coef), grad + self.penalty_matvec(coef))
         self._cache = {coef.tobytes(): (st, F)}
+        self._exact = exact  # whether F is all rows' (else a row subsample's)
         return st
 
     # -- the loss -------------------------------------------------------------
@@ -350,29 +386,28 @@ class DaskLinearModelLoss(LinearModelLoss):
         D = np.asarray(D, dtype=np.float64).reshape(self.shape)
         hit = self._cache.get(st.coef.tobytes())
         F_here = None if hit is None else hit[1]
+        fused = self.prefetch == "exact" and F_here is not None
+        r, rho = self._forecast(st, D) if fused else (np.inf, 4.0)
         # the next point likely meets tol: certified without its Fisher matrix
-        skip = (self.prefetch == "exact" and F_here is not None
-                and self._expect_converged(st, D))
+        skip = fused and self._exact and _meets(r, rho, 1, self)
+        # the step after likely the last: all rows' Fisher matrix (it certifies
+        # that step), else a row subsample's (the direction only)
+        rows = 0 if skip else 1 if _meets(r, rho, 2, self) else self.fisher_stride
         d, noise, value, grad, F, M = self.chunks.map_sum(
-            _c_change, st.coef, D, t, self.prefetch, not skip, combine=_add_max_last)
+            _c_change, st.coef, D, t, self.prefetch, rows, combine=_add_max_last)
         a = t * float(np.sum(st.coef * self.penalty_matvec(D)))
         b = 0.5 * t * t * float(np.sum(D * self.penalty_matvec(D)))
-        self._point(st.coef + t * D, value, grad, F)  # the state after this step
+        self._point(st.coef + t * D, value, grad, F, rows <= 1)  # the state after this step
         self._bound = (F_here, M) if skip else None
         eps = float(np.finfo(self.dtype).eps)
         return d + a + b, noise + eps * (abs(a) + b)
 
     # -- the last step's convergence, certified without the Fisher matrix ------
-    def _expect_converged(self, st, D):
-        r"""Whether the point after the Newton step ``D`` from ``st`` likely
-        meets the stopping rule (relative decrement ``self.rel_tol``, set by
-        the fit): the decrement's relative size :math:`r_k` squares under
-        Newton's method, :math:`r_{k+1} \approx \rho\, r_k^2` with
-        :math:`\rho` measured on the last two steps (4 before that), and
-        the guess must hold with a factor 2 to spare."""
-        rel = getattr(self, "rel_tol", None)
-        if rel is None:
-            return False
+    def _forecast(self, st, D):
+        r"""``(r, rho)`` of the Newton step ``D`` from ``st``: the decrement's
+        relative size :math:`r_k`, which squares under Newton's method,
+        :math:`r_{k+1} \approx \rho\, r_k^2`, with :math:`\rho` measured on
+        the last two steps (4 before that); see :func:`_meets`."""
         r = 0.5 * max(-float(np.sum(st.grad * D)), 0.0) / max(abs(st.value), 1e-12)
         key, prev = st.coef.tobytes(), getattr(self, "_last_dec", None)  # (point, r)
         new_point = prev is None or prev[0] != key
@@ -380,7 +415,7 @@ class DaskLinearModelLoss(LinearModelLoss):
             else 4.0
         if new_point:
             self._last_dec = (key, r)
-        return 2.0 * rho * r * r <= rel
+        return r, rho
 
     def decrement_bound(self, st):
         r"""An upper bound of the Newton decrement :math:`g^T H^{-1} g` at
@@ -421,7 +456,7 @@ class DaskLinearModelLoss(LinearModelLoss):
     def gram(self, weights, rows=None):
         if weights is not self.sw or rows is not None:
             raise TypeError("DaskLinearModelLoss.gram takes the sample weights only")
-        if self.zero is not None and self.zero.G is not None:
+        if self.zero is not None and self.zero.G is not None and self.zero.exact:
             return self.zero.G
         return self.chunks.map_sum(_c_gram_sw)[0]
 

@@ -12,7 +12,12 @@ from skngd._dask._input import (
     is_sparse_chunks,
     set_features,
 )
-from skngd._dask.design import DaskLinearModelLoss, ZeroState, dask_preconditioner
+from skngd._dask.design import (
+    DaskLinearModelLoss,
+    ZeroState,
+    dask_preconditioner,
+    fisher_stride,
+)
 from skngd._loss.family import Binomial, Multinomial
 from skngd._loss.design import unit_gram, weighted_gram
 from skngd._loss.linear_loss import LinearModelLoss
@@ -92,7 +97,9 @@ def _c_start(c, gram, cw_dict):
     the class weights of a dict ``cw_dict``) and, for at most
     ``_MAX_START_CLASSES`` labels in float64, the per-label column sums
     :math:`\tilde X^T (s \circ [y = v])` and (``gram``) the weighted Gram
-    matrix (the state at ``W = 0``, :class:`~skngd._dask.design.ZeroState`)."""
+    matrix (the state at ``W = 0``, :class:`~skngd._dask.design.ZeroState`):
+    all rows' for ``gram == 1``, that of every ``gram``-th row times ``gram``
+    for ``gram > 1`` (Newton's first step, :func:`~skngd._dask.design.fisher_stride`)."""
     vals, inv = _labels(c.y)
     sw = np.ones(len(c.y)) if c.sw is None else c.sw
     raw_sums = np.bincount(inv, weights=sw, minlength=len(vals))
@@ -108,8 +115,9 @@ def _c_start(c, gram, cw_dict):
         for v in range(len(vals)):
             np.multiply(sw, inv == v, out=W[v])
         unit = c.sw is None and cw_dict is None
+        stride = max(1, int(gram))
         if gram and unit and not sp.issparse(c.X) and c.X.flags.c_contiguous:
-            G, C = unit_gram(c.X, c.fit_intercept, W)  # one read of X for both
+            G, C = unit_gram(c.X, c.fit_intercept, W, stride=stride)  # one read of X for both
             C = C.T
         else:
             C = np.empty((c.X.shape[1] + int(c.fit_intercept), len(vals)))
@@ -117,7 +125,9 @@ def _c_start(c, gram, cw_dict):
             if c.fit_intercept:
                 C[-1] = W.sum(axis=1)
             if gram:
-                G = weighted_gram(c.X, None if unit else sw, fit_intercept=c.fit_intercept)[0]
+                w = np.ones(len(c.y)) if unit else sw
+                G = stride * weighted_gram(c.X[::stride], w[::stride],
+                                           fit_intercept=c.fit_intercept)[0]
     return [vals, raw_sums, counts, low, bad, total, C, G]
 
 
@@ -233,7 +243,10 @@ def build_loss(est, X, y, sample_weight, want_zero=True):
     chunks = Chunks(_Chunk, Xb, yb, swb, [est.fit_intercept] * len(Xb), [dtype] * len(Xb),
                     rows=X.chunks[0])
     balanced = isinstance(est.class_weight, str)
-    res = chunks.map_sum(_c_start, want_zero and not balanced, cw_dict, combine=_merge_start)
+    gram = int(want_zero and not balanced)
+    if gram and est.solver in ("newton", "auto") and not is_sparse_chunks(X):
+        gram = fisher_stride(X.shape[0], X.shape[1] + int(est.fit_intercept))  # Newton's first step
+    res = chunks.map_sum(_c_start, gram, cw_dict, combine=_merge_start)
     classes, cw, total = _classes(est, res, sw is not None)
     K = len(classes)
     family = Binomial() if K == 2 else Multinomial(K)
@@ -250,7 +263,7 @@ def build_loss(est, X, y, sample_weight, want_zero=True):
         sub=_subsampler(X, y, sw, classes, cw, family, est.fit_intercept, dtype))
     C, G = res[6], res[7]
     if want_zero and not balanced and C is not None:
-        loss.zero = ZeroState(C, G, total, K > 2)
+        loss.zero = ZeroState(C, G, total, K > 2, exact=gram <= 1)
     return loss, classes
 
 
@@ -259,6 +272,7 @@ def _run(est, loss, solver, coef0, max_iter):
     if solver == "newton":
         loss.prefetch = "exact"
         loss.rel_tol = gradient_tol(est.tol, loss.dtype)  # the last Fisher matrix may be skipped
+        loss.fisher_stride = fisher_stride(loss.X.shape[0], loss.n_dof)  # early ones subsampled
         return newton(loss, coef0, **kw)
     if solver == "mm":
         return mm(loss, coef0, **kw)
@@ -304,6 +318,8 @@ def fit_logistic(est, X, y, sample_weight=None, auto_solver=None):
             solver = est.solver
             if solver == "auto":
                 solver = _auto(X.shape[0], loss.n_dof * loss.n_out, loss.sparse, auto_solver)
+            if solver != "newton" and loss.zero is not None and not loss.zero.exact:
+                loss.zero.G = None  # a row subsample's: Newton's only
             max_iter = _MAX_ITER[solver] if est.max_iter is None else est.max_iter
             coef0 = est._coef_matrix(X.shape[1], loss.n_out) if est.warm_start else None
             res = _run(est, loss, solver, loss.zeros() if coef0 is None else coef0, max_iter)

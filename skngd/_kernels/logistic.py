@@ -148,7 +148,7 @@ def binomial_step_args(raw, z0, v, em, y, start, stop, A, B):
 
 @jit
 def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept,
-                        raw1, loss1, grad1, fisher1, z1, blk, tiny, gram):
+                        raw1, loss1, grad1, fisher1, z1, blk, tiny, gram, stride):
     r"""One row block of a Newton step's fused pass (binary, logit link).
 
     For rows ``start:stop`` of ``X`` (float64, C order), with what the
@@ -167,7 +167,12 @@ def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept
     Fisher matrix and the gradient. Rows whose Fisher weight is at most
     ``tiny`` get a zero buffer row (their gradient is added apart by the
     caller). Without ``gram`` no buffer row is written (the caller sums the
-    gradient :math:`\tilde X^T g` by one BLAS product on the block).
+    gradient :math:`\tilde X^T g` by one BLAS product on the block); with
+    ``stride > 1`` only block rows ``r = 0, stride, 2 stride, ...`` are
+    written, to buffer row ``r // stride``, as
+    :math:`\sqrt{\mathrm{stride}\,F}\,[x, 1, 0]` (zero when ``F <= tiny``):
+    ``blk^T blk`` is then the Fisher matrix of that row subsample, an
+    unbiased estimate of the block's (the caller sums the gradient).
     Returns ``(change, scale, number of tiny rows, max |v|)``; the block of
     ``X`` is read from cache (the caller's BLAS product just read it).
     """
@@ -207,7 +212,16 @@ def binomial_step_block(X, v, A, B, l1, loss0, y, sw, start, stop, fit_intercept
         fisher1[i] = h
         if not gram:
             continue
-        if h > tiny:
+        if stride > 1:  # every stride-th row, weighted by stride; no gradient column
+            if r % stride == 0:
+                q = r // stride
+                sq = math.sqrt(stride * h) if h > tiny else 0.0
+                for j in range(p):
+                    blk[q, j] = X[i, j] * sq
+                if fit_intercept:
+                    blk[q, p] = sq
+                blk[q, k] = 0.0
+        elif h > tiny:
             sq = math.sqrt(h)
             for j in range(p):
                 blk[r, j] = X[i, j] * sq

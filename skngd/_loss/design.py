@@ -158,31 +158,38 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     return np.ascontiguousarray(G[:k, :k]), rhs
 
 
-def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES):
+def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES, stride=1):
     r"""``(X~^T X~, W X~)`` of dense float64 C-order ``X``: a symmetric BLAS
     product per cache-sized row block of ``X`` itself (``weighted_gram``
     with unit weights). ``W`` (``(K, n)``, or None: then the second is None)
     is multiplied by the same blocks while they are in cache, and so are
-    the column sums of the intercept: one read of ``X`` in all."""
+    the column sums of the intercept: one read of ``X`` in all. ``stride >
+    1``: the first is that of every ``stride``-th row of each block, times
+    ``stride`` (an estimate; ``W X~`` stays exact)."""
     n, p = X.shape
     k = p + int(fit_intercept)
     S = GramSum(p)
     G = np.zeros((k, k))
     WX = None if W is None else np.zeros((W.shape[0], k))
     block = int(max(64, block_bytes // (8 * max(p, 1))))
+    rows = 0
     for start in range(0, n, block):
         Xb = X[start:start + block]
-        S.add(Xb)
+        Xs = Xb if stride == 1 else np.ascontiguousarray(Xb[::stride])
+        S.add(Xs)
+        rows += Xs.shape[0]
         if fit_intercept:
-            G[:p, p] += Xb.sum(axis=0)
+            G[:p, p] += Xs.sum(axis=0)
         if W is not None:  # every class in one product
             WX[:, :p] += W[:, start:start + block] @ Xb
     G[:p, :p] = S.result()
     if fit_intercept:
         G[p, :p] = G[:p, p]
-        G[p, p] = n
+        G[p, p] = rows
         if W is not None:
             WX[:, p] = W.sum(axis=1)
+    if stride != 1:
+        G *= stride
     return G, WX
 
 

@@ -105,3 +105,15 @@ def test_unit_gram_with_class_rows(fit_intercept):
     Xt = np.c_[X, np.ones(1000)] if fit_intercept else X
     np.testing.assert_allclose(G, Xt.T @ Xt, rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(WX, W @ Xt, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_unit_gram_with_a_row_stride(fit_intercept):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1003, 4))
+    W = rng.random((2, 1003))
+    G, WX = unit_gram(X, fit_intercept, W, block_bytes=8 * 4 * 100, stride=3)  # 100-row blocks
+    rows = np.concatenate([np.arange(s, min(1003, s + 100), 3) for s in range(0, 1003, 100)])
+    Xt = np.c_[X, np.ones(1003)] if fit_intercept else X
+    np.testing.assert_allclose(G, 3 * Xt[rows].T @ Xt[rows], rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(WX, W @ Xt, rtol=1e-12, atol=1e-10)  # all rows

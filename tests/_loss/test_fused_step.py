@@ -110,3 +110,25 @@ def test_chained_steps_reuse_the_kept_exponentials(labels):
         nxt = loss.fused_step(new, D, 0.5)
         np.testing.assert_allclose(nxt[0], loss.fused_step(plain, D, 0.5)[0], rtol=1e-12)
         st = new
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("stride", [2, 4])
+def test_subsampled_fisher_matrix_is_that_of_every_stride_th_row_of_each_block(
+        fit_intercept, stride):
+    loss, coef, D = _problem(fit_intercept, "binary", l2=0.2, seed=3)
+    st = loss.state(coef)
+    c1, n1, a, Fa = loss.fused_step(st, D, 0.5)
+    c2, n2, b, Fb = loss.fused_step(st, D, 0.5, stride=stride)
+    assert (c1, n1) == (c2, n2) and b.value == a.value
+    np.testing.assert_allclose(b.grad, a.grad, rtol=1e-11, atol=1e-9)  # all rows
+    block = loss._step_buffer[0]
+    n = loss.X.shape[0]
+    rows = np.concatenate([np.arange(s, min(n, s + block), stride) for s in range(0, n, block)])
+    Xt = loss.X[rows]
+    if fit_intercept:
+        Xt = np.c_[Xt, np.ones(rows.size)]
+    h = np.asarray(b.curv)[rows, 0]
+    want = stride * (Xt.T * h) @ Xt
+    np.testing.assert_allclose(Fb, want, rtol=1e-11, atol=1e-9)
+    assert np.abs(Fb - Fa).max() < 0.1 * np.abs(Fa).max()  # an estimate of all rows'

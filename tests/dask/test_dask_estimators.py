@@ -265,6 +265,39 @@ def test_newton_passes_are_one_per_iteration():
     assert len(est.objective_history_) == est.n_passes_
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_newton_on_many_rows_starts_with_subsampled_fisher_matrices(weighted, monkeypatch):
+    """With 2000+ rows per coefficient in every 4th row, a Dask Newton fit's
+    early steps use the Fisher matrix of every 4th row (the steps that
+    certify convergence use all rows): the iterates then differ from the
+    in-memory ones, the optimum does not."""
+    from skngd._dask import _chunks, design
+
+    rng = np.random.default_rng(11)
+    n, d = 120_001, 3  # two Numba-sized chunks and a one-row chunk
+    X = rng.standard_normal((n, d))
+    y = (X @ np.array([1.0, -2.0, 0.5]) + 0.3 + rng.logistic(size=n) > 0).astype(int)
+    sw = rng.uniform(0.5, 2.0, n) if weighted else None
+    seen = []  # the Fisher rows of each step's pass (asked on the client)
+    map_sum = _chunks.Chunks.map_sum
+
+    def spy(self, fn, *args, **kw):
+        if fn is design._c_change:
+            seen.append(args[4])
+        return map_sum(self, fn, *args, **kw)
+
+    monkeypatch.setattr(_chunks.Chunks, "map_sum", spy)
+    kw = dict(solver="newton", C=0.5, tol=1e-10)
+    ref = LogisticRegression(**kw).fit(X, y, sample_weight=sw)
+    est = LogisticRegression(**kw).fit(
+        da.from_array(X, chunks=(60_000, d)), da.from_array(y, chunks=60_000),
+        sample_weight=None if sw is None else da.from_array(sw, chunks=60_000))
+    assert 4 in seen and seen[-1] in (0, 1)  # subsampled early, all rows (or none) at the end
+    assert rel(est.coef_, ref.coef_) < 1e-8 and rel(est.intercept_, ref.intercept_) < 1e-8
+    assert est.objective_history_[-1] <= ref.objective_history_[-1] * (1 + 1e-14)
+    assert np.all(np.diff(est.objective_history_) <= 0)
+
+
 @pytest.mark.parametrize("est_cls", [PoissonRegressor, GammaRegressor])
 def test_glm_inference_from_the_last_pass(est_cls):
     """Without an offset the Pearson statistic, null deviance and (Poisson:
