@@ -94,3 +94,74 @@ def test_kept_heap_restores_when_the_last_thread_leaves(monkeypatch):
         t.join()
     assert fake.calls[2:] == [(_chunks._KeptHeap._MMAP, 262144),
                               (_chunks._KeptHeap._TRIM, 65536)]
+
+
+def _poisson_chunk(y, sw, fit_intercept, off=None):
+    from skngd._dask import glm
+    from skngd.linear_model import PoissonRegressor
+
+    est = PoissonRegressor(fit_intercept=fit_intercept)
+    fam = est._get_family()
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((y.shape[0], 3))
+    return glm._Chunk(X, y, sw, off, fam, est._get_link(fam), fit_intercept)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("counts", ["small", "large", "fractional"])
+def test_poisson_log_sweep_and_final_statistics_equal_the_general_path(fit_intercept, counts):
+    """The vectorised Poisson / log pass (score, Gram matrix, deviance in one
+    sweep) and its final statistics equal the Numba kernel's pass and the
+    family's own functions, zero weights and a vanishing mean included."""
+    from skngd._dask import glm
+    from skngd._solvers.irls import _Workspace
+
+    rng = np.random.default_rng(2)
+    n = 20_011  # several row blocks and a partial one
+    y = {"small": rng.poisson(2.0, n), "large": rng.poisson(900.0, n) + 200 * (rng.random(n) < 0.1),
+         "fractional": rng.gamma(2.0, 1.0, n)}[counts].astype(float)
+    sw = rng.uniform(0.0, 2.0, n)
+    sw[::7] = 0.0
+    off = rng.uniform(-0.2, 0.2, n)
+    c = _poisson_chunk(y, sw, fit_intercept, off)
+    p = c.full
+    assert glm._poisson_log(p)
+    k = p.n_coef
+    for coef in (np.full(k, 0.1), np.r_[np.full(k - 1, 0.3), -2.0]):
+        ws, ws_ref = glm._workspace(p), _Workspace(p)
+        eta, dev, score, G = glm._sweep_poisson_log(p, coef, ws, True)
+        p.__dict__.pop("_dask_eta", None)
+        eta_ref = p.linear_predictor(coef)
+        dev_ref = glm._pass(p, eta_ref, ws_ref)
+        G_ref, score_ref = p.gram_score(ws_ref.w, ws_ref.u)
+        np.testing.assert_allclose(eta, eta_ref, rtol=1e-13, atol=1e-13)
+        assert dev == pytest.approx(dev_ref, rel=1e-11)
+        np.testing.assert_allclose(ws.mu, ws_ref.mu, rtol=1e-13)
+        np.testing.assert_allclose(ws.w, ws_ref.w, rtol=1e-13)
+        np.testing.assert_allclose(ws.u, ws_ref.u, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(score, score_ref, rtol=1e-11, atol=1e-9)
+        np.testing.assert_allclose(G, G_ref, rtol=1e-12, atol=1e-10)
+        p._dask_eta = [(np.array(coef), eta)]
+        got = glm._c_final(c, coef, 2.5, True, True, mu=ws.mu)
+        p.__dict__.pop("_dask_eta")
+        want = glm._c_final(c, coef, 2.5, True, True, mu=ws.mu)
+        np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+def test_poisson_log_sweep_with_a_vanishing_mean():
+    """A linear predictor far below -745 makes a mean 0: zero weight and
+    score, and an infinite deviance unless that row's weight is zero."""
+    from skngd._dask import glm
+
+    y = np.array([0.0, 1.0, 2.0] * 20)
+    for w0, finite in ((0.0, True), (1.0, False)):
+        sw = np.ones(60)
+        sw[0] = w0
+        c = _poisson_chunk(y, sw, True)
+        p = c.full
+        p.X[0] = 500.0  # row 0: eta = -1500 at the coefficients below
+        coef = np.array([-1.0, -1.0, -1.0, 0.0])
+        eta, dev, score, G = glm._sweep_poisson_log(p, coef, glm._workspace(p), True)
+        ws = glm._workspace(p)
+        assert ws.mu[0] == 0.0 and ws.w[0] == 0.0 and ws.u[0] == 0.0
+        assert np.isfinite(dev) == finite and np.all(np.isfinite(score))
