@@ -54,24 +54,41 @@ def _stop_sampler(dask_worker):
 
 
 # -- data generated on the workers --------------------------------------------
-def make_data(kind, n, p, chunk, seed=0):
-    """Persisted ``X`` (last column ones) and ``y``; never on the client."""
-    import dask.array as da
-
-    rng = da.random.default_rng(seed)
-    Z = rng.standard_normal((n, p - 1), chunks=(chunk, p - 1))
-    X = da.concatenate([Z, da.ones((n, 1), chunks=(chunk, 1))], axis=1).rechunk((chunk, p))
-    beta = np.random.default_rng(seed).standard_normal(p) / np.sqrt(p)
+def _block(kind, m, p, beta, seed, i, what):
+    """Row chunk ``i`` of ``X`` (last column ones) or of ``y`` (its own seed)."""
+    rng = np.random.default_rng([seed, i])
+    X = np.empty((m, p))
+    X[:, :-1] = rng.standard_normal((m, p - 1))
+    X[:, -1] = 1.0
+    if what == "X":
+        return X
     eta = X @ beta
-    u = rng.random(n, chunks=chunk)
     if kind == "logistic":
-        y = (u < 1.0 / (1.0 + da.exp(-eta))).astype(np.float64)
-    else:
-        y = rng.poisson(da.exp(0.5 * eta)).astype(np.float64).rechunk(chunk)  # X's row chunks
-    from distributed import wait
+        return (rng.random(m) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+    return rng.poisson(np.exp(0.5 * eta)).astype(np.float64)
 
-    X, y = X.persist(), y.persist()
 
+def make_data(kind, n, p, chunk, seed=0):
+    """Persisted ``X`` (last column ones) and ``y``; never on the client.
+    Chunk ``i`` of both is generated on worker ``i mod n_workers`` (a
+    balanced, co-located layout, as a well-partitioned persisted table has:
+    neither library then moves rows between workers)."""
+    import dask
+    import dask.array as da
+    from distributed import default_client, wait
+
+    workers = sorted(default_client().nthreads())
+    beta = np.random.default_rng(seed).standard_normal(p) / np.sqrt(p)
+    xs, ys = [], []
+    for i, start in enumerate(range(0, n, chunk)):
+        m = min(chunk, n - start)
+        with dask.annotate(workers=[workers[i % len(workers)]], allow_other_workers=False):
+            bx = dask.delayed(_block, pure=True)(kind, m, p, beta, seed, i, "X")
+            by = dask.delayed(_block, pure=True)(kind, m, p, beta, seed, i, "y")
+        xs.append(da.from_delayed(bx, (m, p), dtype=np.float64))
+        ys.append(da.from_delayed(by, (m,), dtype=np.float64))
+    X, y = da.concatenate(xs), da.concatenate(ys)
+    X, y = dask.persist(X, y, optimize_graph=False)
     wait([X, y])
     return X, y
 
@@ -178,8 +195,22 @@ def compare(kind, n, p, chunk, solvers, lam=1.0, repeat=3):
     return X, y
 
 
+def _trim():
+    """Hand glibc's free heap back (so "RSS before" is live memory, not
+    what earlier fits, skngd's or dask-ml's, left free in the heap)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def memory(client, kind, X, y, lam):
-    """Peak RSS per worker and of the client during one fit."""
+    """Peak RSS per worker and of the client during one fit (from live
+    memory: the heaps are trimmed first)."""
+    client.run(_trim)
+    _trim()
     client.run(_start_sampler)
     me = _Sampler()
     est, t, _ = fit_skngd(kind, X, y, lam)
