@@ -246,7 +246,7 @@ class LinearModelLoss(LinearDesign):
         :math:`\max_i |t\,\tilde x_i^T D|`.
         """
         from skngd._loss import link as _link
-        from skngd._loss.design import _TINY_WEIGHT, GramSum, gram_buffer, gram_width
+        from skngd._loss.design import _TINY_WEIGHT, GramSum, gram_width
 
         X = self.X
         if (self.multinomial or self.sparse or X.dtype != np.float64
@@ -265,12 +265,7 @@ class LinearModelLoss(LinearDesign):
         z0 = getattr(st, "z", None)  # exp(-|raw|), kept by the step that made st
         raw1, loss1, g1, h1, z1 = out if out is not None else (np.empty(n) for _ in range(5))
         width = gram_width(k + 1)  # the buffer's padding columns stay zero
-        block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
-        self._step_buffer = (block, buf)
-        work = self.__dict__.get("_step_work")
-        if work is None or work.shape[1] < block:
-            work = self._step_work = np.empty((6, block))
-        flat = buf.reshape(-1)
+        block, flat, work = self._step_buffers(n, k)
         G = GramSum(width)
         gsum = np.zeros(k)
         change = scale = vmax = 0.0
@@ -312,12 +307,8 @@ class LinearModelLoss(LinearDesign):
                     gsum[p] += g1[start:stop].sum()
         G = G.result(k + 1) if fisher else None
         grad = G[:k, k].copy() if fisher and stride == 1 else gsum
-        if tiny and fisher and stride == 1:  # rows with a vanishing Fisher weight still carry their gradient
-            rows = np.flatnonzero((h1 <= _TINY_WEIGHT) & (g1 != 0))
-            if rows.size:
-                grad[:p] += X[rows].T @ g1[rows]
-                if self.fit_intercept:
-                    grad[p] += g1[rows].sum()
+        if tiny and fisher and stride == 1:  # such rows still carry their gradient
+            self._add_tiny_rows(grad, g1, h1, _TINY_WEIGHT)
         self.n_passes += 1
         self.gram_rows += n
         a, b = self._penalty_change(st.coef, D, t)
@@ -331,6 +322,28 @@ class LinearModelLoss(LinearDesign):
         new.step_max = vmax
         return (change + a + b, eps * (scale + abs(a) + b), new,
                 np.ascontiguousarray(G[:k, :k]) if fisher else None)
+
+    def _step_buffers(self, n, k):
+        """``(rows per block, flat Gram buffer, (6, block) work array)`` of
+        :meth:`fused_step`, kept on the loss (no allocation per pass)."""
+        from skngd._loss.design import gram_buffer
+
+        block, buf = self.__dict__.get("_step_buffer") or gram_buffer(n, k, np.float64)
+        self._step_buffer = (block, buf)
+        work = self.__dict__.get("_step_work")
+        if work is None or work.shape[1] < block:
+            work = self._step_work = np.empty((6, block))
+        return block, buf.reshape(-1), work
+
+    def _add_tiny_rows(self, grad, g, h, tiny):
+        """Add to ``grad`` the gradient of the rows whose Fisher weight is at
+        most ``tiny`` (left out of the Gram product's gradient column)."""
+        rows = np.flatnonzero((h <= tiny) & (g != 0))
+        if rows.size:
+            p = self.n_features
+            grad[:p] += self.X[rows].T @ g[rows]
+            if self.fit_intercept:
+                grad[p] += g[rows].sum()
 
     def _penalty_change(self, coef, D, t):
         """``(a, b)``: the penalty's change from ``coef`` to ``coef + tD`` is ``a + b``."""
