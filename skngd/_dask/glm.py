@@ -171,6 +171,18 @@ def _c_eval(c, which, coef, gram, observed, final=None):
     return [dev, G, score, H, noise_sum(ws.w, eta, p.offset), extra]
 
 
+def _step_from_kept(p, coef):
+    """``(base, step, out)`` of a sweep to ``coef`` from the latest linear
+    predictor kept on ``p`` (that of the last point, or the offset): the
+    caller writes ``base + X~ step`` into ``out`` (the older of the two kept
+    predictors, or a new array) and appends ``(coef, out)`` to
+    ``p._dask_eta``."""
+    kept = p.__dict__.setdefault("_dask_eta", [])  # [(coef, eta)], latest last
+    base_coef, base = kept[-1] if kept else (np.zeros_like(coef), p.offset)
+    out = kept.pop(0)[1] if len(kept) >= 2 else np.empty_like(p.y)
+    return base, np.asarray(coef, dtype=np.float64) - base_coef, out
+
+
 def _sweep(p, coef, ws):
     """``(eta, deviance, score or None)`` at ``coef``, the pass's means,
     weights and scores in ``ws``. Dense chunks of Numba size: one sweep over
@@ -186,10 +198,7 @@ def _sweep(p, coef, ws):
     from skngd._kernels.glm import dense_step_pass_gradient
     from skngd._loss.design import n_chunks
 
-    kept = p.__dict__.setdefault("_dask_eta", [])  # [(coef, eta)], latest last
-    base_coef, base = kept[-1] if kept else (np.zeros_like(coef), p.offset)
-    out = kept.pop(0)[1] if len(kept) >= 2 else np.empty_like(p.y)
-    step = np.asarray(coef, dtype=np.float64) - base_coef
+    base, step, out = _step_from_kept(p, coef)
     d, m = X.shape[1], n_chunks(X.shape[0])
     gpart, dpart = np.empty((m, d + 1)), np.empty(m)
     f, lk = p.family, p.link
@@ -198,7 +207,7 @@ def _sweep(p, coef, ws):
                                  float(step[d]) if p.fit_intercept else 0.0, p.y,
                                  p.sample_weight, f.code, float(f.power), lk.code,
                                  float(lk.power), out, *ws.out, gpart, dpart)
-    kept.append((np.array(coef, dtype=np.float64), out))
+    p._dask_eta.append((np.array(coef, dtype=np.float64), out))
     score = -gpart.sum(axis=0)[: p.n_coef]
     return out, float(dpart.sum()), score
 
@@ -232,10 +241,7 @@ def _sweep_poisson_log(p, coef, ws, gram):
     X, y, sw = p.X, p.y, p.sample_weight
     n, d = X.shape
     k = p.n_coef
-    kept = p.__dict__.setdefault("_dask_eta", [])  # [(coef, eta)], latest last
-    base_coef, base = kept[-1] if kept else (np.zeros_like(coef), p.offset)
-    out = kept.pop(0)[1] if len(kept) >= 2 else np.empty_like(y)
-    step = np.asarray(coef, dtype=np.float64) - base_coef
+    base, step, out = _step_from_kept(p, coef)
     sd, s0 = np.ascontiguousarray(step[:d]), float(step[d]) if p.fit_intercept else 0.0
     ylogy = p.__dict__.get("_dask_ylogy")
     if ylogy is None:
@@ -285,7 +291,7 @@ def _sweep_poisson_log(p, coef, ws, gram):
             scaled_rows(X, a, np.sqrt(w, out=tb), blk, bool(p.fit_intercept))
             blk[:, k:] = 0.0
             S.add(blk)
-    kept.append((np.array(coef, dtype=np.float64), out))
+    p._dask_eta.append((np.array(coef, dtype=np.float64), out))
     return out, dev, score, (S.result(k) if gram else None)
 
 

@@ -125,8 +125,7 @@ def _c_start(c, gram, cw_dict):
             if c.fit_intercept:
                 C[-1] = W.sum(axis=1)
             if gram:
-                w = np.ones(len(c.y)) if unit else sw
-                G = stride * weighted_gram(c.X[::stride], w[::stride],
+                G = stride * weighted_gram(c.X[::stride], None if unit else sw[::stride],
                                            fit_intercept=c.fit_intercept)[0]
     return [vals, raw_sums, counts, low, bad, total, C, G]
 

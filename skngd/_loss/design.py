@@ -149,13 +149,22 @@ def weighted_gram(X, w, v=None, *, fit_intercept, use_numba=False, buffer=None, 
     if not fused:
         return G, rhs
     rhs = G[:k, k].copy()
-    rows = np.concatenate(apart) if apart else np.empty(0, dtype=np.intp)
-    if rows.size:  # zero-weight rows still carry their score
-        Xr = X[rows] if sel is None else X[rows][:, sel]
-        rhs[:p] += Xr.T @ v[rows]
-        if fit_intercept:
-            rhs[p] += v[rows].sum()
+    if apart:  # zero-weight rows still carry their score
+        add_rows_score(rhs, X, v, np.concatenate(apart), fit_intercept, sel)
     return np.ascontiguousarray(G[:k, :k]), rhs
+
+
+def add_rows_score(rhs, X, v, rows, fit_intercept, sel=None):
+    r"""Add :math:`\tilde X_R^T v_R` over the rows ``R = rows`` (those a Gram
+    product's score column left out: zero or vanishing weight) to ``rhs``;
+    ``sel`` restricts ``X`` to those columns."""
+    if not rows.size:
+        return
+    p = X.shape[1] if sel is None else sel.size
+    Xr = X[rows] if sel is None else X[rows][:, sel]
+    rhs[:p] += Xr.T @ v[rows]
+    if fit_intercept:
+        rhs[p] += v[rows].sum()
 
 
 def unit_gram(X, fit_intercept, W=None, block_bytes=_BLOCK_BYTES, stride=1):

@@ -338,12 +338,10 @@ class LinearModelLoss(LinearDesign):
     def _add_tiny_rows(self, grad, g, h, tiny):
         """Add to ``grad`` the gradient of the rows whose Fisher weight is at
         most ``tiny`` (left out of the Gram product's gradient column)."""
-        rows = np.flatnonzero((h <= tiny) & (g != 0))
-        if rows.size:
-            p = self.n_features
-            grad[:p] += self.X[rows].T @ g[rows]
-            if self.fit_intercept:
-                grad[p] += g[rows].sum()
+        from skngd._loss.design import add_rows_score
+
+        add_rows_score(grad, self.X, g, np.flatnonzero((h <= tiny) & (g != 0)),
+                       self.fit_intercept)
 
     def _penalty_change(self, coef, D, t):
         """``(a, b)``: the penalty's change from ``coef`` to ``coef + tD`` is ``a + b``."""
